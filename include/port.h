@@ -1,0 +1,168 @@
+/*
+ * port.h - the operating-system contract of countly-sync.
+ *
+ * Everything in src/ reaches the OS through these functions and nothing
+ * else, in the manner of lwIP's sys_arch: port/posix/ implements them on
+ * BSD sockets and POSIX files, port/lwip/ on lwIP's socket API. Handles are
+ * small structs the caller owns; the port allocates nothing.
+ *
+ * Network I/O never returns a bare 0 with two meanings: every send/recv
+ * result says DATA (n > 0 bytes moved), CLOSED (orderly end of stream),
+ * TIMEOUT (nothing happened within the time given) or ERROR.
+ */
+#ifndef COUNTLY_SYNC_PORT_H
+#define COUNTLY_SYNC_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Result of a port operation that is not a network transfer. */
+typedef enum {
+    PORT_OK = 0,
+    PORT_ERR_RESOLVE,  /* host name did not resolve */
+    PORT_ERR_REFUSED,  /* connection refused / unreachable */
+    PORT_ERR_TIMEOUT,  /* the operation did not finish in time */
+    PORT_ERR_NOENT,    /* file or folder does not exist */
+    PORT_ERR_ACCESS,   /* permission denied or read-only file system */
+    PORT_ERR_NOSPC,    /* no space left on device (or file size limit) */
+    PORT_ERR_EOF,      /* end of file / directory reached */
+    PORT_ERR_IO        /* any other failure; see port_last_os_error */
+} port_status;
+
+/* Kind of a network transfer result. */
+typedef enum {
+    PORT_IO_DATA = 0, /* n bytes moved, n > 0 */
+    PORT_IO_CLOSED,   /* the peer closed the stream in order */
+    PORT_IO_TIMEOUT,  /* nothing moved within the timeout */
+    PORT_IO_ERROR     /* reset or other failure */
+} port_io_kind;
+
+typedef struct {
+    port_io_kind kind;
+    size_t n;
+} port_io;
+
+/* A connected stream socket. fd < 0 means not connected. */
+typedef struct {
+    int fd;
+} port_socket;
+
+/* An open file. fd < 0 means closed. */
+typedef struct {
+    int fd;
+} port_file;
+
+/* An open directory listing. */
+typedef struct {
+    void *handle;
+} port_dir;
+
+/* Flags for port_file_open. */
+#define PORT_FILE_READ 0x1u   /* open for reading */
+#define PORT_FILE_WRITE 0x2u  /* open for writing */
+#define PORT_FILE_CREATE 0x4u /* create if missing (mode 0644, or 0600 with PRIVATE) */
+#define PORT_FILE_TRUNC 0x8u  /* truncate to zero on open */
+#define PORT_FILE_APPEND 0x10u /* every write goes to the end */
+#define PORT_FILE_PRIVATE 0x20u /* create readable by the owner only */
+
+/* Words for a port_status. */
+const char *port_strerror(port_status status);
+
+/* Text of the OS error behind the last PORT_ERR_IO / PORT_IO_ERROR. */
+const char *port_last_os_error(void);
+
+/* ---- network ---- */
+
+/* Marks a socket handle as not connected. */
+void port_socket_init(port_socket *sock);
+
+/* Connects to host (a DNS name or an IPv4/IPv6 literal) within timeout_ms,
+ * trying each resolved address in turn. */
+port_status port_net_connect(port_socket *sock, const char *host, uint16_t port,
+                             uint32_t timeout_ms);
+
+/* Sends up to len bytes, waiting at most timeout_ms for room. */
+port_io port_net_send(port_socket *sock, const uint8_t *buf, size_t len, uint32_t timeout_ms);
+
+/* Receives up to cap bytes, waiting at most timeout_ms for the first byte. */
+port_io port_net_recv(port_socket *sock, uint8_t *buf, size_t cap, uint32_t timeout_ms);
+
+/* Closes the socket (safe on a closed handle). */
+void port_net_close(port_socket *sock);
+
+/* True when host is a loopback literal (127.0.0.0/8, ::1) or "localhost". */
+int port_host_is_loopback(const char *host);
+
+/* ---- time and randomness ---- */
+
+/* Monotonic milliseconds since an arbitrary start; never goes back. */
+uint64_t port_clock_ms(void);
+
+/* UTC wall clock, seconds since 1970-01-01. */
+int64_t port_time_utc(void);
+
+/* Sleeps for ms milliseconds. */
+void port_sleep_ms(uint32_t ms);
+
+/* Fills buf with len bytes from the OS's cryptographic random source. */
+port_status port_entropy(uint8_t *buf, size_t len);
+
+/* ---- files ---- */
+
+/* Marks a file handle as closed. */
+void port_file_init(port_file *file);
+
+/* Opens path with PORT_FILE_* flags. */
+port_status port_file_open(port_file *file, const char *path, unsigned flags);
+
+/* Reads up to cap bytes; *got = 0 at end of file. */
+port_status port_file_read(port_file *file, void *buf, size_t cap, size_t *got);
+
+/* Writes all len bytes (short writes are continued or reported). */
+port_status port_file_write(port_file *file, const void *buf, size_t len);
+
+/* Flushes the file's data to stable storage. */
+port_status port_file_sync(port_file *file);
+
+/* Sets the file's size to size bytes. */
+port_status port_file_truncate(port_file *file, uint64_t size);
+
+/* Current size of the open file. */
+port_status port_file_size(port_file *file, uint64_t *size);
+
+/* Closes the file (safe on a closed handle). */
+port_status port_file_close(port_file *file);
+
+/* Atomically replaces to with from. */
+port_status port_file_rename(const char *from, const char *to);
+
+/* Removes a file; PORT_ERR_NOENT when it was not there. */
+port_status port_file_remove(const char *path);
+
+/* PORT_OK when path exists; PORT_ERR_NOENT otherwise. *is_dir tells which. */
+port_status port_path_stat(const char *path, int *is_dir, uint64_t *size);
+
+/* Creates a folder (mode 0755); PORT_OK when it already exists. */
+port_status port_dir_create(const char *path);
+
+/* Flushes a folder's entries (after a rename) to stable storage. */
+port_status port_dir_sync(const char *path);
+
+/* Opens a folder for listing. */
+port_status port_dir_open(port_dir *dir, const char *path);
+
+/* Next entry name (not "." or ".."), copied into name; PORT_ERR_EOF at end. */
+port_status port_dir_next(port_dir *dir, char *name, size_t cap);
+
+/* Closes a folder listing. */
+void port_dir_close(port_dir *dir);
+
+/* ---- console ---- */
+
+/* Writes len bytes to the diagnostics stream (stderr on POSIX). */
+void port_console_err(const char *text, size_t len);
+
+/* Writes len bytes to the report stream (stdout on POSIX). */
+void port_console_out(const char *text, size_t len);
+
+#endif /* COUNTLY_SYNC_PORT_H */
