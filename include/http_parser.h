@@ -77,6 +77,8 @@ typedef struct {
     int has_chunked;
     int connection_close;
     int connection_keep_alive;
+    int line_cr;              /* a CR ended the current line; LF must follow */
+    int64_t retry_after_date; /* Retry-After as an HTTP-date (unix seconds), -1 if not */
     char line[HTTP_HEADER_LINE_MAX + 1];
 } http_parser;
 
