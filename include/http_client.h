@@ -28,6 +28,7 @@
 typedef enum {
     HTTP_CLIENT_OK = 0,
     HTTP_CLIENT_ERR_REQUEST_LONG, /* request exceeds HTTP_REQUEST_MAX */
+    HTTP_CLIENT_ERR_TARGET,       /* target not "/..." or holds spaces/control bytes */
     HTTP_CLIENT_ERR_CONNECT,      /* could not connect; transport status says why */
     HTTP_CLIENT_ERR_SEND,         /* the request could not be sent */
     HTTP_CLIENT_ERR_TIMEOUT,      /* no data within the request timeout */
@@ -58,6 +59,7 @@ typedef struct {
     unsigned long connections; /* connections opened so far */
     unsigned long requests;    /* requests sent so far */
     http_parser parser;
+    char detail[HTTP_DETAIL_MAX]; /* one line on the last failure */
     char request[HTTP_REQUEST_MAX];
     uint8_t recv_buf[HTTP_RECV_BUFFER_SIZE];
 } http_client;
@@ -75,6 +77,9 @@ http_client_status http_client_init(http_client *client, transport tr, const url
  * still HTTP_CLIENT_OK: the caller judges status codes. */
 http_client_status http_client_get(http_client *client, const char *target, http_body_fn on_body,
                                    void *user, http_response *resp);
+
+/* One line on the last failure: the transport's or parser's words. */
+const char *http_client_detail(const http_client *client);
 
 /* Closes the connection, if any. */
 void http_client_close(http_client *client);

@@ -63,6 +63,11 @@
 #define HTTP_RECV_BUFFER_SIZE 4096
 #endif
 
+/* Room for one failure description of the HTTP client. */
+#ifndef HTTP_DETAIL_MAX
+#define HTTP_DETAIL_MAX 1024
+#endif
+
 /* ---- TLS ------------------------------------------------------------------- */
 
 /* Static arena for every mbedTLS allocation (handshake, record buffers,
@@ -89,7 +94,7 @@
 
 /* Room for one failure description ("certificate for <host> is not ..."). */
 #ifndef TLS_DETAIL_MAX
-#define TLS_DETAIL_MAX 384
+#define TLS_DETAIL_MAX 768
 #endif
 
 #endif /* COUNTLY_SYNC_OPTIONS_H */

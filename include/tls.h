@@ -13,8 +13,9 @@
  * being looked for are parsed into memory. A 200 KB system bundle thus
  * costs a few KiB of arena, not hundreds.
  *
- * mbedTLS allocates from a static arena (MBEDTLS_MEMORY_BUFFER_ALLOC_C)
- * that tls_platform_init sets up once per process.
+ * mbedTLS allocates only from an arena the caller owns (a static buffer of
+ * TLS_ARENA_SIZE bytes in the agent struct), handed over once per process
+ * by tls_platform_init (MBEDTLS_MEMORY_BUFFER_ALLOC_C).
  */
 #ifndef COUNTLY_SYNC_TLS_H
 #define COUNTLY_SYNC_TLS_H
@@ -25,13 +26,14 @@
 #include "mbedtls/ssl.h"
 #include "options.h"
 #include "port.h"
+#include "tls_ca.h"
 #include "transport.h"
 
 typedef enum {
     TLS_OK = 0,
     TLS_ERR_PLATFORM, /* PSA crypto or RNG could not start */
     TLS_ERR_CONFIG,   /* mbedTLS refused the configuration */
-    TLS_ERR_CA_PATH,  /* the CA file or folder cannot be read */
+    TLS_ERR_CA_PATH,  /* the CA file or folder cannot be used; detail says why */
     TLS_ERR_VERSION   /* unknown min/max TLS version */
 } tls_status;
 
@@ -52,22 +54,21 @@ typedef struct {
     uint32_t timeout_ms;    /* current wait bound for the bio callbacks */
     int handshake_done;
     int verify;
-    char ca_path[TLS_PATH_MAX];
     char host[URL_HOST_MAX + 1];
     uint32_t verify_flags;  /* mbedTLS verification flags of the last handshake */
+    char peer_name[URL_HOST_MAX + 1]; /* first DNS name of the server's certificate */
+    transport_status bio_status; /* why the last socket call under mbedTLS failed */
     int last_mbedtls_error;
     char detail[TLS_DETAIL_MAX];
-    /* CA lookup scratch space (one certificate at a time). */
-    char pem_line[TLS_PEM_LINE_MAX + 2];
-    unsigned char der[TLS_CA_DER_MAX];
-    unsigned char base64[TLS_CA_DER_MAX * 4 / 3 + 8];
+    tls_ca_store ca; /* trusted CAs, looked up on demand */
 } tls_client;
 
 /* Words for a status. */
 const char *tls_strerror(tls_status status);
 
-/* Starts PSA crypto and the static mbedTLS arena. Once per process. */
-tls_status tls_platform_init(void);
+/* Gives mbedTLS its arena and starts PSA crypto. Once per process; the
+ * arena must outlive every tls_client. */
+tls_status tls_platform_init(unsigned char *arena, size_t len);
 
 /* Peak and current bytes in use in the mbedTLS arena. */
 void tls_arena_stats(size_t *peak, size_t *current);

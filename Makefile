@@ -1,0 +1,164 @@
+# countly-sync - one Makefile for every profile.
+#
+#   make              native binary            build/native/bin/countly-sync
+#   make test         unit + integration tests (sanitizer build), lint
+#   make static       fully static x86_64 binary built with musl-gcc
+#   make bench        benchmarks (figures, not pass/fail)
+#   make install      PREFIX=/usr/local DESTDIR=
+#   make deps         install missing Debian packages (as root) or say which
+#   make clean
+#
+# Variables: CC, CFLAGS, LDFLAGS, CROSS_COMPILE, PREFIX, DESTDIR, BUILD_DIR,
+# MBEDTLS_SRC (an mbedTLS 3.6 source tree to use instead of fetching one).
+#
+# Every profile builds mbedTLS 3.6 from source with the project's config
+# (port/mbedtls/), in its own copy of the tree under $(BUILD_DIR)/deps.
+
+BUILD_DIR ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+CROSS_COMPILE ?=
+PROFILE ?= native
+MBEDTLS_SRC ?=
+
+ifeq ($(origin CC),default)
+CC := $(CROSS_COMPILE)gcc
+endif
+AR := $(CROSS_COMPILE)ar
+STRIP := $(CROSS_COMPILE)strip
+
+TOP := $(abspath .)
+OUT := $(BUILD_DIR)/$(PROFILE)
+DEPS := $(abspath $(BUILD_DIR))/deps
+
+# The mbedTLS copy used by this profile (sanitizer builds link the native one).
+MBEDTLS_PROFILE ?= $(PROFILE)
+MBEDTLS_DIR := $(DEPS)/mbedtls-$(MBEDTLS_PROFILE)
+MBEDTLS_STAMP := $(MBEDTLS_DIR)/.built
+MBEDTLS_LIBS := $(MBEDTLS_DIR)/library/libmbedtls.a $(MBEDTLS_DIR)/library/libmbedx509.a \
+                $(MBEDTLS_DIR)/library/libmbedcrypto.a
+MBEDTLS_CONFIG := -DMBEDTLS_CONFIG_FILE='<countly_sync_mbedtls_config.h>'
+MBEDTLS_CFLAGS ?= -O2
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wconversion -Wsign-conversion \
+            -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef
+OPT ?= -O2 -g
+CFLAGS ?=
+LDFLAGS ?=
+ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(OPT) $(WARNINGS) -MMD -MP \
+              -I$(TOP)/include -I$(TOP)/port/mbedtls -isystem $(MBEDTLS_DIR)/include \
+              -I$(DEPS)/include $(MBEDTLS_CONFIG) $(PROFILE_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(PROFILE_LDFLAGS) $(LDFLAGS)
+
+SRC := $(wildcard src/*.c)
+PORT_SRC := $(wildcard port/posix/*.c)
+CORE_SRC := $(filter-out src/main.c,$(SRC)) $(PORT_SRC)
+CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
+MAIN_OBJ := $(OUT)/obj/src/main.o
+BIN := $(OUT)/bin/countly-sync
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tests/%)
+
+.PHONY: all bin tests static test unit integration lint format bench install clean deps \
+        mbedtls asan-tests
+.DEFAULT_GOAL := all
+
+all: deps-build
+	@$(MAKE) --no-print-directory PROFILE=native bin
+
+# ---- one profile -------------------------------------------------------------
+
+bin: $(BIN)
+tests: $(UNIT_BIN) $(TOOL_BIN)
+
+$(BIN): $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
+
+$(OUT)/obj/%.o: %.c $(MBEDTLS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJ) $(MBEDTLS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(CORE_OBJ) $(MBEDTLS_LIBS) \
+	    $(ALL_LDFLAGS) -lcmocka
+
+$(OUT)/tests/%: tests/tools/%.c $(CORE_OBJ) $(MBEDTLS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
+
+# ---- mbedTLS from source -------------------------------------------------------
+
+mbedtls: $(MBEDTLS_STAMP)
+
+$(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedtls.sh
+	@rm -rf $(MBEDTLS_DIR)
+	@src="$(MBEDTLS_SRC)"; \
+	if [ -z "$$src" ]; then src=$$(sh scripts/fetch-mbedtls.sh $(DEPS)) || exit 1; fi; \
+	echo "mbedtls: $$src -> $(MBEDTLS_DIR) (CC=$(CC))"; \
+	mkdir -p $(MBEDTLS_DIR) && cp -a "$$src"/. $(MBEDTLS_DIR)/
+	$(MAKE) --no-print-directory -s -C $(MBEDTLS_DIR)/library CC="$(CC)" AR="$(AR)" \
+	    CFLAGS="$(MBEDTLS_CFLAGS) $(PROFILE_CFLAGS) -I$(TOP)/port/mbedtls $(MBEDTLS_CONFIG)" \
+	    static
+	@mkdir -p $(DEPS)/include && cp -f /usr/include/jsmn.h $(DEPS)/include/ 2>/dev/null; true
+	@touch $@
+
+# ---- profiles --------------------------------------------------------------------
+
+# Fully static x86_64 binary on musl (strip it for the shipped size).
+static: deps-build
+	@$(MAKE) --no-print-directory PROFILE=static CC=musl-gcc \
+	    PROFILE_LDFLAGS=-static bin
+	@cp $(BUILD_DIR)/static/bin/countly-sync $(BUILD_DIR)/static/bin/countly-sync.stripped
+	@$(STRIP) $(BUILD_DIR)/static/bin/countly-sync.stripped
+	@file $(BUILD_DIR)/static/bin/countly-sync
+	@ls -l $(BUILD_DIR)/static/bin/countly-sync.stripped
+
+# Sanitizer build of the tests: ASan + UBSan, no recovery.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan-tests:
+	@$(MAKE) --no-print-directory PROFILE=asan MBEDTLS_PROFILE=native OPT="-O1 -g" \
+	    PROFILE_CFLAGS="$(SAN_FLAGS)" PROFILE_LDFLAGS="$(SAN_FLAGS)" tests bin
+
+# ---- tests -------------------------------------------------------------------------
+
+test: deps-test
+	@$(MAKE) --no-print-directory PROFILE=native bin tests
+	@$(MAKE) --no-print-directory asan-tests
+	@BUILD_DIR=$(BUILD_DIR) sh tests/run_all.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
+	    --std=c11 --inline-suppr -Iinclude -Iport/mbedtls \
+	    --suppress=missingIncludeSystem src port/posix tests/tools
+
+format:
+	clang-format -i include/*.h src/*.c port/posix/*.c tests/unit/*.c tests/tools/*.c
+
+bench: all
+	@$(MAKE) --no-print-directory static
+	@BUILD_DIR=$(BUILD_DIR) sh tests/bench/run.sh
+
+# ---- install, deps, clean -----------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD_DIR)/native/bin/countly-sync $(DESTDIR)$(PREFIX)/bin/countly-sync
+
+deps:
+	@sh scripts/deps.sh all
+
+.PHONY: deps-build deps-test
+deps-build:
+	@sh scripts/deps.sh build
+deps-test:
+	@sh scripts/deps.sh test
+
+clean:
+	rm -rf $(BUILD_DIR)/native $(BUILD_DIR)/asan $(BUILD_DIR)/static $(BUILD_DIR)/test-tmp
+
+-include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

@@ -1,0 +1,62 @@
+/*
+ * tls_ca.h - trusted CA certificates looked up on demand.
+ *
+ * Instead of parsing a whole CA bundle into memory (the system bundle holds
+ * about 140 roots, some 200 KB once parsed), the store keeps only the path
+ * of a PEM file or folder. While mbedTLS verifies a chain it asks, for each
+ * certificate, which trusted CAs could have issued it (mbedTLS's
+ * trusted-certificate callback); the store then streams the PEM text
+ * through a fixed line buffer, decodes one certificate at a time into a
+ * fixed DER buffer, and parses into the arena only those whose subject is
+ * the issuer asked for. Files are read through the port.
+ *
+ * A certificate in the bundle larger than TLS_CA_DER_MAX, or with a line
+ * longer than TLS_PEM_LINE_MAX, cannot be used and is counted as skipped.
+ */
+#ifndef COUNTLY_SYNC_TLS_CA_H
+#define COUNTLY_SYNC_TLS_CA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mbedtls/x509_crt.h"
+#include "options.h"
+
+typedef enum {
+    TLS_CA_OK = 0,
+    TLS_CA_ERR_PATH_LONG, /* path longer than TLS_PATH_MAX */
+    TLS_CA_ERR_NOT_FOUND, /* the file or folder does not exist */
+    TLS_CA_ERR_READ,      /* the file or folder cannot be read */
+    TLS_CA_ERR_EMPTY      /* no PEM certificate in it */
+} tls_ca_status;
+
+typedef struct {
+    char path[TLS_PATH_MAX];
+    int is_dir;
+    unsigned long certs_seen;    /* certificates decoded by the last lookup */
+    unsigned long certs_skipped; /* certificates too large or malformed */
+    /* scanner state, one certificate at a time */
+    int in_cert;
+    int line_overflow;
+    int cert_overflow;
+    size_t line_len;
+    size_t b64_len;
+    char line[TLS_PEM_LINE_MAX + 1];
+    unsigned char b64[TLS_CA_DER_MAX / 3 * 4 + 4];
+    unsigned char der[TLS_CA_DER_MAX];
+    uint8_t read_buf[512];
+    char entry_path[TLS_PATH_MAX];
+} tls_ca_store;
+
+/* Words for a status. */
+const char *tls_ca_strerror(tls_ca_status status);
+
+/* Points the store at a PEM file or a folder of PEM files and checks that
+ * it holds at least one certificate. */
+tls_ca_status tls_ca_open(tls_ca_store *store, const char *path);
+
+/* mbedTLS trusted-CA callback (mbedtls_x509_crt_ca_cb_t): sets *candidates
+ * to the CAs whose subject equals child's issuer (NULL when none). */
+int tls_ca_lookup(void *store, mbedtls_x509_crt const *child, mbedtls_x509_crt **candidates);
+
+#endif /* COUNTLY_SYNC_TLS_CA_H */
