@@ -62,8 +62,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tests/%)
 
-.PHONY: all bin tests static test unit integration lint format bench install clean deps \
-        mbedtls asan-tests
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD_DIR)/fuzz/%)
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 300
+
+.PHONY: all bin tests static test lint format bench install clean distclean deps \
+        mbedtls asan-tests fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: deps-build
@@ -124,10 +129,31 @@ asan-tests:
 	@$(MAKE) --no-print-directory PROFILE=asan MBEDTLS_PROFILE=native OPT="-O1 -g" \
 	    PROFILE_CFLAGS="$(SAN_FLAGS)" PROFILE_LDFLAGS="$(SAN_FLAGS)" tests bin
 
+# ---- fuzzing (clang libFuzzer, ASan + UBSan) ---------------------------------------
+
+fuzz-build: $(FUZZ_BIN)
+
+$(BUILD_DIR)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(MBEDTLS_STAMP)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_DEFAULT_SOURCE -g -O1 $(FUZZ_FLAGS) -I$(TOP)/include \
+	    -I$(TOP)/port/mbedtls -isystem $(MBEDTLS_DIR)/include $(MBEDTLS_CONFIG) \
+	    -o $@ $< $(CORE_SRC) $(MBEDTLS_LIBS)
+
+# Longer fuzzing runs: FUZZ_SECONDS per target (default 300).
+fuzz: deps-test
+	@$(MAKE) --no-print-directory PROFILE=native fuzz-build
+	@for t in $(FUZZ_BIN); do \
+	    n=$$(basename $$t); c=$(BUILD_DIR)/fuzz/corpus-$$n; mkdir -p $$c; \
+	    cp -n tests/fuzz/corpus/$${n#fuzz_}/* $$c/ 2>/dev/null; \
+	    echo "== $$n"; $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$c 2>&1 | \
+	        grep -E 'Done|stat::number_of_executed_units|stat::average_exec_per_sec|cov:' | tail -n 4 \
+	        || exit 1; \
+	done
+
 # ---- tests -------------------------------------------------------------------------
 
 test: deps-test
-	@$(MAKE) --no-print-directory PROFILE=native bin tests
+	@$(MAKE) --no-print-directory PROFILE=native bin tests fuzz-build
 	@$(MAKE) --no-print-directory asan-tests
 	@BUILD_DIR=$(BUILD_DIR) sh tests/run_all.sh
 
@@ -158,7 +184,12 @@ deps-build:
 deps-test:
 	@sh scripts/deps.sh test
 
+# Keeps $(BUILD_DIR)/deps (the cached mbedTLS source): a rebuild needs no network.
 clean:
-	rm -rf $(BUILD_DIR)/native $(BUILD_DIR)/asan $(BUILD_DIR)/static $(BUILD_DIR)/test-tmp
+	rm -rf $(BUILD_DIR)/native $(BUILD_DIR)/asan $(BUILD_DIR)/static $(BUILD_DIR)/fuzz \
+	    $(BUILD_DIR)/test-tmp $(BUILD_DIR)/bench
+
+distclean:
+	rm -rf $(BUILD_DIR)
 
 -include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
