@@ -34,6 +34,7 @@ NGX=$TEST_TMP/nginx
 
 declare -A PORT=()  # server name -> port
 SERVER_PIDS=()      # every process we started, stopped by stop_servers
+SERVER_NAMES=()     # their names, same order
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -63,6 +64,7 @@ stop_servers() {
         kill -KILL "$pid" 2>/dev/null
     done
     SERVER_PIDS=()
+    SERVER_NAMES=()
 }
 trap stop_servers EXIT
 trap 'exit 130' INT TERM
@@ -79,6 +81,7 @@ start_py() {
     python3 "$HERE/tls_server.py" --port 0 --port-file "$SRV/$name.port" \
         --stats-file "$SRV/$name.stats" "$@" >"$SRV/$name.stdout" 2>"$SRV/$name.log" </dev/null &
     SERVER_PIDS+=("$!")
+    SERVER_NAMES+=("$name")
     disown "$!"
     for ((i = 0; i < 100; i++)); do
         if [ -s "$SRV/$name.port" ]; then
@@ -103,6 +106,7 @@ start_nginx() {
     "$NGINX_BIN" -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" \
         >"$NGX/stdout.log" 2>&1 </dev/null &
     SERVER_PIDS+=("$!")
+    SERVER_NAMES+=(nginx)
     disown "$!"
     for ((i = 0; i < 100; i++)); do
         if curl -s -o /dev/null --cacert "$PKI/ca-ec.crt" "https://localhost:$port/static/pattern.bin"; then
@@ -538,6 +542,15 @@ check_eq "$name: one connection" 1 "$(field connections "$(summary_line)")"
 check_date "$name" "$(status_line 3)"
 
 # ---------------------------------------------------------------------------
+# the servers themselves stayed healthy (a crashed or confused server would
+# make the checks above meaningless)
+
+for i in "${!SERVER_PIDS[@]}"; do
+    check_true "servers: ${SERVER_NAMES[$i]} still running" "pid ${SERVER_PIDS[$i]} exited early" \
+        kill -0 "${SERVER_PIDS[$i]}"
+done
+server_errors=$(grep -h 'tls_server\[[0-9]*\]: error:' "$SRV"/*.log 2>/dev/null | head -n 3)
+check_eq "servers: no internal errors in tls_server.py logs" "" "$server_errors"
 
 stop_servers
 note "driver outputs: $RUNS"
