@@ -39,6 +39,11 @@ MBEDTLS_LIBS := $(MBEDTLS_DIR)/library/libmbedtls.a $(MBEDTLS_DIR)/library/libmb
                 $(MBEDTLS_DIR)/library/libmbedcrypto.a
 MBEDTLS_CONFIG := -DMBEDTLS_CONFIG_FILE='<countly_sync_mbedtls_config.h>'
 MBEDTLS_CFLAGS ?= -O2
+# On x86_64 let mbedTLS use AES-NI/PCLMUL intrinsics (still runtime-detected):
+# the assembly fallback runs AES-GCM at about a third of the speed.
+ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+MBEDTLS_CFLAGS += -maes -mpclmul -msse2
+endif
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wconversion -Wsign-conversion \
             -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef
@@ -62,12 +67,21 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(OUT)/tests/%)
 
+# Objects depend on the flags they were built with: a changed CC or CFLAGS
+# rebuilds the profile.
+FLAGS_STAMP := $(OUT)/.flags
+FLAGS_LINE := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)
+ifneq ($(file < $(FLAGS_STAMP)),$(FLAGS_LINE))
+$(shell mkdir -p $(OUT))
+$(file > $(FLAGS_STAMP),$(FLAGS_LINE))
+endif
+
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD_DIR)/fuzz/%)
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 300
 
-.PHONY: all bin tests static test lint format bench install clean distclean deps \
+.PHONY: all bin tests tools static test lint format bench install clean distclean deps \
         mbedtls asan-tests fuzz fuzz-build
 .DEFAULT_GOAL := all
 
@@ -78,12 +92,13 @@ all: deps-build
 
 bin: $(BIN)
 tests: $(UNIT_BIN) $(TOOL_BIN)
+tools: $(TOOL_BIN)
 
-$(BIN): $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_STAMP)
+$(BIN): $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_STAMP) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
 
-$(OUT)/obj/%.o: %.c $(MBEDTLS_STAMP)
+$(OUT)/obj/%.o: %.c $(MBEDTLS_STAMP) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -114,13 +129,15 @@ $(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedt
 
 # ---- profiles --------------------------------------------------------------------
 
-# Fully static x86_64 binary on musl (strip it for the shipped size).
+# Fully static x86_64 binary on musl (strip it for the shipped size). Unused
+# functions of mbedTLS and ours are dropped by the linker.
+STATIC_CFLAGS := -ffunction-sections -fdata-sections
+STATIC_LDFLAGS := -static -Wl,--gc-sections
 static: deps-build
 	@$(MAKE) --no-print-directory PROFILE=static CC=musl-gcc \
-	    PROFILE_LDFLAGS=-static bin
-	@cp $(BUILD_DIR)/static/bin/countly-sync $(BUILD_DIR)/static/bin/countly-sync.stripped
-	@$(STRIP) $(BUILD_DIR)/static/bin/countly-sync.stripped
-	@file $(BUILD_DIR)/static/bin/countly-sync
+	    PROFILE_CFLAGS="$(STATIC_CFLAGS)" PROFILE_LDFLAGS="$(STATIC_LDFLAGS)" bin tools
+	@$(STRIP) -o $(BUILD_DIR)/static/bin/countly-sync.stripped $(BUILD_DIR)/static/bin/countly-sync
+	@file $(BUILD_DIR)/static/bin/countly-sync.stripped
 	@ls -l $(BUILD_DIR)/static/bin/countly-sync.stripped
 
 # Sanitizer build of the tests: ASan + UBSan, no recovery.
