@@ -247,11 +247,11 @@ static transport_status fail(tls_client *c, int ret, const char *during)
 {
     c->last_mbedtls_error = ret;
     if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
-        char why[TLS_DETAIL_MAX];
         c->verify_flags = mbedtls_ssl_get_verify_result(&c->ssl);
-        describe_flags(c, c->verify_flags, why, sizeof why);
-        (void)snprintf(c->detail, sizeof c->detail, "certificate for %s is not trusted: %s",
-                       c->host, why);
+        int n = snprintf(c->detail, sizeof c->detail, "certificate for %s is not trusted: ",
+                         c->host);
+        if (n > 0 && (size_t)n < sizeof c->detail)
+            describe_flags(c, c->verify_flags, c->detail + n, sizeof c->detail - (size_t)n);
         return TRANSPORT_ERR_CERT;
     }
     if (c->bio_status == TRANSPORT_TIMEOUT || ret == MBEDTLS_ERR_SSL_TIMEOUT) {
