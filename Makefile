@@ -184,7 +184,7 @@ format:
 
 bench: all
 	@$(MAKE) --no-print-directory static
-	@BUILD_DIR=$(BUILD_DIR) sh tests/bench/run.sh
+	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/run.sh
 
 # ---- install, deps, clean -----------------------------------------------------------
 
