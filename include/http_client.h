@@ -41,13 +41,13 @@ typedef enum {
 
 /* What a GET learned; filled as far as the exchange got. */
 typedef struct {
-    int status_code;                 /* 0 until a status line was parsed */
-    int64_t date;                    /* server Date, unix seconds; -1 if none */
-    int64_t retry_after;             /* seconds; -1 if none */
-    uint64_t body_bytes;             /* body bytes handed to the callback */
+    int status_code;     /* 0 until a status line was parsed */
+    int64_t date;        /* server Date, unix seconds; -1 if none */
+    int64_t retry_after; /* seconds; -1 if none */
+    uint64_t body_bytes; /* body bytes handed to the callback */
     http_parser_status parser_status;
     transport_status transport_status;
-    int reused;                      /* 1 when sent on an already open connection */
+    int reused; /* 1 when sent on an already open connection */
 } http_response;
 
 typedef struct {

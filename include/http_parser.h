@@ -27,19 +27,19 @@
 typedef enum {
     HTTP_PARSER_NEED_MORE = 0,
     HTTP_PARSER_DONE,
-    HTTP_PARSER_ERR_STATUS_LINE,    /* not "HTTP/1.x NNN reason" */
-    HTTP_PARSER_ERR_HEADER,         /* malformed header line */
-    HTTP_PARSER_ERR_HEADER_FOLDED,  /* obsolete line folding (RFC 9112 5.2) */
-    HTTP_PARSER_ERR_HEADER_LINE_LONG, /* a line exceeds HTTP_HEADER_LINE_MAX */
+    HTTP_PARSER_ERR_STATUS_LINE,         /* not "HTTP/1.x NNN reason" */
+    HTTP_PARSER_ERR_HEADER,              /* malformed header line */
+    HTTP_PARSER_ERR_HEADER_FOLDED,       /* obsolete line folding (RFC 9112 5.2) */
+    HTTP_PARSER_ERR_HEADER_LINE_LONG,    /* a line exceeds HTTP_HEADER_LINE_MAX */
     HTTP_PARSER_ERR_HEADER_SECTION_LONG, /* headers exceed HTTP_HEADER_SECTION_MAX */
-    HTTP_PARSER_ERR_HEADER_COUNT,   /* more than HTTP_HEADER_COUNT_MAX headers */
-    HTTP_PARSER_ERR_CONTENT_LENGTH, /* invalid or conflicting Content-Length */
-    HTTP_PARSER_ERR_TRANSFER_ENCODING, /* a coding other than chunked */
-    HTTP_PARSER_ERR_CHUNK_SIZE,     /* bad chunk-size line */
-    HTTP_PARSER_ERR_CHUNK_LINE_LONG, /* chunk line exceeds HTTP_CHUNK_LINE_MAX */
-    HTTP_PARSER_ERR_CHUNK_DATA,     /* chunk data not followed by CRLF */
-    HTTP_PARSER_ERR_TRUNCATED,      /* the stream ended before the body did */
-    HTTP_PARSER_ERR_ABORTED         /* the body callback asked to stop */
+    HTTP_PARSER_ERR_HEADER_COUNT,        /* more than HTTP_HEADER_COUNT_MAX headers */
+    HTTP_PARSER_ERR_CONTENT_LENGTH,      /* invalid or conflicting Content-Length */
+    HTTP_PARSER_ERR_TRANSFER_ENCODING,   /* a coding other than chunked */
+    HTTP_PARSER_ERR_CHUNK_SIZE,          /* bad chunk-size line */
+    HTTP_PARSER_ERR_CHUNK_LINE_LONG,     /* chunk line exceeds HTTP_CHUNK_LINE_MAX */
+    HTTP_PARSER_ERR_CHUNK_DATA,          /* chunk data not followed by CRLF */
+    HTTP_PARSER_ERR_TRUNCATED,           /* the stream ended before the body did */
+    HTTP_PARSER_ERR_ABORTED              /* the body callback asked to stop */
 } http_parser_status;
 
 /* How the body is delimited. */
@@ -55,16 +55,16 @@ typedef int (*http_body_fn)(void *user, const uint8_t *data, size_t len);
 
 typedef struct {
     /* ---- results, valid once headers are complete ---- */
-    int version_minor;       /* 0 or 1 */
-    int status_code;         /* 100..999 of the final response */
+    int version_minor; /* 0 or 1 */
+    int status_code;   /* 100..999 of the final response */
     http_framing framing;
-    int64_t content_length;  /* -1 when absent */
-    int keep_alive;          /* 1 when the connection may be reused afterwards */
-    int64_t date;            /* Date header as unix seconds, -1 when absent or invalid */
-    int64_t retry_after;     /* Retry-After: delta seconds, or HTTP-date as unix
-                                seconds minus date (when both known); -1 when absent */
-    int headers_done;        /* 1 once the header section has been parsed */
-    uint64_t body_bytes;     /* body bytes delivered so far */
+    int64_t content_length; /* -1 when absent */
+    int keep_alive;         /* 1 when the connection may be reused afterwards */
+    int64_t date;           /* Date header as unix seconds, -1 when absent or invalid */
+    int64_t retry_after;    /* Retry-After: delta seconds, or HTTP-date as unix
+                               seconds minus date (when both known); -1 when absent */
+    int headers_done;       /* 1 once the header section has been parsed */
+    uint64_t body_bytes;    /* body bytes delivered so far */
 
     /* ---- private state ---- */
     int state;
@@ -72,7 +72,7 @@ typedef struct {
     size_t line_len;
     size_t section_bytes;
     unsigned header_count;
-    uint64_t remaining;      /* bytes left in the current chunk or body */
+    uint64_t remaining; /* bytes left in the current chunk or body */
     int has_content_length;
     int has_chunked;
     int connection_close;

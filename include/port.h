@@ -19,14 +19,14 @@
 /* Result of a port operation that is not a network transfer. */
 typedef enum {
     PORT_OK = 0,
-    PORT_ERR_RESOLVE,  /* host name did not resolve */
-    PORT_ERR_REFUSED,  /* connection refused / unreachable */
-    PORT_ERR_TIMEOUT,  /* the operation did not finish in time */
-    PORT_ERR_NOENT,    /* file or folder does not exist */
-    PORT_ERR_ACCESS,   /* permission denied or read-only file system */
-    PORT_ERR_NOSPC,    /* no space left on device (or file size limit) */
-    PORT_ERR_EOF,      /* end of file / directory reached */
-    PORT_ERR_IO        /* any other failure; see port_last_os_error */
+    PORT_ERR_RESOLVE, /* host name did not resolve */
+    PORT_ERR_REFUSED, /* connection refused / unreachable */
+    PORT_ERR_TIMEOUT, /* the operation did not finish in time */
+    PORT_ERR_NOENT,   /* file or folder does not exist */
+    PORT_ERR_ACCESS,  /* permission denied or read-only file system */
+    PORT_ERR_NOSPC,   /* no space left on device (or file size limit) */
+    PORT_ERR_EOF,     /* end of file / directory reached */
+    PORT_ERR_IO       /* any other failure; see port_last_os_error */
 } port_status;
 
 /* Kind of a network transfer result. */
@@ -58,11 +58,11 @@ typedef struct {
 } port_dir;
 
 /* Flags for port_file_open. */
-#define PORT_FILE_READ 0x1u   /* open for reading */
-#define PORT_FILE_WRITE 0x2u  /* open for writing */
-#define PORT_FILE_CREATE 0x4u /* create if missing (mode 0644, or 0600 with PRIVATE) */
-#define PORT_FILE_TRUNC 0x8u  /* truncate to zero on open */
-#define PORT_FILE_APPEND 0x10u /* every write goes to the end */
+#define PORT_FILE_READ    0x1u  /* open for reading */
+#define PORT_FILE_WRITE   0x2u  /* open for writing */
+#define PORT_FILE_CREATE  0x4u  /* create if missing (mode 0644, or 0600 with PRIVATE) */
+#define PORT_FILE_TRUNC   0x8u  /* truncate to zero on open */
+#define PORT_FILE_APPEND  0x10u /* every write goes to the end */
 #define PORT_FILE_PRIVATE 0x20u /* create readable by the owner only */
 
 /* Words for a port_status. */

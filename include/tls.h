@@ -41,23 +41,23 @@ typedef enum {
 #define TLS_DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
 typedef struct {
-    const char *ca_path;  /* PEM file or folder of PEM files; NULL = default */
-    int verify;           /* 1 = verify chain and host name (the default) */
-    int min_minor;        /* lowest TLS 1.x accepted: 2 or 3 (default 2) */
-    int max_minor;        /* highest TLS 1.x offered: 2 or 3 (default 3) */
+    const char *ca_path; /* PEM file or folder of PEM files; NULL = default */
+    int verify;          /* 1 = verify chain and host name (the default) */
+    int min_minor;       /* lowest TLS 1.x accepted: 2 or 3 (default 2) */
+    int max_minor;       /* highest TLS 1.x offered: 2 or 3 (default 3) */
 } tls_options;
 
 typedef struct {
     mbedtls_ssl_context ssl;
     mbedtls_ssl_config conf;
     port_socket sock;
-    uint32_t timeout_ms;    /* current wait bound for the bio callbacks */
+    uint32_t timeout_ms; /* current wait bound for the bio callbacks */
     int handshake_done;
     int verify;
     char host[URL_HOST_MAX + 1];
-    uint32_t verify_flags;  /* mbedTLS verification flags of the last handshake */
+    uint32_t verify_flags;            /* mbedTLS verification flags of the last handshake */
     char peer_name[URL_HOST_MAX + 1]; /* first DNS name of the server's certificate */
-    transport_status bio_status; /* why the last socket call under mbedTLS failed */
+    transport_status bio_status;      /* why the last socket call under mbedTLS failed */
     int last_mbedtls_error;
     char detail[TLS_DETAIL_MAX];
     tls_ca_store ca; /* trusted CAs, looked up on demand */

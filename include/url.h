@@ -16,21 +16,21 @@
 
 typedef enum {
     URL_OK = 0,
-    URL_ERR_SCHEME,     /* not http:// or https:// */
-    URL_ERR_HOST,       /* empty or malformed host, bad IPv6 literal */
-    URL_ERR_HOST_LONG,  /* host longer than URL_HOST_MAX */
-    URL_ERR_PORT,       /* port not a number in 1..65535 */
-    URL_ERR_PATH_LONG,  /* path prefix longer than URL_PATH_MAX */
-    URL_ERR_SYNTAX,     /* user info, query or fragment in a base URL, bad characters */
-    URL_ERR_NO_ROOM     /* output buffer too small */
+    URL_ERR_SCHEME,    /* not http:// or https:// */
+    URL_ERR_HOST,      /* empty or malformed host, bad IPv6 literal */
+    URL_ERR_HOST_LONG, /* host longer than URL_HOST_MAX */
+    URL_ERR_PORT,      /* port not a number in 1..65535 */
+    URL_ERR_PATH_LONG, /* path prefix longer than URL_PATH_MAX */
+    URL_ERR_SYNTAX,    /* user info, query or fragment in a base URL, bad characters */
+    URL_ERR_NO_ROOM    /* output buffer too small */
 } url_status;
 
 typedef struct {
-    int tls;                        /* 1 for https, 0 for http */
-    char host[URL_HOST_MAX + 1];    /* without brackets for IPv6 literals */
-    int host_is_ipv6;               /* 1 when host was written [v6] */
-    uint16_t port;                  /* explicit or the scheme's default */
-    char path[URL_PATH_MAX + 1];    /* prefix without trailing '/'; "" for none */
+    int tls;                     /* 1 for https, 0 for http */
+    char host[URL_HOST_MAX + 1]; /* without brackets for IPv6 literals */
+    int host_is_ipv6;            /* 1 when host was written [v6] */
+    uint16_t port;               /* explicit or the scheme's default */
+    char path[URL_PATH_MAX + 1]; /* prefix without trailing '/'; "" for none */
 } url_parts;
 
 /* Words for a url_status. */

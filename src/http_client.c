@@ -139,8 +139,8 @@ static http_client_status end_of_stream(http_client *c, transport_status ts, uin
 {
     if (ts == TRANSPORT_TIMEOUT) {
         (void)snprintf(c->detail, sizeof c->detail, "timed out after %lu ms waiting for %s",
-                       (unsigned long)c->timeout_ms, received ? "the rest of the response"
-                                                              : "the response");
+                       (unsigned long)c->timeout_ms,
+                       received ? "the rest of the response" : "the response");
         return HTTP_CLIENT_ERR_TIMEOUT;
     }
     if (ts == TRANSPORT_CLOSED) {
@@ -149,8 +149,10 @@ static http_client_status end_of_stream(http_client *c, transport_status ts, uin
         if (ps == HTTP_PARSER_DONE)
             return HTTP_CLIENT_OK;
         if (received == 0) {
-            (void)snprintf(c->detail, sizeof c->detail, "%s closed the connection without "
-                           "answering", c->server.host);
+            (void)snprintf(c->detail, sizeof c->detail,
+                           "%s closed the connection without "
+                           "answering",
+                           c->server.host);
             return HTTP_CLIENT_ERR_NO_RESPONSE;
         }
         (void)snprintf(c->detail, sizeof c->detail, "response truncated: %s",

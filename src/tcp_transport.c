@@ -5,8 +5,7 @@
 
 #include <stdio.h>
 
-static transport_status tcp_connect(void *ctx, const char *host, uint16_t port,
-                                    uint32_t timeout_ms)
+static transport_status tcp_connect(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms)
 {
     tcp_transport_ctx *c = ctx;
     port_status st = port_net_connect(&c->sock, host, port, timeout_ms);

@@ -167,8 +167,8 @@ static tls_status configure(tls_client *c, const tls_options *opts)
     mbedtls_ssl_conf_min_tls_version(&c->conf, lo);
     mbedtls_ssl_conf_max_tls_version(&c->conf, hi);
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
-    mbedtls_ssl_conf_authmode(&c->conf, c->verify ? MBEDTLS_SSL_VERIFY_REQUIRED
-                                                  : MBEDTLS_SSL_VERIFY_NONE);
+    mbedtls_ssl_conf_authmode(&c->conf,
+                              c->verify ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_NONE);
     mbedtls_ssl_conf_ca_cb(&c->conf, tls_ca_lookup, &c->ca);
     mbedtls_ssl_conf_verify(&c->conf, on_verify, c);
     if (mbedtls_ssl_setup(&c->ssl, &c->conf) != 0)
@@ -233,8 +233,8 @@ static void describe_flags(const tls_client *c, uint32_t flags, char *out, size_
         add_word(out, cap, "not signed by a trusted CA (check ca_file)");
     if (flags & MBEDTLS_X509_BADCERT_REVOKED)
         add_word(out, cap, "revoked");
-    if (flags & (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK |
-                 MBEDTLS_X509_BADCERT_BAD_KEY))
+    if (flags &
+        (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY))
         add_word(out, cap, "weak or unsupported key or signature");
     if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE))
         add_word(out, cap, "not meant for TLS servers (key usage)");
@@ -248,8 +248,8 @@ static transport_status fail(tls_client *c, int ret, const char *during)
     c->last_mbedtls_error = ret;
     if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         c->verify_flags = mbedtls_ssl_get_verify_result(&c->ssl);
-        int n = snprintf(c->detail, sizeof c->detail, "certificate for %s is not trusted: ",
-                         c->host);
+        int n =
+            snprintf(c->detail, sizeof c->detail, "certificate for %s is not trusted: ", c->host);
         if (n > 0 && (size_t)n < sizeof c->detail)
             describe_flags(c, c->verify_flags, c->detail + n, sizeof c->detail - (size_t)n);
         return TRANSPORT_ERR_CERT;
@@ -261,8 +261,7 @@ static transport_status fail(tls_client *c, int ret, const char *during)
     }
     if (ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
         c->bio_status == TRANSPORT_CLOSED) {
-        (void)snprintf(c->detail, sizeof c->detail, "connection closed by %s %s", c->host,
-                       during);
+        (void)snprintf(c->detail, sizeof c->detail, "connection closed by %s %s", c->host, during);
         return TRANSPORT_CLOSED;
     }
     if (c->bio_status == TRANSPORT_ERR_IO) {
@@ -286,18 +285,17 @@ static transport_status connect_socket(tls_client *c, const char *host, uint16_t
     if (st == PORT_OK)
         return TRANSPORT_OK;
     if (st == PORT_ERR_TIMEOUT)
-        (void)snprintf(c->detail, sizeof c->detail, "connect to %s:%u timed out after %lu ms",
-                       host, (unsigned)port, (unsigned long)timeout_ms);
+        (void)snprintf(c->detail, sizeof c->detail, "connect to %s:%u timed out after %lu ms", host,
+                       (unsigned)port, (unsigned long)timeout_ms);
     else
-        (void)snprintf(c->detail, sizeof c->detail, "connect to %s:%u: %s", host,
-                       (unsigned)port, port_strerror(st));
+        (void)snprintf(c->detail, sizeof c->detail, "connect to %s:%u: %s", host, (unsigned)port,
+                       port_strerror(st));
     if (st == PORT_ERR_RESOLVE)
         return TRANSPORT_ERR_RESOLVE;
     return st == PORT_ERR_TIMEOUT ? TRANSPORT_TIMEOUT : TRANSPORT_ERR_CONNECT;
 }
 
-static transport_status tls_connect(void *ctx, const char *host, uint16_t port,
-                                    uint32_t timeout_ms)
+static transport_status tls_connect(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms)
 {
     tls_client *c = ctx;
     size_t hlen = strlen(host);

@@ -55,9 +55,8 @@ static void keep_candidate(ca_scan *scan, const unsigned char *der, size_t len)
 static void finish_cert(tls_ca_store *store, ca_scan *scan)
 {
     size_t der_len = 0;
-    if (store->cert_overflow ||
-        mbedtls_base64_decode(store->der, sizeof store->der, &der_len, store->b64,
-                              store->b64_len) != 0) {
+    if (store->cert_overflow || mbedtls_base64_decode(store->der, sizeof store->der, &der_len,
+                                                      store->b64, store->b64_len) != 0) {
         store->certs_skipped++;
         return;
     }

@@ -53,8 +53,8 @@ int main(int argc, char **argv)
     double t2 = now_s();
     for (unsigned long i = 0; i < records; i++) {
         iv[0] = (unsigned char)i;
-        mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, RECORD, iv, sizeof iv, NULL, 0,
-                                  record, sealed, sizeof tag, tag);
+        mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, RECORD, iv, sizeof iv, NULL, 0, record,
+                                  sealed, sizeof tag, tag);
     }
     double t3 = now_s();
     mbedtls_gcm_free(&gcm);

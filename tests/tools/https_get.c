@@ -40,7 +40,6 @@ static struct {
     http_client http;
     url_parts server;
     url_parts other;
-    char target[HTTP_REQUEST_MAX];
     FILE *out;
 } g;
 
@@ -203,8 +202,8 @@ int main(int argc, char **argv)
     tls_arena_stats(&peak, &cur);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("summary requests=%lu connections=%lu arena_peak=%zu maxrss_kb=%ld\n",
-           g.http.requests, g.http.connections, peak, ru.ru_maxrss);
+    printf("summary requests=%lu connections=%lu arena_peak=%zu maxrss_kb=%ld\n", g.http.requests,
+           g.http.connections, peak, ru.ru_maxrss);
     if (g.out != NULL && g.out != stdout)
         fclose(g.out);
     tls_free(&g.tls);
