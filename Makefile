@@ -15,6 +15,12 @@
 # (port/mbedtls/), in its own copy of the tree under $(BUILD_DIR)/deps.
 
 BUILD_DIR ?= build
+V ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
 PREFIX ?= /usr/local
 DESTDIR ?=
 CROSS_COMPILE ?=
@@ -96,20 +102,24 @@ tools: $(TOOL_BIN)
 
 $(BIN): $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_STAMP) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
 
 $(OUT)/obj/%.o: %.c $(MBEDTLS_STAMP) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC      $<  [$(PROFILE)]"
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(OUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJ) $(MBEDTLS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(CORE_OBJ) $(MBEDTLS_LIBS) \
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(CORE_OBJ) $(MBEDTLS_LIBS) \
 	    $(ALL_LDFLAGS) -lcmocka
 
 $(OUT)/tests/%: tests/tools/%.c $(CORE_OBJ) $(MBEDTLS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
 
 # ---- mbedTLS from source -------------------------------------------------------
 
@@ -152,7 +162,8 @@ fuzz-build: $(FUZZ_BIN)
 
 $(BUILD_DIR)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(MBEDTLS_STAMP)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_DEFAULT_SOURCE -g -O1 $(FUZZ_FLAGS) -I$(TOP)/include \
+	@echo "  FUZZ    $@"
+	$(Q)clang -std=c11 -D_DEFAULT_SOURCE -g -O1 $(FUZZ_FLAGS) -I$(TOP)/include \
 	    -I$(TOP)/port/mbedtls -isystem $(MBEDTLS_DIR)/include $(MBEDTLS_CONFIG) \
 	    -o $@ $< $(CORE_SRC) $(MBEDTLS_LIBS)
 
