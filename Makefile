@@ -153,6 +153,7 @@ static: deps-build
 # Sanitizer build of the tests: ASan + UBSan, no recovery.
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 asan-tests:
+	@$(MAKE) --no-print-directory PROFILE=native mbedtls
 	@$(MAKE) --no-print-directory PROFILE=asan MBEDTLS_PROFILE=native OPT="-O1 -g" \
 	    PROFILE_CFLAGS="$(SAN_FLAGS)" PROFILE_LDFLAGS="$(SAN_FLAGS)" tests bin
 

@@ -57,7 +57,7 @@ typedef struct {
     uint32_t timeout_ms;
     int connected;
     unsigned long connections; /* connections opened so far */
-    unsigned long requests;    /* requests sent so far */
+    unsigned long requests;    /* GETs made so far (a transparent resend is not counted) */
     http_parser parser;
     char detail[HTTP_DETAIL_MAX]; /* one line on the last failure */
     char request[HTTP_REQUEST_MAX];

@@ -58,7 +58,8 @@ typedef struct {
     uint32_t verify_flags;            /* mbedTLS verification flags of the last handshake */
     char peer_name[URL_HOST_MAX + 1]; /* first DNS name of the server's certificate */
     transport_status bio_status;      /* why the last socket call under mbedTLS failed */
-    int last_mbedtls_error;
+    int last_mbedtls_error;           /* mbedTLS code of the last failed handshake */
+    int tls12_only;                   /* the server needed the TLS 1.2 retry (see tls.c) */
     char detail[TLS_DETAIL_MAX];
     tls_ca_store ca; /* trusted CAs, looked up on demand */
 } tls_client;
@@ -67,7 +68,7 @@ typedef struct {
 const char *tls_strerror(tls_status status);
 
 /* Gives mbedTLS its arena and starts PSA crypto. Once per process; the
- * arena must outlive every tls_client. */
+ * arena must be 16-byte aligned (_Alignas(16)) and outlive every tls_client. */
 tls_status tls_platform_init(unsigned char *arena, size_t len);
 
 /* Peak and current bytes in use in the mbedTLS arena. */

@@ -129,7 +129,6 @@ static http_client_status send_request(http_client *c, size_t len, http_response
         }
         sent += r.n;
     }
-    c->requests++;
     return HTTP_CLIENT_OK;
 }
 
@@ -240,12 +239,12 @@ http_client_status http_client_get(http_client *c, const char *target, http_body
         (void)snprintf(c->detail, sizeof c->detail, "%s", http_client_strerror(st));
         return st;
     }
+    c->requests++;
     st = attempt(c, len, on_body, user, resp);
     /* A kept-alive connection the server closed meanwhile fails before any
      * response byte: reconnect once and send again (GET is idempotent). */
     if (resp->reused && (st == HTTP_CLIENT_ERR_SEND || st == HTTP_CLIENT_ERR_NO_RESPONSE)) {
         st = attempt(c, len, on_body, user, resp);
-        resp->reused = 0;
     }
     return st;
 }

@@ -245,7 +245,6 @@ static void describe_flags(const tls_client *c, uint32_t flags, char *out, size_
 /* Turns a failed mbedTLS call into a transport status and a detail line. */
 static transport_status fail(tls_client *c, int ret, const char *during)
 {
-    c->last_mbedtls_error = ret;
     if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         c->verify_flags = mbedtls_ssl_get_verify_result(&c->ssl);
         int n =
@@ -295,22 +294,17 @@ static transport_status connect_socket(tls_client *c, const char *host, uint16_t
     return st == PORT_ERR_TIMEOUT ? TRANSPORT_TIMEOUT : TRANSPORT_ERR_CONNECT;
 }
 
-static transport_status tls_connect(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms)
+/* One TCP connect and TLS handshake. */
+static transport_status handshake_once(tls_client *c, uint16_t port, uint32_t timeout_ms)
 {
-    tls_client *c = ctx;
-    size_t hlen = strlen(host);
-    c->detail[0] = '\0';
-    c->handshake_done = 0;
-    c->verify_flags = 0;
-    if (hlen >= sizeof c->host)
-        return TRANSPORT_ERR_RESOLVE;
-    memcpy(c->host, host, hlen + 1);
-    transport_status ts = connect_socket(c, host, port, timeout_ms);
+    transport_status ts = connect_socket(c, c->host, port, timeout_ms);
     if (ts != TRANSPORT_OK)
         return ts;
     c->timeout_ms = timeout_ms;
     c->bio_status = TRANSPORT_OK;
-    if (mbedtls_ssl_session_reset(&c->ssl) != 0 || mbedtls_ssl_set_hostname(&c->ssl, host) != 0) {
+    c->verify_flags = 0;
+    if (mbedtls_ssl_session_reset(&c->ssl) != 0 ||
+        mbedtls_ssl_set_hostname(&c->ssl, c->host) != 0) {
         port_net_close(&c->sock);
         return fail(c, MBEDTLS_ERR_SSL_ALLOC_FAILED, "during setup");
     }
@@ -319,12 +313,45 @@ static transport_status tls_connect(void *ctx, const char *host, uint16_t port, 
         ret = mbedtls_ssl_handshake(&c->ssl);
     } while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
     if (ret != 0) {
+        c->last_mbedtls_error = ret;
         transport_status fs = fail(c, ret, "during the TLS handshake");
         port_net_close(&c->sock);
         return fs;
     }
     c->handshake_done = 1;
     return TRANSPORT_OK;
+}
+
+/* mbedTLS 3.6.6 offers rsa_pss_rsae signatures when TLS 1.3 is enabled but
+ * refuses them once a server picks TLS 1.2 (fixed upstream after 3.6.6):
+ * a TLS 1.2-only server with an RSA key and OpenSSL then fails the
+ * handshake with ILLEGAL_PARAMETER. Such a server is retried once with
+ * TLS 1.2 as the highest version offered, and remembered for later
+ * connections of this client. The certificate is verified either way. */
+static int needs_tls12_retry(const tls_client *c, transport_status ts)
+{
+    return ts == TRANSPORT_ERR_TLS && c->last_mbedtls_error == MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER &&
+           mbedtls_ssl_get_version_number(&c->ssl) == MBEDTLS_SSL_VERSION_TLS1_2 && !c->tls12_only;
+}
+
+static transport_status tls_connect(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms)
+{
+    tls_client *c = ctx;
+    size_t hlen = strlen(host);
+    c->detail[0] = '\0';
+    c->handshake_done = 0;
+    c->last_mbedtls_error = 0;
+    if (hlen >= sizeof c->host)
+        return TRANSPORT_ERR_RESOLVE;
+    memcpy(c->host, host, hlen + 1);
+    transport_status ts = handshake_once(c, port, timeout_ms);
+    if (needs_tls12_retry(c, ts)) {
+        c->tls12_only = 1;
+        mbedtls_ssl_conf_max_tls_version(&c->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+        c->detail[0] = '\0';
+        ts = handshake_once(c, port, timeout_ms);
+    }
+    return ts;
 }
 
 static transport_result tls_send(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_ms)

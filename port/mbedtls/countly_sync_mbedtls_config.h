@@ -24,6 +24,7 @@
 #define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG /* PSA draws from the port's entropy */
 #define MBEDTLS_MEMORY_BUFFER_ALLOC_C   /* the static arena allocator */
 #define MBEDTLS_MEMORY_DEBUG        /* arena peak statistics for the footprint report */
+#define MBEDTLS_MEMORY_ALIGN_MULTIPLE 8 /* the default 4 misaligns 64-bit fields (UBSan) */
 
 /* ---- Crypto primitives --------------------------------------------------- */
 #define MBEDTLS_AES_C

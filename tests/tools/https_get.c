@@ -34,7 +34,7 @@ typedef struct {
 
 /* Everything the driver needs lives here, statically, as in the agent. */
 static struct {
-    unsigned char arena[TLS_ARENA_SIZE];
+    _Alignas(16) unsigned char arena[TLS_ARENA_SIZE];
     tls_client tls;
     tcp_transport_ctx tcp;
     http_client http;
