@@ -105,7 +105,7 @@ $(BIN): $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_STAMP) $(FLAGS_STAMP)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
 
-$(OUT)/obj/%.o: %.c $(MBEDTLS_STAMP) $(FLAGS_STAMP)
+$(OUT)/obj/%.o: %.c $(MBEDTLS_STAMP) $(FLAGS_STAMP) $(JSMN_HEADER)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<  [$(PROFILE)]"
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -134,8 +134,13 @@ $(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedt
 	$(MAKE) --no-print-directory -s -C $(MBEDTLS_DIR)/library CC="$(CC)" AR="$(AR)" \
 	    CFLAGS="$(MBEDTLS_CFLAGS) $(PROFILE_CFLAGS) -I$(TOP)/port/mbedtls $(MBEDTLS_CONFIG)" \
 	    static
-	@mkdir -p $(DEPS)/include && cp -f /usr/include/jsmn.h $(DEPS)/include/ 2>/dev/null; true
 	@touch $@
+
+# jsmn is header-only (libjsmn-dev); musl-gcc and cross compilers do not
+# search /usr/include, so every profile reads a copy from the build folder.
+JSMN_HEADER := $(DEPS)/include/jsmn.h
+$(JSMN_HEADER): /usr/include/jsmn.h
+	@mkdir -p $(dir $@) && cp -f $< $@
 
 # ---- profiles --------------------------------------------------------------------
 
@@ -161,12 +166,12 @@ asan-tests:
 
 fuzz-build: $(FUZZ_BIN)
 
-$(BUILD_DIR)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(MBEDTLS_STAMP)
+$(BUILD_DIR)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(MBEDTLS_STAMP) $(JSMN_HEADER)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang -std=c11 -D_DEFAULT_SOURCE -g -O1 $(FUZZ_FLAGS) -I$(TOP)/include \
-	    -I$(TOP)/port/mbedtls -isystem $(MBEDTLS_DIR)/include $(MBEDTLS_CONFIG) \
-	    -o $@ $< $(CORE_SRC) $(MBEDTLS_LIBS)
+	    -I$(TOP)/port/mbedtls -isystem $(MBEDTLS_DIR)/include -I$(DEPS)/include \
+	    $(MBEDTLS_CONFIG) -o $@ $< $(CORE_SRC) $(MBEDTLS_LIBS)
 
 # Longer fuzzing runs: FUZZ_SECONDS per target (default 300).
 fuzz: deps-test

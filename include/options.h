@@ -97,4 +97,64 @@
 #define TLS_DETAIL_MAX 768
 #endif
 
+/* ---- JSON records (jstream) ------------------------------------------------ */
+
+/* Largest record (one app, group or user document, compacted: whitespace
+ * outside strings dropped). A typical user is 1-2 KiB; custom properties
+ * can make it larger. A bigger record is an error naming it. */
+#ifndef JSTREAM_RECORD_MAX
+#define JSTREAM_RECORD_MAX 16384
+#endif
+
+/* jsmn tokens per record (20 bytes each with parent links): every key,
+ * value, object and array is one. */
+#ifndef JSTREAM_TOKENS_MAX
+#define JSTREAM_TOKENS_MAX 1024
+#endif
+
+/* Deepest nesting of objects and arrays anywhere in a body. */
+#ifndef JSTREAM_DEPTH_MAX
+#define JSTREAM_DEPTH_MAX 32
+#endif
+
+/* Longest envelope key remembered (longer keys are simply not envelope keys). */
+#ifndef JSTREAM_KEY_MAX
+#define JSTREAM_KEY_MAX 32
+#endif
+
+/* Longest record _id kept for error messages (longer ones end in "..."). */
+#ifndef JSTREAM_ID_MAX
+#define JSTREAM_ID_MAX 64
+#endif
+
+/* Longest server message ({"result":"..."}) kept; longer ones are cut
+ * for display only. */
+#ifndef JSTREAM_MESSAGE_MAX
+#define JSTREAM_MESSAGE_MAX 256
+#endif
+
+/* Most distinct apps in one /o/apps/* answer (12 bytes each, to report
+ * each app once although admin_of and user_of both list it). */
+#ifndef JSTREAM_APPS_MAX
+#define JSTREAM_APPS_MAX 512
+#endif
+
+/* ---- mapping and CSV ---------------------------------------------------------- */
+
+/* Scratch space for one decoded value or one metadata object; a decoded
+ * value is never longer than its record, so this equals the record size. */
+#ifndef MAP_FIELD_MAX
+#define MAP_FIELD_MAX JSTREAM_RECORD_MAX
+#endif
+
+/* Output buffer of a CSV file; rows longer than this are written in pieces. */
+#ifndef CSV_BUFFER_SIZE
+#define CSV_BUFFER_SIZE 8192
+#endif
+
+/* Longest path of an output file (its temporary name adds 4 bytes). */
+#ifndef CSV_PATH_MAX
+#define CSV_PATH_MAX 512
+#endif
+
 #endif /* COUNTLY_SYNC_OPTIONS_H */

@@ -1,0 +1,99 @@
+/*
+ * csv.h - the CSV sink: one output file, RFC 4180, UTF-8, "\n" line ends.
+ *
+ * Fields are written through one fixed buffer (CSV_BUFFER_SIZE) in the
+ * caller-owned struct. The conventions are PostgreSQL COPY ... CSV's, so a
+ * file loads as a typed table: NULL is an empty unquoted field, an empty
+ * string is "", and a field is quoted when it holds , " CR or LF or starts
+ * or ends with a space or tab (quotes inside are doubled).
+ *
+ * Durability. The sink knows the committed size of its file: the bytes that
+ * were flushed and fsync'ed by csv_commit. Two modes:
+ *   APPEND   users.csv: opening truncates the file back to the committed
+ *            size the caller recorded (crash recovery), so rows of an
+ *            interrupted page disappear; a header is written when the file
+ *            is empty. csv_rollback drops everything after the last commit.
+ *   REPLACE  apps.csv, groups.csv: rows go to "<path>.tmp"; csv_finish
+ *            fsyncs it and renames it over <path> (then fsyncs the folder),
+ *            so readers see the old file whole until the new one is.
+ */
+#ifndef COUNTLY_SYNC_CSV_H
+#define COUNTLY_SYNC_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "options.h"
+#include "port.h"
+
+typedef enum {
+    CSV_OK = 0,
+    CSV_ERR_PATH_LONG, /* path longer than CSV_PATH_MAX - 5 */
+    CSV_ERR_OPEN,      /* the file cannot be opened or created */
+    CSV_ERR_SHORT,     /* APPEND: file shorter than its committed size */
+    CSV_ERR_WRITE,     /* write failed; see port_status */
+    CSV_ERR_NOSPC,     /* no space left (or file size limit) */
+    CSV_ERR_SYNC,      /* fsync failed */
+    CSV_ERR_TRUNCATE,  /* truncating back to the committed size failed */
+    CSV_ERR_RENAME,    /* REPLACE: moving the new file into place failed */
+    CSV_ERR_USAGE      /* call out of order (field outside a row, ...) */
+} csv_status;
+
+typedef enum {
+    CSV_MODE_APPEND = 0,
+    CSV_MODE_REPLACE
+} csv_mode;
+
+typedef struct {
+    port_file file;
+    csv_mode mode;
+    char path[CSV_PATH_MAX];
+    char tmp_path[CSV_PATH_MAX];
+    uint64_t committed;     /* bytes flushed and fsync'ed */
+    uint64_t written;       /* bytes handed to the file so far */
+    unsigned long rows;     /* rows ended since open (committed or not) */
+    unsigned long rows_committed;
+    size_t columns;         /* fields per row */
+    size_t fields;          /* fields written in the current row */
+    int in_row;
+    port_status port_error; /* the port's status behind the last error */
+    size_t used;
+    uint8_t buf[CSV_BUFFER_SIZE];
+} csv_sink;
+
+/* Words for a status. */
+const char *csv_strerror(csv_status status);
+
+/* Opens path in mode with columns header names. APPEND truncates the file
+ * to committed_size and writes the header if the file is then empty;
+ * REPLACE writes the header to <path>.tmp. */
+csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
+                    const char *const *header, size_t columns);
+
+/* Starts a row. */
+csv_status csv_row_begin(csv_sink *sink);
+
+/* Appends a NULL field (empty, unquoted). */
+csv_status csv_field_null(csv_sink *sink);
+
+/* Appends a text field of len bytes, quoted when needed ("" when empty). */
+csv_status csv_field(csv_sink *sink, const char *text, size_t len);
+
+/* Ends the row; CSV_ERR_USAGE unless exactly `columns` fields were written. */
+csv_status csv_row_end(csv_sink *sink);
+
+/* Writes out the buffer and fsyncs: everything so far becomes committed. */
+csv_status csv_commit(csv_sink *sink);
+
+/* Drops every byte after the last commit (buffer and file). */
+csv_status csv_rollback(csv_sink *sink);
+
+/* APPEND: commits and closes. REPLACE: commits, renames <path>.tmp over
+ * <path>, fsyncs the folder and closes. */
+csv_status csv_finish(csv_sink *sink);
+
+/* Closes without publishing: REPLACE removes <path>.tmp; APPEND rolls back
+ * to the last commit. */
+void csv_abandon(csv_sink *sink);
+
+#endif /* COUNTLY_SYNC_CSV_H */

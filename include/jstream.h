@@ -1,0 +1,140 @@
+/*
+ * jstream.h - strict streaming splitter of Countly response bodies into records.
+ *
+ * A sans-I/O push scanner: feed it the body in fragments of any size (one
+ * byte at a time or all at once gives identical records and errors). It
+ * validates the whole body as strict RFC 8259 JSON (what jsmn does not:
+ * literals, numbers, commas, control characters and escapes in strings,
+ * UTF-8, nesting depth), finds the records inside the envelope, copies one
+ * record at a time - compacted, whitespace outside strings dropped - into
+ * its record buffer, tokenizes it with jsmn into its token array, and hands
+ * it to the caller's callback. State is O(depth); nothing else is kept.
+ *
+ * Envelopes (countly-api.md):
+ *   DB      /o/db: {"limit":L, "start":S, "end":E, "total":T, "pages":P,
+ *           "curPage":C, "collections":[record, ...]}; total, end and limit
+ *           are reported; "pages":Infinity (sent for limit=0) is tolerated.
+ *   GROUPS  /o/groups: {"result":[record, ...]}, or {"result":"message"}.
+ *   APPS    /o/apps/all|mine: {"admin_of":{id:record,...},"user_of":{...}}:
+ *           each app is reported once (ids are 24-hex ObjectIds).
+ *   LIST    a top-level array; every element is a record, of any type
+ *           (/o/system/plugins answers ["dbviewer","groups",...]).
+ * In every envelope a top-level "result" string is the server's message
+ * (error bodies are {"result":"..."}); it is kept in `message`.
+ * Records of DB, GROUPS and APPS must be objects; other top-level keys are
+ * validated and ignored.
+ *
+ * Errors carry the byte offset in the body and the record index; a record
+ * larger than JSTREAM_RECORD_MAX or with more than JSTREAM_TOKENS_MAX tokens
+ * is an error naming the record's _id when it was seen. Nothing is ever
+ * truncated. After an error the scanner stays in it.
+ */
+#ifndef COUNTLY_SYNC_JSTREAM_H
+#define COUNTLY_SYNC_JSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json_tokens.h"
+#include "options.h"
+
+typedef enum {
+    JSTREAM_ENVELOPE_DB = 0,
+    JSTREAM_ENVELOPE_GROUPS,
+    JSTREAM_ENVELOPE_APPS,
+    JSTREAM_ENVELOPE_LIST
+} jstream_envelope;
+
+typedef enum {
+    JSTREAM_OK = 0,                /* bytes consumed; body complete after finish */
+    JSTREAM_ERR_UNEXPECTED,        /* a byte that cannot come here */
+    JSTREAM_ERR_TRAILING_COMMA,    /* "[1,]" or "{"a":1,}" */
+    JSTREAM_ERR_LITERAL,           /* "tru", "nul", "falsey" */
+    JSTREAM_ERR_NUMBER,            /* leading zero, "1.", "-", "1e" */
+    JSTREAM_ERR_CONTROL_CHAR,      /* raw byte < 0x20 inside a string */
+    JSTREAM_ERR_ESCAPE,            /* bad backslash escape or \u digits */
+    JSTREAM_ERR_UTF8,              /* invalid UTF-8 (overlong, surrogate, > U+10FFFF) */
+    JSTREAM_ERR_DEPTH,             /* nesting deeper than JSTREAM_DEPTH_MAX */
+    JSTREAM_ERR_TRAILING_DATA,     /* non-space bytes after the top-level value */
+    JSTREAM_ERR_TRUNCATED,         /* the body ended inside the JSON (at finish) */
+    JSTREAM_ERR_SHAPE,             /* valid JSON, but not the expected envelope */
+    JSTREAM_ERR_RECORD_TOO_LARGE,  /* record exceeds JSTREAM_RECORD_MAX */
+    JSTREAM_ERR_TOO_MANY_TOKENS,   /* record exceeds JSTREAM_TOKENS_MAX tokens */
+    JSTREAM_ERR_TOO_MANY_APPS,     /* more than JSTREAM_APPS_MAX distinct apps */
+    JSTREAM_ERR_ABORTED            /* the record callback asked to stop */
+} jstream_status;
+
+/* One record, valid only during the callback. */
+typedef struct {
+    const char *json;         /* compact JSON text, NUL-terminated */
+    size_t len;               /* bytes of json */
+    const jsmntok_t *tokens;  /* tokens[0] is the record value itself */
+    int token_count;
+    unsigned long index;      /* 0-based position in the envelope's list */
+    const char *key;          /* APPS: the map key (app id); NULL otherwise */
+} jstream_record;
+
+/* Receives each record; returns 0 to go on, non-zero to stop (ABORTED). */
+typedef int (*jstream_record_fn)(void *user, const jstream_record *record);
+
+typedef struct {
+    /* ---- results ---- */
+    int has_total, has_end, has_limit;
+    int64_t total, end, limit;   /* DB envelope scalars */
+    int has_message;
+    char message[JSTREAM_MESSAGE_MAX + 1]; /* top-level "result" string, decoded */
+    unsigned long records;       /* records delivered so far */
+    uint64_t offset;             /* body bytes consumed so far */
+    jstream_status error;        /* sticky error, JSTREAM_OK if none */
+    uint64_t error_offset;       /* body offset of the byte that failed */
+    unsigned long error_record;  /* record index the error belongs to */
+    int error_in_record;         /* 1 when the error happened inside a record */
+    char record_id[JSTREAM_ID_MAX + 4]; /* the current record's _id ("" if not seen) */
+
+    /* ---- private state (see jstream.c) ---- */
+    jstream_envelope envelope;
+    int state;
+    int depth;
+    uint8_t stack[JSTREAM_DEPTH_MAX + 1];
+    int literal_len;
+    int number_state;
+    int utf8_need;
+    uint32_t utf8_cp;
+    int utf8_len;
+    int escape_digits;
+    int key_len;
+    char key[JSTREAM_KEY_MAX + 1];
+    int top_key;               /* which envelope key is open at depth 1/2 */
+    int in_record;
+    int record_depth;
+    size_t record_len;
+    int record_overflow;
+    int capture;               /* what the current string is being captured for */
+    int capture_len;
+    char scalar[24];           /* digits of a top-level number being read */
+    int scalar_len;
+    char app_key[JSTREAM_KEY_MAX + 1];
+    unsigned app_count;
+    uint8_t apps[JSTREAM_APPS_MAX][12];
+    jsmntok_t tokens[JSTREAM_TOKENS_MAX];
+    char record[JSTREAM_RECORD_MAX + 1];
+} jstream;
+
+/* Words for a status. */
+const char *jstream_strerror(jstream_status status);
+
+/* Prepares a scanner for one body of the given envelope. */
+void jstream_init(jstream *js, jstream_envelope envelope);
+
+/* Scans len bytes, calling on_record for each complete record. */
+jstream_status jstream_feed(jstream *js, const uint8_t *data, size_t len,
+                            jstream_record_fn on_record, void *user);
+
+/* Ends the body: JSTREAM_OK only if it was one complete, valid envelope. */
+jstream_status jstream_finish(jstream *js);
+
+/* One line on the sticky error: "invalid JSON at byte 1234 (record 17,
+ * _id \"abc\"): trailing comma". Returns the length written. */
+size_t jstream_describe(const jstream *js, char *out, size_t cap);
+
+#endif /* COUNTLY_SYNC_JSTREAM_H */
