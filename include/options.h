@@ -133,7 +133,7 @@
 #define JSTREAM_MESSAGE_MAX 256
 #endif
 
-/* Most distinct apps in one /o/apps/* answer (12 bytes each, to report
+/* Most distinct apps in one /o/apps/all or /o/apps/mine answer (12 bytes each, to report
  * each app once although admin_of and user_of both list it). */
 #ifndef JSTREAM_APPS_MAX
 #define JSTREAM_APPS_MAX 512
