@@ -46,10 +46,14 @@ for t in $units; do
     add "$p" "$f" "$(basename "$t")"
 done
 
-# ---- 2. integration -------------------------------------------------------------
-for suite in tests/integration/test_*.sh; do
+# ---- 2. integration: real servers on 127.0.0.1, sanitizer builds of the tools --------
+export BUILD_DIR
+export HTTPS_GET=$SAN/tests/https_get
+export PIPELINE_RUN=$SAN/tests/pipeline_run
+export COUNTLY_SYNC=$SAN/bin/countly-sync
+for suite in tests/*/test_*.sh; do
     log=$BUILD_DIR/test-tmp/$(basename "$suite").log
-    HTTPS_GET=$SAN/tests/https_get bash "$suite" >"$log" 2>&1
+    bash "$suite" >"$log" 2>&1
     rc=$?
     cat "$log"
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
