@@ -57,6 +57,8 @@ typedef struct {
     size_t fields;          /* fields written in the current row */
     int in_row;
     port_status port_error; /* the port's status behind the last error */
+    csv_status error;       /* sticky failure (write, fsync, truncate, bad row): every call
+                               returns it until csv_rollback succeeds */
     size_t used;
     uint8_t buf[CSV_BUFFER_SIZE];
 } csv_sink;
@@ -66,7 +68,8 @@ const char *csv_strerror(csv_status status);
 
 /* Opens path in mode with columns header names. APPEND truncates the file
  * to committed_size and writes the header if the file is then empty;
- * REPLACE writes the header to <path>.tmp. */
+ * REPLACE writes the header to <path>.tmp. A header written here is
+ * committed at once (sink->committed counts it), so no rollback drops it. */
 csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
                     const char *const *header, size_t columns);
 

@@ -19,6 +19,8 @@
  *           each app is reported once (ids are 24-hex ObjectIds).
  *   LIST    a top-level array; every element is a record, of any type
  *           (/o/system/plugins answers ["dbviewer","groups",...]).
+ *   VALUE   the whole top-level value is the one record (configuration
+ *           and state files: strict JSON with jsmn tokens).
  * In every envelope a top-level "result" string is the server's message
  * (error bodies are {"result":"..."}); it is kept in `message`.
  * Records of DB, GROUPS and APPS must be objects; other top-level keys are
@@ -42,7 +44,8 @@ typedef enum {
     JSTREAM_ENVELOPE_DB = 0,
     JSTREAM_ENVELOPE_GROUPS,
     JSTREAM_ENVELOPE_APPS,
-    JSTREAM_ENVELOPE_LIST
+    JSTREAM_ENVELOPE_LIST,
+    JSTREAM_ENVELOPE_VALUE
 } jstream_envelope;
 
 typedef enum {

@@ -157,4 +157,37 @@
 #define CSV_PATH_MAX 512
 #endif
 
+/* ---- configuration and state --------------------------------------------------- */
+
+/* Largest configuration.json accepted (it holds a dozen keys). */
+#ifndef CONFIG_FILE_MAX
+#define CONFIG_FILE_MAX 8192
+#endif
+
+/* Longest API key, server URL and file paths in the configuration. */
+#ifndef CONFIG_API_KEY_MAX
+#define CONFIG_API_KEY_MAX 128
+#endif
+#ifndef CONFIG_URL_MAX
+#define CONFIG_URL_MAX 512
+#endif
+#ifndef CONFIG_PATH_MAX
+#define CONFIG_PATH_MAX 400
+#endif
+
+/* Most app ids listed in app_id (and most apps the state remembers). */
+#ifndef CONFIG_APPS_MAX
+#define CONFIG_APPS_MAX 256
+#endif
+
+/* Room for one configuration or state error message. */
+#ifndef CONFIG_DETAIL_MAX
+#define CONFIG_DETAIL_MAX 512
+#endif
+
+/* Largest state file: per app about 60 bytes, plus the run in progress. */
+#ifndef STATE_FILE_MAX
+#define STATE_FILE_MAX 20480
+#endif
+
 #endif /* COUNTLY_SYNC_OPTIONS_H */

@@ -157,6 +157,17 @@ port_status port_dir_next(port_dir *dir, char *name, size_t cap);
 /* Closes a folder listing. */
 void port_dir_close(port_dir *dir);
 
+/* 1 when others than the owner may read path (mode & 044), else 0. */
+port_status port_path_readable_by_others(const char *path, int *readable);
+
+/* ---- process ---- */
+
+/* Value of an environment variable, or NULL when unset. */
+const char *port_getenv(const char *name);
+
+/* 1 when the diagnostics stream (stderr) is a terminal. */
+int port_console_is_terminal(void);
+
 /* ---- console ---- */
 
 /* Writes len bytes to the diagnostics stream (stderr on POSIX). */

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -442,6 +443,27 @@ void port_dir_close(port_dir *dir)
     if (dir->handle != NULL)
         (void)closedir((DIR *)dir->handle);
     dir->handle = NULL;
+}
+
+port_status port_path_readable_by_others(const char *path, int *readable)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return status_from_errno(errno);
+    *readable = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+    return PORT_OK;
+}
+
+/* ---- process ------------------------------------------------------------------------------ */
+
+const char *port_getenv(const char *name)
+{
+    return getenv(name);
+}
+
+int port_console_is_terminal(void)
+{
+    return isatty(STDERR_FILENO);
 }
 
 /* ---- console ----------------------------------------------------------------------------- */

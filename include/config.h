@@ -1,0 +1,69 @@
+/*
+ * config.h - configuration.json, parsed and checked into a fixed struct.
+ *
+ * Every key of SPEC.md, each value either a JSON string ("100", "true") as
+ * in the seed connector or the native type (100, true). Unknown keys are
+ * refused with the closest known key suggested; every error names the key,
+ * the value and the allowed range, for exit code 78. The API key from the
+ * environment (COUNTLY_API_KEY, passed in by the caller) wins over the
+ * file's. The API key is never part of any message.
+ *
+ * The file is read through the port into the caller's jstream (its record
+ * buffer and tokens are free before a run starts), which also gives strict
+ * JSON validation with a byte offset on error.
+ */
+#ifndef COUNTLY_SYNC_CONFIG_H
+#define COUNTLY_SYNC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jstream.h"
+#include "options.h"
+#include "url.h"
+
+typedef enum {
+    CONFIG_OK = 0,
+    CONFIG_ERR_READ,        /* the file cannot be opened or read */
+    CONFIG_ERR_TOO_LARGE,   /* larger than CONFIG_FILE_MAX */
+    CONFIG_ERR_JSON,        /* not valid JSON, or not one object */
+    CONFIG_ERR_UNKNOWN_KEY, /* a key that is not a setting */
+    CONFIG_ERR_MISSING,     /* a required key is absent */
+    CONFIG_ERR_TYPE,        /* wrong JSON type for the key */
+    CONFIG_ERR_RANGE,       /* a number outside its range */
+    CONFIG_ERR_VALUE        /* a malformed value (URL, app id, ...) */
+} config_status;
+
+typedef struct {
+    char server_url[CONFIG_URL_MAX]; /* as configured, trailing '/' removed */
+    url_parts server;                /* parsed server_url */
+    char api_key[CONFIG_API_KEY_MAX + 1];
+    int api_key_from_env;            /* 1 when COUNTLY_API_KEY was used */
+    int all_apps;                    /* app_id "*" */
+    unsigned app_count;              /* otherwise: the listed ids */
+    char app_ids[CONFIG_APPS_MAX][25];
+    uint32_t max_records_per_page;   /* 1..1000, default 100 */
+    uint32_t request_timeout_seconds; /* 1..600, default 30 */
+    uint32_t retry_attempts;         /* 0..10, default 3 */
+    int enable_apps;                 /* default 1 */
+    int enable_groups;               /* default 1 */
+    int enable_users;                /* default 1 */
+    uint32_t initial_sync_days;      /* 0..3650, default 90; 0 = all history */
+    char ca_file[CONFIG_PATH_MAX];   /* "" = system bundle */
+    int tls_verify;                  /* default 1 */
+    char output_dir[CONFIG_PATH_MAX]; /* default "./countly-data" */
+    char state_file[CONFIG_PATH_MAX]; /* default "<output_dir>/state.json" */
+    int file_readable_by_others;     /* the file holds the API key and is group/world readable */
+    char detail[CONFIG_DETAIL_MAX];  /* one line on the last error */
+} config;
+
+/* Words for a status. */
+const char *config_strerror(config_status status);
+
+/* Loads path into cfg. env_api_key (COUNTLY_API_KEY, or NULL) wins over
+ * the file; output_dir and state_file (command-line overrides, or NULL)
+ * win over the file. scratch is a jstream the caller is not using. */
+config_status config_load(config *cfg, const char *path, const char *env_api_key,
+                          const char *output_dir, const char *state_file, jstream *scratch);
+
+#endif /* COUNTLY_SYNC_CONFIG_H */

@@ -1,0 +1,81 @@
+/*
+ * state.h - the sync state file: cursors and the run in progress.
+ *
+ * A small JSON document:
+ *   {"version":1,
+ *    "users_csv_bytes":12345,            committed size of users.csv
+ *    "apps":{"<app id>":1717650000,...},  per app: the next window start (lac cursor)
+ *    "run":{"app":"<app id>","from":C,"to":R,"all_history":false,
+ *           "skip":N,"last_lac":L,"last_id":"<_id>"}}   the window being read, if any
+ * The file is replaced atomically: written to "<path>.tmp", fsync'ed,
+ * renamed over <path>, and the folder fsync'ed. It is committed only after
+ * the rows it covers are durable in users.csv, so a kill -9 at any moment
+ * leaves a state that matches the data.
+ *
+ * A missing file is a first run. A file that exists but cannot be read or
+ * parsed is an error whose message says how to recover; it is never
+ * silently replaced by a fresh state.
+ */
+#ifndef COUNTLY_SYNC_STATE_H
+#define COUNTLY_SYNC_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jstream.h"
+#include "options.h"
+
+typedef enum {
+    STATE_OK = 0,
+    STATE_ERR_READ,      /* exists but cannot be read */
+    STATE_ERR_CORRUPT,   /* not a valid state document */
+    STATE_ERR_TOO_LARGE, /* larger than STATE_FILE_MAX */
+    STATE_ERR_TOO_MANY,  /* more apps than CONFIG_APPS_MAX */
+    STATE_ERR_WRITE,     /* writing, syncing or renaming failed */
+    STATE_ERR_NOSPC      /* no space left on device */
+} state_status;
+
+typedef struct {
+    char app_id[25];
+    int64_t cursor; /* next window starts here (unix seconds) */
+} state_app;
+
+/* The window being read when the run stopped. */
+typedef struct {
+    int active;
+    char app_id[25];
+    int64_t from;           /* window [from, to) on lac */
+    int64_t to;
+    int all_history;        /* the first-run-with-0-days filter */
+    uint64_t skip;          /* records of the window already committed */
+    int has_last;           /* a record was committed in this window */
+    int64_t last_lac;       /* sort key of the last committed record */
+    int last_lac_missing;   /* that record had no lac */
+    char last_id[JSTREAM_ID_MAX + 1];
+} state_run;
+
+typedef struct {
+    int exists;               /* a state file was found */
+    uint64_t users_csv_bytes; /* committed size of users.csv */
+    unsigned app_count;
+    state_app apps[CONFIG_APPS_MAX];
+    state_run run;
+    char detail[CONFIG_DETAIL_MAX]; /* one line on the last error */
+} sync_state;
+
+/* Words for a status. */
+const char *state_strerror(state_status status);
+
+/* Loads path; a missing file gives an empty state with exists = 0. */
+state_status state_load(sync_state *state, const char *path, jstream *scratch);
+
+/* Cursor of app_id, or -1 when the app has none yet. */
+int64_t state_cursor(const sync_state *state, const char *app_id);
+
+/* Sets the cursor of app_id (adding the app if new). */
+state_status state_set_cursor(sync_state *state, const char *app_id, int64_t cursor);
+
+/* Writes state atomically to path, serializing into buf (cap bytes). */
+state_status state_save(sync_state *state, const char *path, char *buf, size_t cap);
+
+#endif /* COUNTLY_SYNC_STATE_H */
