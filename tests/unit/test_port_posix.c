@@ -314,6 +314,42 @@ static void private_flag_creates_owner_only_file(void **state)
     assert_int_equal(port_file_remove(pub), PORT_OK);
 }
 
+static void readable_by_others_follows_group_and_other_read_bits(void **state)
+{
+    (void)state;
+    static const struct {
+        mode_t mode;
+        int readable;
+    } modes[] = {{0600, 0}, {0700, 0}, {0622, 0}, {0640, 1}, {0604, 1}, {0644, 1}, {0000, 0}};
+    const char *path = tmp_path("perm.txt");
+    write_text(path, PORT_FILE_CREATE, "x");
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        assert_int_equal(chmod(path, modes[i].mode), 0);
+        int readable = -1;
+        assert_int_equal(port_path_readable_by_others(path, &readable), PORT_OK);
+        if (readable != modes[i].readable)
+            fail_msg("mode %04o: readable_by_others %d", (unsigned)modes[i].mode, readable);
+    }
+    int readable = -1;
+    assert_int_equal(port_path_readable_by_others(tmp_path("missing"), &readable), PORT_ERR_NOENT);
+    assert_int_equal(port_file_remove(tmp_path("perm.txt")), PORT_OK);
+}
+
+static void getenv_reads_the_environment(void **state)
+{
+    (void)state;
+    assert_int_equal(setenv("COUNTLY_SYNC_TEST_VAR", "value 1", 1), 0);
+    assert_string_equal(port_getenv("COUNTLY_SYNC_TEST_VAR"), "value 1");
+    assert_int_equal(unsetenv("COUNTLY_SYNC_TEST_VAR"), 0);
+    assert_null(port_getenv("COUNTLY_SYNC_TEST_VAR"));
+}
+
+static void console_is_terminal_tells_whether_stderr_is_a_tty(void **state)
+{
+    (void)state;
+    assert_int_equal(port_console_is_terminal() != 0, isatty(STDERR_FILENO) != 0);
+}
+
 static void rename_replaces_target_atomically(void **state)
 {
     (void)state;
@@ -831,6 +867,9 @@ int main(void)
         cmocka_unit_test(write_to_read_only_handle_is_io_error),
         cmocka_unit_test(read_only_folder_refuses_with_access_error),
         cmocka_unit_test(private_flag_creates_owner_only_file),
+        cmocka_unit_test(readable_by_others_follows_group_and_other_read_bits),
+        cmocka_unit_test(getenv_reads_the_environment),
+        cmocka_unit_test(console_is_terminal_tells_whether_stderr_is_a_tty),
         cmocka_unit_test(rename_replaces_target_atomically),
         cmocka_unit_test(dir_create_is_ok_when_folder_exists),
         cmocka_unit_test(dir_listing_gives_every_name_but_dot_entries),
