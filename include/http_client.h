@@ -59,8 +59,8 @@ typedef struct {
     unsigned long connections; /* connections opened so far */
     unsigned long requests;    /* GETs made so far (a transparent resend is not counted) */
     http_parser parser;
-    char detail[HTTP_DETAIL_MAX]; /* one line on the last failure */
-    char request[HTTP_REQUEST_MAX];
+    char detail[HTTP_DETAIL_MAX];       /* one line on the last failure */
+    char request[HTTP_REQUEST_MAX + 1]; /* + the NUL snprintf writes */
     uint8_t recv_buf[HTTP_RECV_BUFFER_SIZE];
 } http_client;
 

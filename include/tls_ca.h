@@ -33,8 +33,8 @@ typedef enum {
 typedef struct {
     char path[TLS_PATH_MAX];
     int is_dir;
-    unsigned long certs_seen;    /* certificates decoded by the last lookup */
-    unsigned long certs_skipped; /* certificates too large or malformed */
+    unsigned long certs_seen;    /* certificates parsed by the last scan */
+    unsigned long certs_skipped; /* blocks too large or not certificates */
     /* scanner state, one certificate at a time */
     int in_cert;
     int line_overflow;

@@ -214,6 +214,7 @@ static http_client_status attempt(http_client *c, size_t len, http_body_fn on_bo
     http_client_status st = HTTP_CLIENT_OK;
     int clean = 0;
     resp->reused = c->connected;
+    http_parser_init(&c->parser); /* report nothing of the previous response */
     if (!c->connected)
         st = open_connection(c, resp);
     if (st == HTTP_CLIENT_OK)
@@ -243,7 +244,8 @@ http_client_status http_client_get(http_client *c, const char *target, http_body
     st = attempt(c, len, on_body, user, resp);
     /* A kept-alive connection the server closed meanwhile fails before any
      * response byte: reconnect once and send again (GET is idempotent). */
-    if (resp->reused && (st == HTTP_CLIENT_ERR_SEND || st == HTTP_CLIENT_ERR_NO_RESPONSE)) {
+    if (resp->reused && resp->transport_status != TRANSPORT_TIMEOUT &&
+        (st == HTTP_CLIENT_ERR_SEND || st == HTTP_CLIENT_ERR_NO_RESPONSE)) {
         st = attempt(c, len, on_body, user, resp);
     }
     return st;

@@ -60,17 +60,15 @@ static void finish_cert(tls_ca_store *store, ca_scan *scan)
         store->certs_skipped++;
         return;
     }
-    store->certs_seen++;
-    if (scan->issuer == NULL)
-        return;
-
     mbedtls_x509_crt crt;
     mbedtls_x509_crt_init(&crt);
     if (mbedtls_x509_crt_parse_der_nocopy(&crt, store->der, der_len) != 0) {
         store->certs_skipped++;
-    } else if (crt.subject_raw.len == scan->issuer->len &&
-               memcmp(crt.subject_raw.p, scan->issuer->p, scan->issuer->len) == 0) {
-        keep_candidate(scan, store->der, der_len);
+    } else {
+        store->certs_seen++;
+        if (scan->issuer != NULL && crt.subject_raw.len == scan->issuer->len &&
+            memcmp(crt.subject_raw.p, scan->issuer->p, scan->issuer->len) == 0)
+            keep_candidate(scan, store->der, der_len);
     }
     mbedtls_x509_crt_free(&crt);
 }
@@ -115,7 +113,8 @@ static void scan_bytes(tls_ca_store *store, ca_scan *scan, const uint8_t *data, 
             scan_line(store, scan);
             store->line_len = 0;
             store->line_overflow = 0;
-        } else if (store->line_len < TLS_PEM_LINE_MAX) {
+        } else if (store->line_len < TLS_PEM_LINE_MAX ||
+                   (data[i] == '\r' && store->line_len == TLS_PEM_LINE_MAX)) {
             store->line[store->line_len++] = (char)data[i];
         } else {
             store->line_overflow = 1;

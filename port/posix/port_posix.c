@@ -397,8 +397,15 @@ port_status port_path_stat(const char *path, int *is_dir, uint64_t *size)
 
 port_status port_dir_create(const char *path)
 {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+    if (mkdir(path, 0755) == 0)
         return PORT_OK;
+    if (errno == EEXIST) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return PORT_OK;
+        errno = EEXIST;
+        return PORT_ERR_IO; /* something else has the name */
+    }
     return status_from_errno(errno);
 }
 

@@ -642,7 +642,18 @@ static void lookup_skips_block_that_is_not_a_certificate(void **state)
     put_random_block(&t, 300);
     put_fixture(&t, "ca-b.pem", 64, "\n");
     assert_finds_ca_b(write_bundle("garbage-block.pem", &t));
-    assert_int_equal(store.certs_seen, 2);
+    assert_int_equal(store.certs_seen, 1);
+    assert_int_equal(store.certs_skipped, 1);
+}
+
+/* A bundle whose only block decodes as base64 but is no certificate holds
+ * no CA: opening it says so instead of failing later at lookup time. */
+static void bundle_of_only_non_certificate_blocks_is_empty(void **state)
+{
+    (void)state;
+    text_buf t = {0};
+    put_random_block(&t, 300);
+    assert_int_equal(tls_ca_open(&store, write_bundle("garbage-only.pem", &t)), TLS_CA_ERR_EMPTY);
     assert_int_equal(store.certs_skipped, 1);
 }
 
@@ -809,6 +820,7 @@ int main(void)
         cmocka_unit_test(skips_certificate_larger_than_der_max),
         cmocka_unit_test(bundle_of_only_oversize_certificates_is_empty),
         cmocka_unit_test(lookup_skips_block_that_is_not_a_certificate),
+        cmocka_unit_test(bundle_of_only_non_certificate_blocks_is_empty),
         cmocka_unit_test(lookup_in_folder_of_pem_files),
         cmocka_unit_test(lookup_in_folder_given_with_trailing_slashes),
         cmocka_unit_test(results_do_not_depend_on_read_boundaries),
