@@ -24,6 +24,8 @@
  */
 #include "http_parser.h"
 
+#include "civil_time.h"
+
 #include <string.h>
 
 /* Turns a numeric limit into text for the messages below. */
@@ -629,9 +631,6 @@ static const char *const long_days[7] = {"Monday", "Tuesday",  "Wednesday", "Thu
                                          "Friday", "Saturday", "Sunday"};
 static const char *const months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-/* Days before the first of each month in a common year. */
-static const int days_before_month[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
-
 /* Index of s[0..n) in names (case-sensitive, RFC 9110 5.6.7), or -1. */
 static int find_name(const char *s, size_t n, const char *const *names, int count)
 {
@@ -656,17 +655,6 @@ static int parse_number(const char *s, size_t n)
     return value;
 }
 
-static int is_leap_year(int year)
-{
-    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-/* Leap years in 1..year (proleptic Gregorian). */
-static int64_t leap_years_through(int64_t year)
-{
-    return year / 4 - year / 100 + year / 400;
-}
-
 /* Date fields gathered by the three parsers. */
 typedef struct {
     int year, month, day, hour, minute, second; /* month 1..12 */
@@ -675,20 +663,7 @@ typedef struct {
 /* Unix seconds of d; -1 when a field is out of range or before 1970. */
 static int64_t date_to_unix(const date_fields *d)
 {
-    static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (d->year < 1970 || d->month < 1 || d->month > 12 || d->day < 1 || d->hour > 23 ||
-        d->minute > 59 || d->second > 60) { /* 60: leap second */
-        return -1;
-    }
-    int leap_feb = d->month == 2 && is_leap_year(d->year);
-    if (d->day > month_days[d->month - 1] + leap_feb) {
-        return -1;
-    }
-    int64_t days = 365 * (int64_t)(d->year - 1970) + leap_years_through(d->year - 1) -
-                   leap_years_through(1969);
-    days += days_before_month[d->month - 1] + (d->month > 2 && is_leap_year(d->year));
-    days += d->day - 1;
-    return days * 86400 + d->hour * 3600 + d->minute * 60 + d->second;
+    return civil_time_to_unix(d->year, d->month, d->day, d->hour, d->minute, d->second);
 }
 
 /* "HH:MM:SS" into d; 0 when malformed. */
