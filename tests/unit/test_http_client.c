@@ -950,9 +950,84 @@ static void strerror_has_words_for_every_status(void **state)
     assert_string_equal(http_client_strerror((http_client_status)99), "unknown http client status");
 }
 
+/* After a response, a GET whose connect fails must not report the previous
+ * response's status/date/body_bytes (http_client.h: "0 until a status line
+ * was parsed", "filled as far as the exchange got"). */
+static void connect_failure_after_a_response_reports_no_stale_status(void **state)
+{
+    (void)state;
+    static const conn_script script[] = {
+        {TRANSPORT_OK,
+         NULL,
+         {{TRANSPORT_OK,
+           "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nConnection: close\r\n"
+           "Content-Length: 5\r\n\r\nhello",
+           0, END_IDLE}}},
+        {TRANSPORT_ERR_CONNECT, "connect to h:8443: connection refused", {{0}}}};
+    fixture *fx = fixture_new("https://h:8443", script, 2);
+    assert_int_equal(get(fx, "/a"), HTTP_CLIENT_OK);
+    assert_int_equal(get(fx, "/b"), HTTP_CLIENT_ERR_CONNECT);
+    assert_int_equal(fx->resp.status_code, 0);
+    assert_int_equal(fx->resp.date, -1);
+    assert_int_equal(fx->resp.body_bytes, 0);
+    fixture_done(fx);
+}
+
+/* Same through the reconnect path: stale connection, then connect refused. */
+static void failed_reconnect_reports_no_stale_status(void **state)
+{
+    (void)state;
+    static const conn_script script[] = {
+        {TRANSPORT_OK,
+         NULL,
+         {{TRANSPORT_OK, OK_HELLO, 0, END_IDLE}, {TRANSPORT_OK, NULL, 0, TRANSPORT_CLOSED}}},
+        {TRANSPORT_ERR_CONNECT, "connect to h:8443: connection refused", {{0}}}};
+    fixture *fx = fixture_new("https://h:8443", script, 2);
+    assert_int_equal(get(fx, "/a"), HTTP_CLIENT_OK);
+    assert_int_equal(get(fx, "/b"), HTTP_CLIENT_ERR_CONNECT);
+    assert_int_equal(fx->resp.status_code, 0);
+    assert_int_equal(fx->resp.body_bytes, 0);
+    fixture_done(fx);
+}
+
+/* A request of exactly HTTP_REQUEST_MAX bytes does not "exceed" it. */
+static void request_of_exactly_request_max_bytes_is_sent(void **state)
+{
+    (void)state;
+    static const conn_script script[] = {
+        {TRANSPORT_OK, NULL, {{TRANSPORT_OK, OK_EMPTY, 0, END_IDLE}}}};
+    fixture *fx = fixture_new("https://h:8443/countly", script, 1);
+    char *target = long_target(HTTP_REQUEST_MAX - request_overhead());
+    assert_int_equal(get(fx, target), HTTP_CLIENT_OK);
+    free(target);
+    fixture_done(fx);
+}
+
+/* A send that times out on a kept-alive connection is not retried. */
+static void send_timeout_on_kept_alive_connection_is_not_retried(void **state)
+{
+    (void)state;
+    static const conn_script script[] = {
+        {TRANSPORT_OK,
+         NULL,
+         {{TRANSPORT_OK, OK_HELLO, 0, END_IDLE}, {TRANSPORT_TIMEOUT, NULL, 0, END_IDLE}}},
+        {TRANSPORT_OK, NULL, {{TRANSPORT_OK, OK_HELLO, 0, END_IDLE}}}};
+    fixture *fx = fixture_new("https://h:8443", script, 2);
+    assert_int_equal(get(fx, "/a"), HTTP_CLIENT_OK);
+    http_client_status st = get(fx, "/b");
+    assert_int_equal(fx->fake.connects, 1);
+    assert_int_equal(fx->resp.transport_status, TRANSPORT_TIMEOUT);
+    assert_int_not_equal(st, HTTP_CLIENT_OK);
+    fixture_done(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(connect_failure_after_a_response_reports_no_stale_status),
+        cmocka_unit_test(failed_reconnect_reports_no_stale_status),
+        cmocka_unit_test(request_of_exactly_request_max_bytes_is_sent),
+        cmocka_unit_test(send_timeout_on_kept_alive_connection_is_not_retried),
         cmocka_unit_test(sends_exact_request_with_path_prefix_and_query),
         cmocka_unit_test(sends_bracketed_ipv6_host_header),
         cmocka_unit_test(omits_default_port_from_host_header),

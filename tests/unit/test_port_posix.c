@@ -856,10 +856,22 @@ static void entropy_fills_buffer_with_fresh_bytes(void **state)
     assert_int_equal(port_entropy(big, 0), PORT_OK);
 }
 
+/* port.h: "Creates a folder (mode 0755); PORT_OK when it already exists."
+ * A regular file in the way is not a folder that exists. */
+static void dir_create_fails_when_a_file_has_the_name(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("not-a-dir");
+    write_text(path, PORT_FILE_CREATE, "x");
+    assert_int_not_equal(port_dir_create(path), PORT_OK);
+    assert_int_equal(port_file_remove(path), PORT_OK);
+}
+
 int main(void)
 {
     (void)signal(SIGPIPE, SIG_DFL); /* the port must not rely on SIGPIPE being ignored */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(dir_create_fails_when_a_file_has_the_name),
         cmocka_unit_test(file_write_read_size_sync_truncate_round_trip),
         cmocka_unit_test(truncate_flag_empties_and_append_flag_appends),
         cmocka_unit_test(missing_files_are_noent),
