@@ -34,7 +34,11 @@ const char *json_string_strerror(json_string_status status);
 json_string_status json_string_decode(const char *in, size_t len, unsigned flags, char *out,
                                       size_t cap, size_t *out_len, unsigned long *replaced);
 
-/* Escapes len bytes of UTF-8 as a JSON string body (no quotes) into out. */
+/* Escapes len bytes of UTF-8 as a JSON string body (no quotes) into out.
+ * In place is allowed: in may lie at the very end of out's buffer
+ * (in + len == out + cap); each byte is read before its escape is written,
+ * and the output only overtakes unread input when it would not fit anyway
+ * (then the result is JSON_STRING_ERR_NO_ROOM). */
 json_string_status json_string_escape(const char *in, size_t len, char *out, size_t cap,
                                       size_t *out_len);
 
