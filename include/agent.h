@@ -1,0 +1,130 @@
+/*
+ * agent.h - one run of countly-sync: configuration in, CSV files out.
+ *
+ * The agent owns every buffer the program uses, in one struct the caller
+ * allocates statically (nothing else in the program holds mutable state):
+ * the configuration, the state file, the TLS client and its arena, the
+ * HTTP client, the record scanner, the mapper and the CSV sink. A run
+ * reads src/agent.c top to bottom: load the configuration, connect, take
+ * the run start from the server's clock, then the three streams - apps
+ * (full refresh), groups (full refresh), users (incremental, per app,
+ * committed page by page) - and a summary.
+ *
+ * Exit codes (SPEC.md): 0 ok, 64 usage, 65 bad data from the server,
+ * 69 server unreachable or its certificate refused, 73 cannot write
+ * output, 77 authentication or permission refused, 78 configuration.
+ */
+#ifndef COUNTLY_SYNC_AGENT_H
+#define COUNTLY_SYNC_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "csv.h"
+#include "http_client.h"
+#include "jstream.h"
+#include "log.h"
+#include "map.h"
+#include "options.h"
+#include "state.h"
+#include "tcp_transport.h"
+#include "tls.h"
+
+#define AGENT_EXIT_OK          0
+#define AGENT_EXIT_USAGE       64
+#define AGENT_EXIT_DATA        65
+#define AGENT_EXIT_UNAVAILABLE 69
+#define AGENT_EXIT_OUTPUT      73
+#define AGENT_EXIT_AUTH        77
+#define AGENT_EXIT_CONFIG      78
+
+typedef enum {
+    AGENT_SYNC = 0, /* copy the enabled streams */
+    AGENT_CHECK     /* connect, authenticate, report; write nothing */
+} agent_command;
+
+typedef struct {
+    agent_command command;
+    const char *config_path; /* -c; default "./configuration.json" */
+    const char *output_dir;  /* --output, or NULL */
+    const char *state_file;  /* --state, or NULL */
+    log_level level;         /* -q / -v */
+} agent_options;
+
+/* Counters of one stream for the summary line. */
+typedef struct {
+    unsigned long rows;
+    unsigned long pages;
+    uint64_t bytes; /* response body bytes */
+    uint64_t start_ms;
+    uint64_t end_ms;
+} agent_stream_stats;
+
+/* Working copy of the page being read (the state holds the committed one). */
+typedef struct {
+    int overlap_expected; /* the page starts with the last committed record */
+    int has_last;         /* sort key of the last record written */
+    int last_lac_missing;
+    int64_t last_lac;
+    char last_id[JSTREAM_ID_MAX + 1];
+    unsigned long page_rows; /* rows written from this page */
+    unsigned long dropped;   /* records at or before the last written key */
+    unsigned long window_rows;
+} agent_window;
+
+typedef struct agent agent;
+
+/* A stream's handler for one record: 0 to go on, else an exit code. */
+typedef int (*agent_record_fn)(agent *a, const jstream_record *record);
+
+struct agent {
+    agent_options opts;
+    log_ctx log;
+    config cfg;
+    sync_state state;
+    int64_t run_start; /* server clock at the first response */
+    int run_start_known;
+
+    /* what the server offers and the key may see */
+    int has_dbviewer;
+    int has_groups_plugin;
+    unsigned visible_count;
+    char visible[CONFIG_APPS_MAX][25];
+    unsigned selected_count;
+    char selected[CONFIG_APPS_MAX][25];
+
+    /* transport */
+    _Alignas(16) unsigned char tls_arena[TLS_ARENA_SIZE];
+    tls_client tls;
+    tcp_transport_ctx tcp;
+    http_client http;
+    uint64_t retry_wait_ms; /* spent waiting between retries this run */
+
+    /* one request */
+    char target[HTTP_REQUEST_MAX];       /* path + query, with the API key */
+    char target_shown[HTTP_REQUEST_MAX]; /* the same without the API key */
+    char query_value[HTTP_REQUEST_MAX / 2];
+    jstream js;
+    http_response resp;
+    uint64_t body_bytes;
+    int record_error;   /* exit code chosen by a record handler, 0 if none */
+    int shift_detected; /* users: the window moved under the skip offset */
+
+    /* pipeline */
+    map_mapper map;
+    map_context map_ctx;
+    csv_sink sink;
+    int sink_open;
+    agent_window window;
+    agent_stream_stats stats[3];
+    char path[CONFIG_PATH_MAX + 32];
+    char where[160]; /* "users of app <id>, page 3" for messages */
+    char message[LOG_LINE_MAX];
+    agent_record_fn handler; /* the current stream's record handler */
+};
+
+/* Runs one command; returns the process exit code. */
+int agent_run(agent *a, const agent_options *opts);
+
+#endif /* COUNTLY_SYNC_AGENT_H */

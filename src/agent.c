@@ -1,0 +1,1111 @@
+/*
+ * agent.c - one run of countly-sync, top to bottom (see agent.h).
+ *
+ *   agent_run            configuration, transport, then sync or check
+ *   run_sync             run start from the server's clock, then the streams
+ *   sync_apps            apps.csv, full refresh (/o/db apps, else /o/apps/mine)
+ *   sync_groups          groups.csv, full refresh (/o/groups)
+ *   sync_users           users.csv, per app, page by page, committed each page
+ *   fetch                one GET with retries: bytes -> jstream -> records
+ *
+ * Data flows one way: http_client hands body fragments to jstream, jstream
+ * hands whole records to the stream's record handler, the handler maps
+ * them into the CSV sink. A page is committed (CSV flushed and fsync'ed,
+ * then the state file replaced) only when it arrived complete.
+ */
+#include "agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_string.h"
+#include "port.h"
+#include "url.h"
+
+/* What one attempt at a request came to. */
+typedef enum {
+    FETCH_OK = 0, /* 200 and a complete, valid body */
+    FETCH_STATUS, /* the server answered with a status the caller judges */
+    FETCH_RETRY,  /* transient: worth another attempt */
+    FETCH_FATAL,  /* give up now; exit code in fetch_result */
+    FETCH_SHIFT   /* users: the window moved; re-read from its start */
+} fetch_outcome;
+
+typedef struct {
+    fetch_outcome outcome;
+    int exit_code;  /* for FETCH_FATAL */
+    int data_error; /* a RETRY caused by bad data (65 when retries run out) */
+} fetch_result;
+
+enum { STREAM_APPS = 0, STREAM_GROUPS, STREAM_USERS };
+static const char *const STREAM_NAMES[3] = {"apps", "groups", "users"};
+
+/* ==== small helpers ========================================================== */
+
+/* Joins dir and name into a->path. */
+static const char *output_path(agent *a, const char *name)
+{
+    (void)snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, name);
+    return a->path;
+}
+
+/* Text of a top-level key's value in a record ("" and 0 when absent). */
+static int record_value(const jstream_record *r, const char *key, const jsmntok_t **value)
+{
+    const jsmntok_t *t = r->tokens;
+    size_t klen = strlen(key);
+    int found = 0;
+    if (t[0].type != JSMN_OBJECT)
+        return 0;
+    for (int i = 1; i + 1 < r->token_count; i++) {
+        if (t[i].parent != 0 || t[i].type != JSMN_STRING)
+            continue;
+        if ((size_t)(t[i].end - t[i].start) == klen &&
+            memcmp(r->json + t[i].start, key, klen) == 0) {
+            *value = &t[i + 1]; /* last wins */
+            found = 1;
+        }
+    }
+    return found;
+}
+
+/* Decodes a string value into out; 0 when it is not a string or too long. */
+static int record_string(const jstream_record *r, const char *key, char *out, size_t cap)
+{
+    const jsmntok_t *v;
+    size_t len = 0;
+    unsigned long replaced = 0;
+    if (!record_value(r, key, &v) || v->type != JSMN_STRING)
+        return 0;
+    if (json_string_decode(r->json + v->start, (size_t)(v->end - v->start), 0, out, cap - 1, &len,
+                           &replaced) != JSON_STRING_OK)
+        return 0;
+    out[len] = '\0';
+    return 1;
+}
+
+/* "ObjectId(<hex>)" -> "<hex>", in place. */
+static void strip_object_id(char *id)
+{
+    size_t len = strlen(id);
+    if (len > 10 && memcmp(id, "ObjectId(", 9) == 0 && id[len - 1] == ')') {
+        memmove(id, id + 9, len - 10);
+        id[len - 10] = '\0';
+    }
+}
+
+static int is_app_id(const char *id)
+{
+    size_t n = 0;
+    for (; id[n] != '\0'; n++) {
+        char c = id[n];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return n == 24;
+}
+
+static int list_contains(char (*list)[25], unsigned count, const char *id)
+{
+    for (unsigned i = 0; i < count; i++)
+        if (strcmp(list[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Adds an app id the key can see (once). */
+static int remember_visible_app(agent *a, const char *id)
+{
+    if (!is_app_id(id) || list_contains(a->visible, a->visible_count, id))
+        return 0;
+    if (a->visible_count >= CONFIG_APPS_MAX) {
+        log_error(&a->log,
+                  "the server lists more than CONFIG_APPS_MAX (%d) apps; rebuild "
+                  "with a larger CONFIG_APPS_MAX",
+                  CONFIG_APPS_MAX);
+        return AGENT_EXIT_DATA;
+    }
+    memcpy(a->visible[a->visible_count++], id, 25);
+    return 0;
+}
+
+/* ==== requests ================================================================ */
+
+/* Starts a request target: path, and the same without any secret. */
+static void target_begin(agent *a, const char *path)
+{
+    (void)snprintf(a->target_shown, sizeof a->target_shown, "%s", path);
+}
+
+/* Adds one query parameter (value percent-encoded). */
+static int target_add(agent *a, const char *key, const char *value)
+{
+    if (url_append_query(a->target_shown, sizeof a->target_shown, key, value) != URL_OK) {
+        log_error(&a->log, "%s: request longer than HTTP_REQUEST_MAX (%d bytes)", a->where,
+                  HTTP_REQUEST_MAX);
+        return AGENT_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+/* The real target: the shown one plus the API key, which is never shown. */
+static int target_finish(agent *a)
+{
+    (void)snprintf(a->target, sizeof a->target, "%s", a->target_shown);
+    if (url_append_query(a->target, sizeof a->target, "api_key", a->cfg.api_key) != URL_OK) {
+        log_error(&a->log, "%s: request longer than HTTP_REQUEST_MAX (%d bytes)", a->where,
+                  HTTP_REQUEST_MAX);
+        return AGENT_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+static int on_record(void *user, const jstream_record *record)
+{
+    agent *a = user;
+    if (a->http.parser.status_code != 200)
+        return 0; /* an error body's records mean nothing */
+    int code = a->handler(a, record);
+    if (code != 0)
+        a->record_error = code;
+    return code != 0;
+}
+
+static int on_body(void *user, const uint8_t *data, size_t len)
+{
+    agent *a = user;
+    a->body_bytes += len;
+    return jstream_feed(&a->js, data, len, on_record, a) != JSTREAM_OK;
+}
+
+/* ==== one GET, with retries ====================================================== */
+
+/* The transport or HTTP exchange failed: retry, unless the certificate was
+ * refused or the TLS handshake itself failed (neither heals by waiting). */
+static fetch_result exchange_failed(agent *a, http_client_status st)
+{
+    fetch_result r = {FETCH_RETRY, 0, 0};
+    transport_status ts = a->resp.transport_status;
+    (void)snprintf(a->message, sizeof a->message, "%s", http_client_detail(&a->http));
+    if (st == HTTP_CLIENT_ERR_CONNECT && (ts == TRANSPORT_ERR_CERT || ts == TRANSPORT_ERR_TLS)) {
+        log_error(&a->log, "%s: cannot connect to %s: %s", a->where, a->cfg.server.host,
+                  a->message);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_UNAVAILABLE;
+    } else if (st == HTTP_CLIENT_ERR_REQUEST_LONG || st == HTTP_CLIENT_ERR_TARGET) {
+        log_error(&a->log, "%s: %s", a->where, a->message);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_CONFIG;
+    }
+    return r;
+}
+
+/* Bad data in a 200 answer: retried, then exit 65. Sink failures are fatal. */
+static fetch_result body_failed(agent *a)
+{
+    fetch_result r = {FETCH_RETRY, 0, 1};
+    if (a->shift_detected) {
+        r.outcome = FETCH_SHIFT;
+        return r;
+    }
+    if (a->record_error == AGENT_EXIT_OUTPUT) {
+        log_error(&a->log, "%s: %s", a->where, a->message);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_OUTPUT;
+        return r;
+    }
+    if (a->record_error == 0) {
+        char what[LOG_LINE_MAX / 2];
+        (void)jstream_describe(&a->js, what, sizeof what);
+        (void)snprintf(a->message, sizeof a->message, "bad response body: %s", what);
+    }
+    return r;
+}
+
+/* Judges a complete answer by its status code. */
+static fetch_result judge_status(agent *a)
+{
+    fetch_result r = {FETCH_STATUS, 0, 0};
+    int code = a->resp.status_code;
+    const char *said = a->js.has_message ? a->js.message : "";
+    if (code == 429 || code == 500 || code == 502 || code == 503 || code == 504) {
+        (void)snprintf(a->message, sizeof a->message, "HTTP %d from %s%s%s", code,
+                       a->cfg.server.host, said[0] ? ": " : "", said);
+        r.outcome = FETCH_RETRY;
+        return r;
+    }
+    if (code == 401 &&
+        (strcmp(said, "User does not exist") == 0 || strcmp(said, "User is locked") == 0 ||
+         strcmp(said, "Token is invalid") == 0)) {
+        log_error(&a->log,
+                  "%s: the API key was refused by %s (401 %s): check api_key or "
+                  "COUNTLY_API_KEY",
+                  a->where, a->cfg.server.host, said);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_AUTH;
+        return r;
+    }
+    if (code >= 500) {
+        log_error(&a->log, "%s: %s answered HTTP %d%s%s", a->where, a->cfg.server.host, code,
+                  said[0] ? ": " : "", said);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_UNAVAILABLE;
+    }
+    return r;
+}
+
+/* One attempt: GET a->target, stream the body through jstream to handler. */
+static fetch_result attempt_once(agent *a, jstream_envelope envelope)
+{
+    fetch_result ok = {FETCH_OK, 0, 0};
+    jstream_init(&a->js, envelope);
+    a->record_error = 0;
+    a->shift_detected = 0;
+    a->body_bytes = 0;
+    http_client_status st = http_client_get(&a->http, a->target, on_body, a, &a->resp);
+    if (!a->run_start_known && a->resp.date > 0) {
+        a->run_start = a->resp.date; /* the server's clock, not ours */
+        a->run_start_known = 1;
+    }
+    if (st == HTTP_CLIENT_ERR_ABORTED)
+        return body_failed(a);
+    if (st != HTTP_CLIENT_OK)
+        return exchange_failed(a, st);
+    if (a->resp.status_code != 200)
+        return judge_status(a);
+    if (jstream_finish(&a->js) != JSTREAM_OK)
+        return body_failed(a);
+    return ok;
+}
+
+/* Random milliseconds in [0, bound) from the port's entropy. */
+static uint64_t jitter(uint64_t bound)
+{
+    uint8_t b[4] = {0, 0, 0, 0};
+    if (bound == 0 || port_entropy(b, sizeof b) != PORT_OK)
+        return bound / 2;
+    uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return v % bound;
+}
+
+/* Waits before retry number attempt+1; 0 when the run's budget is spent. */
+static int wait_before_retry(agent *a, unsigned attempt)
+{
+    uint64_t cap = AGENT_BACKOFF_BASE_MS;
+    for (unsigned i = 0; i < attempt && cap < AGENT_BACKOFF_CAP_MS; i++)
+        cap *= 2;
+    if (cap > AGENT_BACKOFF_CAP_MS)
+        cap = AGENT_BACKOFF_CAP_MS;
+    uint64_t wait = jitter(cap);
+    if (a->resp.retry_after >= 0)
+        wait = (uint64_t)a->resp.retry_after * 1000u; /* the server knows best */
+    if (a->retry_wait_ms + wait > AGENT_RETRY_BUDGET_MS)
+        return 0;
+    log_warn(&a->log, "%s: retry %u/%u in %.1f s: %s (GET %s)", a->where, attempt + 1,
+             a->cfg.retry_attempts, (double)wait / 1000.0, a->message, a->target_shown);
+    a->retry_wait_ms += wait;
+    port_sleep_ms((uint32_t)wait);
+    return 1;
+}
+
+/* GETs the target built with target_begin/target_add, retrying what can
+ * succeed on retry. Rows written by a failed attempt are rolled back. */
+static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn handler)
+{
+    fetch_result r = {FETCH_FATAL, AGENT_EXIT_CONFIG, 0};
+    if (target_finish(a) != 0)
+        return r;
+    a->handler = handler;
+    log_debug(&a->log, "GET %s", a->target_shown);
+    for (unsigned attempt = 0;; attempt++) {
+        r = attempt_once(a, envelope);
+        if (r.outcome != FETCH_RETRY)
+            return r;
+        if (a->sink_open && csv_rollback(&a->sink) != CSV_OK) {
+            log_error(&a->log, "%s: cannot roll back %s: %s", a->where, a->sink.path,
+                      csv_strerror(a->sink.port_error == PORT_ERR_NOSPC ? CSV_ERR_NOSPC
+                                                                        : CSV_ERR_TRUNCATE));
+            r.outcome = FETCH_FATAL;
+            r.exit_code = AGENT_EXIT_OUTPUT;
+            return r;
+        }
+        if (attempt >= a->cfg.retry_attempts || !wait_before_retry(a, attempt)) {
+            log_error(&a->log, "%s: %s (GET %s; gave up after %u attempt%s)", a->where, a->message,
+                      a->target_shown, attempt + 1, attempt ? "s" : "");
+            r.outcome = FETCH_FATAL;
+            r.exit_code = r.data_error ? AGENT_EXIT_DATA : AGENT_EXIT_UNAVAILABLE;
+            return r;
+        }
+    }
+}
+
+/* A status answer no stream expected: report it in the server's words. */
+static int unexpected_status(agent *a)
+{
+    int code = a->resp.status_code;
+    log_error(&a->log, "%s: %s answered HTTP %d%s%s (GET %s)", a->where, a->cfg.server.host, code,
+              a->js.has_message ? ": " : "", a->js.has_message ? a->js.message : "",
+              a->target_shown);
+    return (code == 401 || code == 403) ? AGENT_EXIT_AUTH : AGENT_EXIT_DATA;
+}
+
+/* ==== output files ================================================================ */
+
+/* Says why the sink failed, with the file and what to do. */
+static int sink_failed(agent *a, csv_status st)
+{
+    const char *advice = st == CSV_ERR_NOSPC ? "free some space on the device"
+                         : st == CSV_ERR_SHORT
+                             ? "restore the file, or delete it and the state file to re-sync"
+                             : "check the output folder's permissions";
+    (void)snprintf(a->message, sizeof a->message, "cannot write %s: %s (%s): %s", a->sink.path,
+                   csv_strerror(st), port_strerror(a->sink.port_error), advice);
+    return AGENT_EXIT_OUTPUT;
+}
+
+/* Opens a table's CSV file and commits its header right away, so a
+ * rollback never takes the header with it. */
+static int open_table(agent *a, map_table table, const char *name, csv_mode mode,
+                      uint64_t committed)
+{
+    size_t columns = 0;
+    const char *const *header = map_header(table, &columns);
+    csv_status st = csv_open(&a->sink, output_path(a, name), mode, committed, header, columns);
+    if (st == CSV_OK)
+        st = csv_commit(&a->sink);
+    if (st != CSV_OK) {
+        int code = sink_failed(a, st);
+        log_error(&a->log, "%s: %s", a->where, a->message);
+        return code;
+    }
+    a->sink_open = 1;
+    return 0;
+}
+
+/* Commits the rows written so far (flush + fsync). */
+static int commit_rows(agent *a)
+{
+    csv_status st = csv_commit(&a->sink);
+    if (st == CSV_OK)
+        return 0;
+    int code = sink_failed(a, st);
+    log_error(&a->log, "%s: %s", a->where, a->message);
+    return code;
+}
+
+/* Publishes (REPLACE) or closes (APPEND) the table's file. */
+static int close_table(agent *a, int ok)
+{
+    if (!a->sink_open)
+        return 0;
+    a->sink_open = 0;
+    if (!ok) {
+        csv_abandon(&a->sink);
+        return 0;
+    }
+    csv_status st = csv_finish(&a->sink);
+    if (st == CSV_OK)
+        return 0;
+    int code = sink_failed(a, st);
+    log_error(&a->log, "%s: %s", a->where, a->message);
+    return code;
+}
+
+/* Maps one record into the open table; errors become a->message. */
+static int write_row(agent *a, const jstream_record *r)
+{
+    map_status ms = map_record(&a->map, r, &a->sink);
+    if (ms == MAP_OK)
+        return 0;
+    if (ms == MAP_ERR_SINK)
+        return sink_failed(a, a->map.sink_status);
+    char what[LOG_LINE_MAX / 2];
+    (void)map_describe(&a->map, ms, what, sizeof what);
+    (void)snprintf(a->message, sizeof a->message, "bad data from the server: %s", what);
+    return AGENT_EXIT_DATA;
+}
+
+static void stream_begin(agent *a, int stream)
+{
+    memset(&a->stats[stream], 0, sizeof a->stats[stream]);
+    a->stats[stream].start_ms = port_clock_ms();
+    (void)snprintf(a->where, sizeof a->where, "%s", STREAM_NAMES[stream]);
+}
+
+/* Counts a committed page. */
+static void stream_page(agent *a, int stream, unsigned long rows)
+{
+    a->stats[stream].pages++;
+    a->stats[stream].rows += rows;
+    a->stats[stream].bytes += a->body_bytes;
+}
+
+static void stream_summary(agent *a, int stream)
+{
+    const agent_stream_stats *s = &a->stats[stream];
+    double secs = (double)(port_clock_ms() - s->start_ms) / 1000.0;
+    log_notice(&a->log, "%s: %lu rows, %lu page%s, %.1f KB, %.1f s", STREAM_NAMES[stream], s->rows,
+               s->pages, s->pages == 1 ? "" : "s", (double)s->bytes / 1024.0, secs);
+}
+
+/* ==== the capability probe: /o/system/plugins ===================================== */
+
+static int handle_plugin(agent *a, const jstream_record *r)
+{
+    const jsmntok_t *t = &r->tokens[0];
+    size_t len = (size_t)(t->end - t->start);
+    if (t->type != JSMN_STRING)
+        return 0;
+    if (len == 8 && memcmp(r->json + t->start, "dbviewer", 8) == 0)
+        a->has_dbviewer = 1;
+    if (len == 6 && memcmp(r->json + t->start, "groups", 6) == 0)
+        a->has_groups_plugin = 1;
+    return 0;
+}
+
+/* First request of a run: authenticates, learns the plugins and, from the
+ * Date header, the server's clock - the run start. */
+static int probe_server(agent *a)
+{
+    (void)snprintf(a->where, sizeof a->where, "connecting");
+    target_begin(a, "/o/system/plugins");
+    fetch_result r = fetch(a, JSTREAM_ENVELOPE_LIST, handle_plugin);
+    if (r.outcome == FETCH_FATAL)
+        return r.exit_code;
+    if (r.outcome == FETCH_STATUS) {
+        if (a->resp.status_code != 400)
+            return unexpected_status(a);
+        a->has_dbviewer = 1; /* an old server without the probe: just try */
+    }
+    if (a->cfg.server.tls)
+        log_debug(&a->log, "TLS: %s, %s", tls_version(&a->tls), tls_suite(&a->tls));
+    if (!a->run_start_known) {
+        log_warn(&a->log, "%s sent no Date header: using the local clock as the run start",
+                 a->cfg.server.host);
+        a->run_start = port_time_utc();
+        a->run_start_known = 1;
+    }
+    log_debug(&a->log, "run start (server clock): %lld; plugins: dbviewer %s, groups %s",
+              (long long)a->run_start, a->has_dbviewer ? "yes" : "no",
+              a->has_groups_plugin ? "yes" : "no");
+    return 0;
+}
+
+/* ==== apps: full refresh ========================================================== */
+
+/* One app: remember its id (the users stream may need every app), and
+ * write its row when apps.csv is being written. */
+static int handle_app(agent *a, const jstream_record *r)
+{
+    char id[JSTREAM_ID_MAX + 1];
+    if (r->key != NULL)
+        (void)snprintf(id, sizeof id, "%s", r->key);
+    else if (!record_string(r, "_id", id, sizeof id))
+        id[0] = '\0';
+    strip_object_id(id);
+    int code = remember_visible_app(a, id);
+    if (code == 0 && a->sink_open)
+        code = write_row(a, r);
+    return code;
+}
+
+/* Full app documents from dbviewer, paged. Returns FETCH_STATUS when the
+ * key may not read the apps collection. */
+static fetch_result read_apps_db(agent *a)
+{
+    char limit[16];
+    char skip[24];
+    uint64_t offset = 0;
+    (void)snprintf(limit, sizeof limit, "%u", (unsigned)a->cfg.max_records_per_page);
+    for (;;) {
+        (void)snprintf(skip, sizeof skip, "%llu", (unsigned long long)offset);
+        target_begin(a, "/o/db");
+        if (target_add(a, "db", "countly") || target_add(a, "collection", "apps") ||
+            target_add(a, "sort", "{\"_id\":1}") || target_add(a, "limit", limit) ||
+            target_add(a, "skip", skip)) {
+            fetch_result bad = {FETCH_FATAL, AGENT_EXIT_CONFIG, 0};
+            return bad;
+        }
+        fetch_result r = fetch(a, JSTREAM_ENVELOPE_DB, handle_app);
+        if (r.outcome != FETCH_OK)
+            return r;
+        if (a->sink_open && commit_rows(a) != 0) {
+            fetch_result bad = {FETCH_FATAL, AGENT_EXIT_OUTPUT, 0};
+            return bad;
+        }
+        stream_page(a, STREAM_APPS, a->js.records);
+        offset += a->js.records;
+        if (a->js.records < a->cfg.max_records_per_page ||
+            (a->js.has_end && a->js.has_total && a->js.end >= a->js.total))
+            return r;
+    }
+}
+
+/* The apps a member sees, from /o/apps/mine (HTML-escaped unless noescape). */
+static fetch_result read_apps_mine(agent *a)
+{
+    target_begin(a, "/o/apps/mine");
+    if (target_add(a, "noescape", "true")) {
+        fetch_result bad = {FETCH_FATAL, AGENT_EXIT_CONFIG, 0};
+        return bad;
+    }
+    fetch_result r = fetch(a, JSTREAM_ENVELOPE_APPS, handle_app);
+    if (r.outcome == FETCH_OK && a->sink_open && commit_rows(a) != 0) {
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_OUTPUT;
+    }
+    if (r.outcome == FETCH_OK)
+        stream_page(a, STREAM_APPS, a->js.records);
+    return r;
+}
+
+/* Reads every app the key can see; writes apps.csv when `write`. */
+static int sync_apps(agent *a, int write)
+{
+    stream_begin(a, STREAM_APPS);
+    a->visible_count = 0;
+    map_init(&a->map, MAP_TABLE_APPS_DB, &a->map_ctx);
+    if (write) {
+        int code = open_table(a, MAP_TABLE_APPS_DB, "apps.csv", CSV_MODE_REPLACE, 0);
+        if (code != 0)
+            return code;
+    }
+    fetch_result r = {FETCH_STATUS, 0, 0};
+    if (a->has_dbviewer)
+        r = read_apps_db(a);
+    if (r.outcome == FETCH_STATUS) {
+        /* No dbviewer, or a key that may not read the apps collection. */
+        log_debug(&a->log, "apps: full documents not readable; using /o/apps/mine");
+        a->visible_count = 0;
+        map_init(&a->map, MAP_TABLE_APPS_MINE, &a->map_ctx);
+        r = read_apps_mine(a);
+    }
+    int code = r.outcome == FETCH_OK       ? 0
+               : r.outcome == FETCH_STATUS ? unexpected_status(a)
+                                           : r.exit_code;
+    int closed = close_table(a, code == 0);
+    if (code == 0 && closed == 0 && write)
+        stream_summary(a, STREAM_APPS);
+    return code != 0 ? code : closed;
+}
+
+/* ==== groups: full refresh ========================================================== */
+
+static int handle_group(agent *a, const jstream_record *r)
+{
+    return write_row(a, r);
+}
+
+/* groups.csv from /o/groups; Community Edition and non-admin keys have no
+ * groups: the file is published empty and a notice says why. */
+static int sync_groups(agent *a)
+{
+    stream_begin(a, STREAM_GROUPS);
+    map_init(&a->map, MAP_TABLE_GROUPS, &a->map_ctx);
+    int code = open_table(a, MAP_TABLE_GROUPS, "groups.csv", CSV_MODE_REPLACE, 0);
+    if (code != 0)
+        return code;
+    target_begin(a, "/o/groups");
+    if (target_add(a, "noescape", "true"))
+        return AGENT_EXIT_CONFIG;
+    fetch_result r = fetch(a, JSTREAM_ENVELOPE_GROUPS, handle_group);
+    int status = a->resp.status_code;
+    if (r.outcome == FETCH_STATUS && status == 400 && a->js.has_message &&
+        strcmp(a->js.message, "Invalid path") == 0) {
+        log_notice(&a->log, "groups: none on this server (Community Edition: /o/groups "
+                            "answered 400 Invalid path)");
+        r.outcome = FETCH_OK;
+    } else if (r.outcome == FETCH_STATUS && status == 401) {
+        log_notice(&a->log, "groups: none readable: the API key is not a global admin (401 %s)",
+                   a->js.has_message ? a->js.message : "");
+        r.outcome = FETCH_OK;
+    } else if (r.outcome == FETCH_OK && a->js.has_message) {
+        log_error(&a->log, "groups: the server answered \"%s\" instead of a list", a->js.message);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_DATA;
+    } else if (r.outcome == FETCH_OK) {
+        stream_page(a, STREAM_GROUPS, a->js.records);
+    }
+    code = r.outcome == FETCH_OK       ? 0
+           : r.outcome == FETCH_STATUS ? unexpected_status(a)
+                                       : r.exit_code;
+    int closed = close_table(a, code == 0);
+    if (code == 0 && closed == 0)
+        stream_summary(a, STREAM_GROUPS);
+    return code != 0 ? code : closed;
+}
+
+/* ==== users: incremental, per app, page by page ======================================= */
+
+/* A record's sort key: lac (missing sorts first, as in MongoDB) and _id. */
+typedef struct {
+    int lac_missing;
+    int64_t lac;
+    char id[JSTREAM_ID_MAX + 1];
+} sort_key;
+
+static int read_sort_key(const jstream_record *r, sort_key *k)
+{
+    const jsmntok_t *v;
+    char num[32];
+    k->lac_missing = 1;
+    k->lac = 0;
+    if (record_value(r, "lac", &v) && v->type == JSMN_PRIMITIVE && r->json[v->start] != 'n') {
+        size_t len = (size_t)(v->end - v->start);
+        if (len < sizeof num) {
+            memcpy(num, r->json + v->start, len);
+            num[len] = '\0';
+            k->lac = (int64_t)strtod(num, NULL);
+            k->lac_missing = 0;
+        }
+    }
+    return record_string(r, "_id", k->id, sizeof k->id);
+}
+
+static int compare_keys(const sort_key *x, int y_missing, int64_t y_lac, const char *y_id)
+{
+    if (x->lac_missing != y_missing)
+        return x->lac_missing ? -1 : 1;
+    if (!x->lac_missing && x->lac != y_lac)
+        return x->lac < y_lac ? -1 : 1;
+    return strcmp(x->id, y_id);
+}
+
+/* One user. Pages are read with skip paging over the frozen window, each
+ * page overlapping the previous one by its last record: if that record is
+ * not where it was, users left the window (their lac moved on) and the
+ * offsets shifted, so the window is re-read from its start. Records at or
+ * before the last written key are never written twice. */
+static int handle_user(agent *a, const jstream_record *r)
+{
+    agent_window *w = &a->window;
+    sort_key k;
+    if (!read_sort_key(r, &k)) {
+        (void)snprintf(a->message, sizeof a->message,
+                       "bad data from the server: a user without a string _id (record %lu)",
+                       r->index);
+        return AGENT_EXIT_DATA;
+    }
+    if (r->index == 0 && w->overlap_expected && strcmp(k.id, a->state.run.last_id) != 0) {
+        a->shift_detected = 1;
+        return 1;
+    }
+    if (w->has_last && compare_keys(&k, w->last_lac_missing, w->last_lac, w->last_id) <= 0) {
+        w->dropped++;
+        return 0;
+    }
+    int code = write_row(a, r);
+    if (code != 0)
+        return code;
+    w->has_last = 1;
+    w->last_lac_missing = k.lac_missing;
+    w->last_lac = k.lac;
+    memcpy(w->last_id, k.id, sizeof w->last_id);
+    w->page_rows++;
+    return 0;
+}
+
+/* Builds the /o/db request for the next page of the state's window. */
+static int users_page_target(agent *a, uint64_t skip)
+{
+    const state_run *run = &a->state.run;
+    char collection[40];
+    char limit[16];
+    char offset[24];
+    (void)snprintf(collection, sizeof collection, "app_users%s", run->app_id);
+    (void)snprintf(limit, sizeof limit, "%u", (unsigned)a->cfg.max_records_per_page);
+    (void)snprintf(offset, sizeof offset, "%llu", (unsigned long long)skip);
+    if (run->all_history)
+        (void)snprintf(a->query_value, sizeof a->query_value,
+                       "{\"$or\":[{\"lac\":{\"$lt\":%lld}},{\"lac\":{\"$gte\":1000000000000}},"
+                       "{\"lac\":{\"$exists\":false}}]}",
+                       (long long)run->to);
+    else
+        (void)snprintf(a->query_value, sizeof a->query_value,
+                       "{\"lac\":{\"$gte\":%lld,\"$lt\":%lld}}", (long long)run->from,
+                       (long long)run->to);
+    target_begin(a, "/o/db");
+    return target_add(a, "db", "countly") || target_add(a, "collection", collection) ||
+           target_add(a, "filter", a->query_value) ||
+           target_add(a, "sort", "{\"lac\":1,\"_id\":1}") || target_add(a, "limit", limit) ||
+           target_add(a, "skip", offset);
+}
+
+/* Commits a complete page: rows first (fsync), then the state that covers them. */
+static int commit_users_page(agent *a, uint64_t next_skip)
+{
+    const agent_window *w = &a->window;
+    state_run *run = &a->state.run;
+    int code = commit_rows(a);
+    if (code != 0)
+        return code;
+    run->skip = next_skip;
+    run->has_last = w->has_last;
+    run->last_lac_missing = w->last_lac_missing;
+    run->last_lac = w->last_lac;
+    memcpy(run->last_id, w->last_id, sizeof run->last_id);
+    a->state.users_csv_bytes = a->sink.committed;
+    state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
+    if (ss != STATE_OK) {
+        log_error(&a->log, "%s: cannot save the state: %s", a->where, a->state.detail);
+        return AGENT_EXIT_OUTPUT;
+    }
+    return 0;
+}
+
+/* A status answer while reading users: name the app and what to do. */
+static int users_status(agent *a)
+{
+    int status = a->resp.status_code;
+    const char *said = a->js.has_message ? a->js.message : "";
+    if (status == 400 && strcmp(said, "Invalid path") == 0) {
+        log_error(&a->log,
+                  "%s: the dbviewer plugin is not enabled on %s, so app users cannot "
+                  "be read: enable it, or set enable_users_sync to false",
+                  a->where, a->cfg.server.host);
+        return AGENT_EXIT_UNAVAILABLE;
+    }
+    if (status == 401) {
+        log_error(&a->log,
+                  "%s: the API key may not read this app's users (401 %s): use a "
+                  "global-admin key or remove the app from app_id",
+                  a->where, said);
+        return AGENT_EXIT_AUTH;
+    }
+    return unexpected_status(a);
+}
+
+static void progress(agent *a, int force)
+{
+    const agent_stream_stats *s = &a->stats[STREAM_USERS];
+    double secs = (double)(port_clock_ms() - s->start_ms) / 1000.0;
+    log_progress(&a->log, force,
+                 "users: app %s: %lu of %lld rows of its window, %lu in all "
+                 "(%.0f rows/s)",
+                 a->state.run.app_id, a->window.window_rows,
+                 a->js.has_total ? (long long)a->js.total : -1LL, s->rows,
+                 secs > 0 ? (double)s->rows / secs : 0.0);
+}
+
+/* Reads the state's window [from, to) of one app to its end. */
+static int read_window(agent *a)
+{
+    state_run *run = &a->state.run;
+    memset(&a->window, 0, sizeof a->window);
+    for (unsigned long page = 1;; page++) {
+        agent_window *w = &a->window;
+        uint64_t skip = run->skip > 0 ? run->skip - 1 : 0; /* overlap one record */
+        w->overlap_expected = run->skip > 0 && run->has_last;
+        w->has_last = run->has_last;
+        w->last_lac_missing = run->last_lac_missing;
+        w->last_lac = run->last_lac;
+        memcpy(w->last_id, run->last_id, sizeof w->last_id);
+        w->page_rows = 0;
+        (void)snprintf(a->where, sizeof a->where, "users of app %s, page %lu", run->app_id, page);
+        if (users_page_target(a, skip))
+            return AGENT_EXIT_CONFIG;
+        fetch_result r = fetch(a, JSTREAM_ENVELOPE_DB, handle_user);
+        if (r.outcome == FETCH_OK && w->overlap_expected && a->js.records == 0)
+            r.outcome = FETCH_SHIFT; /* even the overlap record left: re-check */
+        if (r.outcome == FETCH_SHIFT) {
+            log_debug(&a->log,
+                      "%s: users left the window during the run; re-reading it from "
+                      "its start (rows already written are not written again)",
+                      a->where);
+            if (a->sink_open && csv_rollback(&a->sink) != CSV_OK)
+                return AGENT_EXIT_OUTPUT;
+            run->skip = 0;
+            continue;
+        }
+        if (r.outcome == FETCH_STATUS)
+            return users_status(a);
+        if (r.outcome != FETCH_OK)
+            return r.exit_code;
+        if (!a->js.has_total || a->js.has_message) {
+            log_error(&a->log, "%s: unexpected answer from /o/db (no \"total\"%s%s)", a->where,
+                      a->js.has_message ? "; server said: " : "",
+                      a->js.has_message ? a->js.message : "");
+            return AGENT_EXIT_DATA;
+        }
+        int code = commit_users_page(a, skip + a->js.records);
+        if (code != 0)
+            return code;
+        stream_page(a, STREAM_USERS, w->page_rows);
+        w->window_rows += w->page_rows;
+        progress(a, 0);
+        if (a->js.records < a->cfg.max_records_per_page ||
+            (a->js.has_end && a->js.end >= a->js.total))
+            return 0;
+    }
+}
+
+/* Starts (or resumes) the window of app_id and reads it; then the app's
+ * cursor moves to the window's end. */
+static int read_app_window(agent *a, const char *app_id, int64_t from, int64_t to, int all_history)
+{
+    state_run *run = &a->state.run;
+    if (!run->active) {
+        memset(run, 0, sizeof *run);
+        run->active = 1;
+        memcpy(run->app_id, app_id, 25);
+        run->from = from;
+        run->to = to;
+        run->all_history = all_history;
+    }
+    a->map_ctx.app_id = run->app_id;
+    map_init(&a->map, MAP_TABLE_USERS, &a->map_ctx);
+    int code = read_window(a);
+    if (code != 0)
+        return code;
+    run->active = 0;
+    if (state_set_cursor(&a->state, app_id, run->to) != STATE_OK) {
+        log_error(&a->log, "users: %s", a->state.detail);
+        return AGENT_EXIT_OUTPUT;
+    }
+    if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK) {
+        log_error(&a->log, "users: cannot save the state: %s", a->state.detail);
+        return AGENT_EXIT_OUTPUT;
+    }
+    progress(a, 1);
+    return 0;
+}
+
+/* The apps whose users are read: app_id "*" = every visible app; listed
+ * ids must be visible to the key. */
+static int select_apps(agent *a)
+{
+    a->selected_count = 0;
+    if (a->cfg.all_apps) {
+        memcpy(a->selected, a->visible, sizeof a->visible[0] * a->visible_count);
+        a->selected_count = a->visible_count;
+        return 0;
+    }
+    for (unsigned i = 0; i < a->cfg.app_count; i++) {
+        if (!list_contains(a->visible, a->visible_count, a->cfg.app_ids[i])) {
+            log_error(&a->log,
+                      "configuration: app_id %s: no such app visible to this API key "
+                      "on %s: check the id (countly-sync check lists the visible apps)",
+                      a->cfg.app_ids[i], a->cfg.server.host);
+            return AGENT_EXIT_CONFIG;
+        }
+        memcpy(a->selected[a->selected_count++], a->cfg.app_ids[i], 25);
+    }
+    return 0;
+}
+
+/* Opens users.csv at the state's committed size (dropping rows of a page
+ * that was interrupted). Without a state file, an existing users.csv with
+ * rows is not ours to truncate. */
+static int open_users_file(agent *a)
+{
+    uint64_t size = 0;
+    int is_dir = 0;
+    if (!a->state.exists &&
+        port_path_stat(output_path(a, "users.csv"), &is_dir, &size) == PORT_OK && size > 0) {
+        log_error(&a->log,
+                  "users: %s has rows but there is no state file %s: move users.csv "
+                  "away to start a full re-sync, or restore the state file",
+                  a->path, a->cfg.state_file);
+        return AGENT_EXIT_OUTPUT;
+    }
+    if (!a->state.exists &&
+        state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK) {
+        log_error(&a->log, "users: cannot create the state file: %s", a->state.detail);
+        return AGENT_EXIT_OUTPUT;
+    }
+    a->state.exists = 1;
+    int code =
+        open_table(a, MAP_TABLE_USERS, "users.csv", CSV_MODE_APPEND, a->state.users_csv_bytes);
+    if (code != 0)
+        return code;
+    a->state.users_csv_bytes = a->sink.committed;
+    return 0;
+}
+
+static int sync_users(agent *a)
+{
+    stream_begin(a, STREAM_USERS);
+    int code = select_apps(a);
+    if (code == 0)
+        code = open_users_file(a);
+    /* A window interrupted by a crash is finished first, with its bounds. */
+    state_run *run = &a->state.run;
+    if (code == 0 && run->active && !list_contains(a->selected, a->selected_count, run->app_id))
+        run->active = 0;
+    if (code == 0 && run->active)
+        code = read_app_window(a, run->app_id, run->from, run->to, run->all_history);
+    for (unsigned i = 0; code == 0 && i < a->selected_count; i++) {
+        const char *app = a->selected[i];
+        int64_t cursor = state_cursor(&a->state, app);
+        int64_t days = (int64_t)a->cfg.initial_sync_days;
+        int all_history = cursor < 0 && days == 0;
+        int64_t from = cursor >= 0 ? cursor : a->run_start - days * 86400;
+        if (!all_history && from >= a->run_start) {
+            log_debug(&a->log, "users of app %s: nothing new since the last run", app);
+            continue;
+        }
+        code = read_app_window(a, app, from, a->run_start, all_history);
+    }
+    int closed = close_table(a, code == 0);
+    if (code == 0 && closed == 0)
+        stream_summary(a, STREAM_USERS);
+    return code != 0 ? code : closed;
+}
+
+/* ==== check: what a sync would read, writing nothing ================================== */
+
+static int count_record(agent *a, const jstream_record *r)
+{
+    (void)a;
+    (void)r;
+    return 0;
+}
+
+static int run_check(agent *a)
+{
+    int code = probe_server(a);
+    if (code != 0)
+        return code;
+    log_report(&a->log, "server: %s (%s%s%s)", a->cfg.server_url,
+               a->cfg.server.tls ? tls_version(&a->tls) : "plain HTTP, loopback",
+               a->cfg.server.tls ? ", " : "", a->cfg.server.tls ? tls_suite(&a->tls) : "");
+    char when[32];
+    (void)snprintf(when, sizeof when, "%lld", (long long)a->run_start);
+    log_report(&a->log, "server clock: %s (unix seconds); API key accepted", when);
+    log_report(&a->log, "plugins: dbviewer %s, groups %s", a->has_dbviewer ? "yes" : "no",
+               a->has_groups_plugin ? "yes" : "no");
+    code = sync_apps(a, 0);
+    if (code != 0)
+        return code;
+    log_report(&a->log, "apps visible: %u", a->visible_count);
+    for (unsigned i = 0; i < a->visible_count; i++)
+        log_report(&a->log, "  %s", a->visible[i]);
+    target_begin(a, "/o/groups");
+    (void)snprintf(a->where, sizeof a->where, "groups");
+    fetch_result r = fetch(a, JSTREAM_ENVELOPE_GROUPS, count_record);
+    if (r.outcome == FETCH_FATAL)
+        return r.exit_code;
+    if (r.outcome == FETCH_OK)
+        log_report(&a->log, "groups: %lu", a->js.records);
+    else
+        log_report(&a->log, "groups: none readable (HTTP %d %s)", a->resp.status_code,
+                   a->js.has_message ? a->js.message : "");
+    code = select_apps(a);
+    if (code != 0)
+        return code;
+    log_report(&a->log, "users would be read for %u app%s%s", a->selected_count,
+               a->selected_count == 1 ? "" : "s",
+               a->cfg.enable_users ? "" : " (users sync disabled)");
+    for (unsigned i = 0; i < a->selected_count; i++)
+        log_report(&a->log, "  %s", a->selected[i]);
+    return 0;
+}
+
+/* ==== sync: the three streams ========================================================== */
+
+/* A stream's failure either ends the run (connection, auth, disk) or only
+ * that stream (bad data): the run goes on and exits with 65 at the end. */
+static int stream_result(int code, int *worst)
+{
+    if (code == 0)
+        return 0;
+    if (*worst == 0)
+        *worst = code;
+    return code != AGENT_EXIT_DATA;
+}
+
+static int run_sync(agent *a)
+{
+    int worst = 0;
+    if (port_dir_create(a->cfg.output_dir) != PORT_OK) {
+        log_error(&a->log, "cannot create the output folder %s: %s", a->cfg.output_dir,
+                  port_last_os_error());
+        return AGENT_EXIT_OUTPUT;
+    }
+    if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK) {
+        log_error(&a->log, "%s", a->state.detail);
+        return AGENT_EXIT_CONFIG;
+    }
+    int code = probe_server(a);
+    if (code != 0)
+        return code;
+    a->map_ctx.server_url = a->cfg.server_url;
+    a->map_ctx.processed_at = a->run_start;
+    a->map_ctx.app_id = "";
+    if (a->cfg.enable_apps || a->cfg.enable_users) {
+        code = sync_apps(a, a->cfg.enable_apps);
+        if (stream_result(code, &worst))
+            return worst;
+    }
+    if (a->cfg.enable_groups && stream_result(sync_groups(a), &worst))
+        return worst;
+    if (a->cfg.enable_users && stream_result(sync_users(a), &worst))
+        return worst;
+    return worst;
+}
+
+/* ==== the run ============================================================================ */
+
+static int load_configuration(agent *a)
+{
+    const agent_options *o = &a->opts;
+    config_status cs = config_load(&a->cfg, o->config_path, port_getenv("COUNTLY_API_KEY"),
+                                   o->output_dir, o->state_file, &a->js);
+    if (cs != CONFIG_OK) {
+        log_error(&a->log, "%s", a->cfg.detail);
+        return AGENT_EXIT_CONFIG;
+    }
+    log_set_secret(&a->log, a->cfg.api_key);
+    if (a->cfg.file_readable_by_others)
+        log_warn(&a->log, "%s holds the API key and can be read by other users: chmod 600 %s",
+                 o->config_path, o->config_path);
+    if (!a->cfg.tls_verify && a->cfg.server.tls)
+        log_warn(&a->log, "tls_verify is false: the server's certificate and name are NOT "
+                          "checked; anyone on the path can read the API key and the data");
+    return 0;
+}
+
+static int setup_transport(agent *a)
+{
+    transport tr;
+    if (a->cfg.server.tls) {
+        tls_options to = tls_default_options();
+        to.ca_path = a->cfg.ca_file[0] != '\0' ? a->cfg.ca_file : NULL;
+        to.verify = a->cfg.tls_verify;
+        if (tls_platform_init(a->tls_arena, sizeof a->tls_arena) != TLS_OK) {
+            log_error(&a->log, "TLS cannot start: no entropy from the system");
+            return AGENT_EXIT_UNAVAILABLE;
+        }
+        tls_status ts = tls_init(&a->tls, &to);
+        if (ts != TLS_OK) {
+            log_error(&a->log, "TLS setup: %s: %s (set ca_file to a PEM bundle)", tls_strerror(ts),
+                      a->tls.detail);
+            return ts == TLS_ERR_CA_PATH ? AGENT_EXIT_CONFIG : AGENT_EXIT_UNAVAILABLE;
+        }
+        tr = tls_transport(&a->tls);
+    } else {
+        tr = tcp_transport(&a->tcp);
+    }
+    uint32_t timeout_ms = a->cfg.request_timeout_seconds * 1000u;
+    if (http_client_init(&a->http, tr, &a->cfg.server, timeout_ms) != HTTP_CLIENT_OK) {
+        log_error(&a->log, "server_url: host name too long");
+        return AGENT_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+int agent_run(agent *a, const agent_options *opts)
+{
+    a->opts = *opts;
+    log_init(&a->log, opts->level, port_console_is_terminal());
+    int code = load_configuration(a);
+    if (code == 0)
+        code = setup_transport(a);
+    if (code == 0)
+        code = opts->command == AGENT_CHECK ? run_check(a) : run_sync(a);
+    http_client_close(&a->http);
+    if (a->cfg.server.tls)
+        tls_free(&a->tls);
+    return code;
+}
