@@ -87,7 +87,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD_DIR)/fuzz/%)
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 300
 
-.PHONY: all bin tests tools static test lint format bench install clean distclean deps \
+.PHONY: demo all bin tests tools static test lint format bench install clean distclean deps \
         mbedtls asan-tests fuzz fuzz-build
 .DEFAULT_GOAL := all
 
@@ -202,6 +202,12 @@ format:
 bench: all
 	@$(MAKE) --no-print-directory static
 	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/run.sh
+
+# ---- demo: simulator + one sync into ./countly-data ------------------------------------
+
+demo: deps-test
+	@$(MAKE) --no-print-directory PROFILE=native bin
+	@bash scripts/demo.sh $(BUILD_DIR)
 
 # ---- install, deps, clean -----------------------------------------------------------
 
