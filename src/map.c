@@ -1,0 +1,1056 @@
+/*
+ * map.c - one record to one CSV row (contract in map.h).
+ *
+ * A record is mapped in three steps:
+ *   scan    walk the top-level keys once: a key that is a column's source
+ *           sets that column's value token (a later one wins), a secret is
+ *           dropped, anything else joins the metadata list (a repeated key
+ *           keeps only its last occurrence, at that position);
+ *   check   (pass 1) render every column without writing: numbers are
+ *           parsed, sizes are bounded; the first error ends the record;
+ *   write   (pass 2) render each column again and hand it to the sink.
+ * So a bad value never leaves half a row behind.
+ *
+ * Sizes. A string value re-serialized (decoded, then minimally escaped) is
+ * never longer than its source text: a raw byte stays one byte, "\X" (2)
+ * becomes at most 2, "\uXXXX" (6) at most 6 ("\u00XX" again), a surrogate
+ * pair (12) 4 and an HTML entity (4..6) at most 2 ("\""). Whitespace is only
+ * dropped. Hence any text, JSON or metadata value is at most as long as the
+ * record text it comes from, and pass 1 renders a value into the scratch
+ * only when that bound exceeds MAP_FIELD_MAX (never with the defaults).
+ * This relies on jstream's validation (no raw control characters in
+ * strings); for text that breaks it, pass 2 still stops at MAP_FIELD_MAX.
+ *
+ * Decisions the SPEC leaves open:
+ *   - APPS_MINE uses the APPS_DB column table: /o/apps/all and mine never send
+ *     created_at or edited_at, so those columns are NULL; were a server to
+ *     send them they would be read, not pushed into metadata.
+ *   - Secrets (salt, checksum_salt, api_key) are dropped as top-level keys
+ *     of a record. A nested key of that name (custom.api_key, a user's
+ *     custom property) is data, not a server secret, and is kept.
+ *   - Keys are compared after decoding (with HTML entities where the table
+ *     decodes them), so "\u005fid" is "_id".
+ *   - A number in a text column is written as its JSON text ("1e3" stays
+ *     "1e3"); integers and timestamps are exact decimal truncations.
+ *   - icon is NULL when app_id is NULL or no server_url was given.
+ *   - After an error, the scratch `field` holds the description of the
+ *     offending value that map_describe prints.
+ */
+#include "map.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "civil_time.h"
+#include "json_string.h"
+
+/* Turns a numeric limit into text for the messages below. */
+#define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
+#define LIMIT_TEXT_(x) #x
+
+/* Longest value excerpt shown by map_describe (then "..."). */
+#define EXCERPT_MAX 40
+
+/* Longest key decoded when comparing keys that hold escapes. */
+#define ICON_PREFIX     "/appimages/"
+#define ICON_PREFIX_LEN 11
+#define ICON_SUFFIX     ".png"
+#define ICON_SUFFIX_LEN 4
+
+/* ---- column tables -------------------------------------------------------------- */
+
+typedef enum {
+    KIND_ID,           /* text; "ObjectId(<hex>)" -> "<hex>" */
+    KIND_TEXT,         /* decoded string, or another value's compact JSON */
+    KIND_INTEGER,      /* JSON number truncated toward zero */
+    KIND_TIMESTAMP,    /* unix seconds (10 digits) or ms (13) -> ISO 8601 */
+    KIND_JSON,         /* compact JSON */
+    KIND_METADATA,     /* every other top-level key, as one JSON object */
+    KIND_PROCESSED_AT, /* the run start */
+    KIND_ICON,         /* server_url + "/appimages/" + column 0 + ".png" */
+    KIND_APP_ID,       /* the context's app id */
+    KIND_COUNT         /* integer from source, else the length of the fallback array */
+} column_kind;
+
+typedef struct {
+    const char *source; /* top-level key read, NULL if none */
+    size_t source_len;
+    column_kind kind;
+    const char *fallback; /* KIND_COUNT: array counted when source is absent */
+    size_t fallback_len;
+} map_column;
+
+typedef struct {
+    const char *name; /* for messages */
+    const char *const *header;
+    const map_column *columns;
+    size_t count;
+    unsigned flags; /* json_string decode flags */
+} map_table_def;
+
+static const char *const apps_header[] = {"app_id",   "name",       "key",
+                                          "timezone", "created_at", "updated_at",
+                                          "icon",     "metadata",   "processed_at"};
+static const map_column apps_columns[] = {
+    {"_id", 3, KIND_ID, NULL, 0},
+    {"name", 4, KIND_TEXT, NULL, 0},
+    {"key", 3, KIND_TEXT, NULL, 0},
+    {"timezone", 8, KIND_TEXT, NULL, 0},
+    {"created_at", 10, KIND_TIMESTAMP, NULL, 0},
+    {"edited_at", 9, KIND_TIMESTAMP, NULL, 0},
+    {NULL, 0, KIND_ICON, NULL, 0},
+    {NULL, 0, KIND_METADATA, NULL, 0},
+    {NULL, 0, KIND_PROCESSED_AT, NULL, 0},
+};
+
+static const char *const groups_header[] = {"group_id",   "name",        "description",
+                                            "user_count", "created_at",  "updated_at",
+                                            "metadata",   "processed_at"};
+static const map_column groups_columns[] = {
+    {"_id", 3, KIND_ID, NULL, 0},
+    {"name", 4, KIND_TEXT, NULL, 0},
+    {"description", 11, KIND_TEXT, NULL, 0},
+    {"matched_users_count", 19, KIND_COUNT, "users", 5},
+    {"created_at", 10, KIND_TIMESTAMP, NULL, 0},
+    {"updated_at", 10, KIND_TIMESTAMP, NULL, 0},
+    {NULL, 0, KIND_METADATA, NULL, 0},
+    {NULL, 0, KIND_PROCESSED_AT, NULL, 0},
+};
+
+static const char *const users_header[] = {
+    "user_id",      "app_id",        "device_id", "username",      "email",
+    "organization", "phone",         "picture",   "gender",        "byear",
+    "custom_data",  "first_seen",    "last_seen", "session_count", "total_session_duration",
+    "processed_at", "last_activity", "metadata"};
+static const map_column users_columns[] = {
+    {"_id", 3, KIND_ID, NULL, 0},        {NULL, 0, KIND_APP_ID, NULL, 0},
+    {"did", 3, KIND_TEXT, NULL, 0},      {"name", 4, KIND_TEXT, NULL, 0},
+    {"email", 5, KIND_TEXT, NULL, 0},    {"organization", 12, KIND_TEXT, NULL, 0},
+    {"phone", 5, KIND_TEXT, NULL, 0},    {"picture", 7, KIND_TEXT, NULL, 0},
+    {"gender", 6, KIND_TEXT, NULL, 0},   {"byear", 5, KIND_INTEGER, NULL, 0},
+    {"custom", 6, KIND_JSON, NULL, 0},   {"fs", 2, KIND_TIMESTAMP, NULL, 0},
+    {"ls", 2, KIND_TIMESTAMP, NULL, 0},  {"sc", 2, KIND_INTEGER, NULL, 0},
+    {"tsd", 3, KIND_INTEGER, NULL, 0},   {NULL, 0, KIND_PROCESSED_AT, NULL, 0},
+    {"lac", 3, KIND_TIMESTAMP, NULL, 0}, {NULL, 0, KIND_METADATA, NULL, 0},
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static const map_table_def table_defs[] = {
+    {"apps", apps_header, apps_columns, COUNT_OF(apps_columns), 0},
+    {"apps", apps_header, apps_columns, COUNT_OF(apps_columns), JSON_STRING_HTML},
+    {"groups", groups_header, groups_columns, COUNT_OF(groups_columns), JSON_STRING_HTML},
+    {"users", users_header, users_columns, COUNT_OF(users_columns), 0},
+};
+
+/* Top-level keys never written anywhere. */
+static const char *const secret_keys[] = {"salt", "checksum_salt", "api_key"};
+
+static const map_table_def *table_def(map_table table)
+{
+    size_t i = (size_t)table;
+    return i < COUNT_OF(table_defs) ? &table_defs[i] : &table_defs[MAP_TABLE_USERS];
+}
+
+const char *map_strerror(map_status status)
+{
+    switch (status) {
+    case MAP_OK:
+        return "ok";
+    case MAP_ERR_NOT_OBJECT:
+        return "record is not a JSON object";
+    case MAP_ERR_TYPE:
+        return "value has the wrong type for its column";
+    case MAP_ERR_TIMESTAMP:
+        return "value is not a unix timestamp in seconds (10 digits) or milliseconds (13 digits)";
+    case MAP_ERR_RANGE:
+        return "integer outside the 64-bit range";
+    case MAP_ERR_NO_ROOM:
+        return "value longer than MAP_FIELD_MAX (" LIMIT_TEXT(MAP_FIELD_MAX) " bytes) once decoded";
+    case MAP_ERR_SINK:
+        return "the CSV sink failed";
+    }
+    return "unknown map status";
+}
+
+const char *const *map_header(map_table table, size_t *count)
+{
+    const map_table_def *def = table_def(table);
+    *count = def->count;
+    return def->header;
+}
+
+void map_init(map_mapper *mapper, map_table table, const map_context *ctx)
+{
+    mapper->table = table;
+    mapper->ctx = *ctx;
+    mapper->replaced = 0;
+    mapper->sink_status = CSV_OK;
+    mapper->error_column = NULL;
+    mapper->error_id[0] = '\0';
+    mapper->metadata_count = 0;
+    mapper->field[0] = '\0';
+}
+
+/* ---- one record's state ------------------------------------------------------------ */
+
+typedef struct {
+    map_mapper *m;
+    const map_table_def *def;
+    const char *json;
+    const jsmntok_t *tok;
+    int count;
+    int fallback_token[MAP_COLUMNS_MAX];
+    uint32_t metadata_sig[JSTREAM_TOKENS_MAX / 2];
+    int dry;                /* pass 1: check, write nothing */
+    unsigned long replaced; /* U+FFFD substitutions of this pass */
+    int error_token;        /* token behind the error, -1 if none */
+    char number[24];        /* integer and timestamp text */
+} map_view;
+
+/* A rendered value: text == NULL is a NULL field. */
+typedef struct {
+    const char *text;
+    size_t len;
+} map_value;
+
+/* Output into the scratch field. */
+typedef struct {
+    char *buf;
+    size_t cap;
+    size_t len;
+    unsigned flags;
+    unsigned long *replaced;
+} map_out;
+
+static const char *token_text(const map_view *v, int t)
+{
+    return v->json + v->tok[t].start;
+}
+
+static size_t token_len(const map_view *v, int t)
+{
+    return (size_t)(v->tok[t].end - v->tok[t].start);
+}
+
+static int token_is_null(const map_view *v, int t)
+{
+    return v->tok[t].type == JSMN_PRIMITIVE && v->json[v->tok[t].start] == 'n';
+}
+
+/* The token after the whole value at t. */
+static int token_skip(const map_view *v, int t)
+{
+    int end = v->tok[t].end;
+    int next = t + 1;
+    while (next < v->count && v->tok[next].start < end) {
+        next++;
+    }
+    return next;
+}
+
+/* A string body that decodes to itself (no escapes, no entities to decode). */
+static int body_is_plain(const char *body, size_t len, unsigned flags)
+{
+    if (memchr(body, '\\', len) != NULL) {
+        return 0;
+    }
+    return (flags & JSON_STRING_HTML) == 0 || memchr(body, '&', len) == NULL;
+}
+
+/* ---- JSON output ------------------------------------------------------------------ */
+
+static int out_put(map_out *o, const char *s, size_t n)
+{
+    if (n > o->cap - o->len) {
+        return 0;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    return 1;
+}
+
+/* Structural text between strings, whitespace dropped. */
+static int out_gap(map_out *o, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            if (!out_put(o, s + start, i - start)) {
+                return 0;
+            }
+            start = i + 1;
+        }
+    }
+    return out_put(o, s + start, n - start);
+}
+
+/* A string body, decoded and minimally re-escaped, in quotes. The decoded
+ * text is moved to the end of the scratch and escaped in place from there
+ * (json_string_escape allows it), so no second buffer is needed. */
+static int out_string(map_out *o, const char *body, size_t n)
+{
+    if (!out_put(o, "\"", 1)) {
+        return 0;
+    }
+    if (body_is_plain(body, n, o->flags)) {
+        return out_put(o, body, n) && out_put(o, "\"", 1);
+    }
+    size_t decoded = 0;
+    size_t escaped = 0;
+    char *at = o->buf + o->len;
+    size_t room = o->cap - o->len;
+    if (json_string_decode(body, n, o->flags, at, room, &decoded, o->replaced) != JSON_STRING_OK) {
+        return 0;
+    }
+    memmove(at + room - decoded, at, decoded);
+    if (json_string_escape(at + room - decoded, decoded, at, room, &escaped) != JSON_STRING_OK) {
+        return 0;
+    }
+    o->len += escaped;
+    return out_put(o, "\"", 1);
+}
+
+/* The value at token t as compact JSON. */
+static int out_value(map_out *o, const map_view *v, int t)
+{
+    const jsmntok_t *tok = &v->tok[t];
+    if (tok->type == JSMN_STRING) {
+        return out_string(o, token_text(v, t), token_len(v, t));
+    }
+    if (tok->type != JSMN_OBJECT && tok->type != JSMN_ARRAY) {
+        return out_put(o, token_text(v, t), token_len(v, t));
+    }
+    int pos = tok->start;
+    int next = t + 1;
+    for (; next < v->count && v->tok[next].start < tok->end; next++) {
+        const jsmntok_t *s = &v->tok[next];
+        if (s->type != JSMN_STRING) {
+            continue; /* numbers and literals are part of the gaps */
+        }
+        if (!out_gap(o, v->json + pos, (size_t)(s->start - 1 - pos)) ||
+            !out_string(o, token_text(v, next), token_len(v, next))) {
+            return 0;
+        }
+        pos = s->end + 1;
+    }
+    return out_gap(o, v->json + pos, (size_t)(tok->end - pos));
+}
+
+static map_out scratch_out(map_view *v)
+{
+    map_out o = {v->m->field, MAP_FIELD_MAX, 0, v->def->flags, &v->replaced};
+    return o;
+}
+
+/* ---- keys ----------------------------------------------------------------------------- */
+
+/* Decoded text of key token t: its own bytes when plain, else decoded into
+ * the scratch at offset at. Returns 0 when it does not fit. */
+static int key_text(map_view *v, int t, size_t at, map_value *key)
+{
+    const char *raw = token_text(v, t);
+    size_t len = token_len(v, t);
+    if (body_is_plain(raw, len, v->def->flags)) {
+        key->text = raw;
+        key->len = len;
+        return 1;
+    }
+    unsigned long ignored = 0;
+    char *out = v->m->field + at;
+    if (json_string_decode(raw, len, v->def->flags, out, MAP_FIELD_MAX - at, &key->len, &ignored) !=
+        JSON_STRING_OK) {
+        return 0;
+    }
+    key->text = out;
+    return 1;
+}
+
+static int key_is(const map_value *key, const char *name, size_t name_len)
+{
+    return key->len == name_len && memcmp(key->text, name, name_len) == 0;
+}
+
+/* A cheap signature of a plain key; 0 for keys that must be compared decoded. */
+static uint32_t key_signature(const map_view *v, int t)
+{
+    const char *raw = token_text(v, t);
+    size_t len = token_len(v, t);
+    if (!body_is_plain(raw, len, v->def->flags)) {
+        return 0;
+    }
+    uint32_t sig = (uint32_t)len * 2654435761u;
+    if (len > 0) {
+        sig ^= (uint32_t)(unsigned char)raw[0] << 8 ^ (uint32_t)(unsigned char)raw[len - 1] << 16 ^
+               (uint32_t)(unsigned char)raw[len / 2];
+    }
+    return sig | 1u;
+}
+
+/* 1 when keys a and b decode to the same text; -1 when they do not fit the scratch. */
+static int keys_equal(map_view *v, int a, uint32_t sig_a, int b, uint32_t sig_b)
+{
+    if (sig_a != 0 && sig_b != 0) {
+        return sig_a == sig_b && token_len(v, a) == token_len(v, b) &&
+               memcmp(token_text(v, a), token_text(v, b), token_len(v, a)) == 0;
+    }
+    map_value ka;
+    map_value kb;
+    if (!key_text(v, a, 0, &ka)) {
+        return -1;
+    }
+    size_t used = ka.text == v->m->field ? ka.len : 0;
+    if (!key_text(v, b, used, &kb)) {
+        return -1;
+    }
+    return ka.len == kb.len && memcmp(ka.text, kb.text, ka.len) == 0;
+}
+
+/* Appends key token t to metadata, dropping an earlier occurrence. */
+static map_status metadata_add(map_view *v, int t)
+{
+    map_mapper *m = v->m;
+    uint32_t sig = key_signature(v, t);
+    for (int i = 0; i < m->metadata_count; i++) {
+        int same = keys_equal(v, m->metadata_token[i], v->metadata_sig[i], t, sig);
+        if (same < 0) {
+            return MAP_ERR_NO_ROOM;
+        }
+        if (same) {
+            size_t rest = (size_t)(m->metadata_count - i - 1);
+            memmove(&m->metadata_token[i], &m->metadata_token[i + 1], rest * sizeof(int));
+            memmove(&v->metadata_sig[i], &v->metadata_sig[i + 1], rest * sizeof(uint32_t));
+            m->metadata_count--;
+            break;
+        }
+    }
+    if ((size_t)m->metadata_count >= COUNT_OF(m->metadata_token)) {
+        return MAP_ERR_NO_ROOM; /* cannot happen within JSTREAM_TOKENS_MAX tokens */
+    }
+    m->metadata_token[m->metadata_count] = t;
+    v->metadata_sig[m->metadata_count] = sig;
+    m->metadata_count++;
+    return MAP_OK;
+}
+
+static int key_is_secret(const map_value *key)
+{
+    for (size_t i = 0; i < COUNT_OF(secret_keys); i++) {
+        if (key_is(key, secret_keys[i], strlen(secret_keys[i]))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Sorts key token t: column source, fallback, secret or metadata. */
+static map_status scan_key(map_view *v, int t)
+{
+    map_value key;
+    if (!key_text(v, t, 0, &key)) {
+        return MAP_ERR_NO_ROOM;
+    }
+    int is_source = 0;
+    for (size_t c = 0; c < v->def->count; c++) {
+        const map_column *col = &v->def->columns[c];
+        if (col->source != NULL && key_is(&key, col->source, col->source_len)) {
+            v->m->column_token[c] = t + 1;
+            is_source = 1;
+        } else if (col->fallback != NULL && key_is(&key, col->fallback, col->fallback_len)) {
+            v->fallback_token[c] = t + 1;
+        }
+    }
+    if (is_source || key_is_secret(&key)) {
+        return MAP_OK;
+    }
+    return metadata_add(v, t);
+}
+
+static map_status scan_record(map_view *v)
+{
+    map_mapper *m = v->m;
+    for (size_t c = 0; c < MAP_COLUMNS_MAX; c++) {
+        m->column_token[c] = -1;
+        v->fallback_token[c] = -1;
+    }
+    m->metadata_count = 0;
+    if (v->count < 1 || v->tok[0].type != JSMN_OBJECT) {
+        return MAP_ERR_NOT_OBJECT;
+    }
+    int t = 1;
+    for (int k = 0; k < v->tok[0].size && t + 1 < v->count; k++) {
+        map_status status = scan_key(v, t);
+        if (status != MAP_OK) {
+            return status;
+        }
+        t = token_skip(v, t + 1);
+    }
+    return MAP_OK;
+}
+
+/* ---- numbers -------------------------------------------------------------------------- */
+
+/* The integer part of a JSON number, exactly. */
+typedef struct {
+    int negative;
+    int digits;         /* significant digits of the integer part, 20 meaning "20 or more" */
+    uint64_t magnitude; /* the integer part, when digits <= 19 */
+} integer_part;
+
+/* Digits [*i, ...) of s; returns how many. */
+static size_t scan_digits(const char *s, size_t n, size_t *i)
+{
+    size_t start = *i;
+    while (*i < n && s[*i] >= '0' && s[*i] <= '9') {
+        (*i)++;
+    }
+    return *i - start;
+}
+
+/* Exponent digits at s[*i], saturated far beyond any meaningful value. */
+static int64_t scan_exponent(const char *s, size_t n, size_t *i, int *ok)
+{
+    int negative = *i < n && s[*i] == '-';
+    if (*i < n && (s[*i] == '-' || s[*i] == '+')) {
+        (*i)++;
+    }
+    int64_t e = 0;
+    size_t start = *i;
+    for (; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++) {
+        if (e < 1000000000) {
+            e = e * 10 + (s[*i] - '0');
+        }
+    }
+    *ok = *i > start;
+    return negative ? -e : e;
+}
+
+/* Parses number text s into *out; 0 when s is not a JSON number. */
+static int parse_integer_part(const char *s, size_t n, integer_part *out)
+{
+    size_t i = 0;
+    out->negative = n > 0 && s[0] == '-';
+    i += (size_t)out->negative;
+    const char *int_digits = s + i;
+    size_t k = scan_digits(s, n, &i);
+    const char *frac = s + i;
+    size_t f = 0;
+    if (i < n && s[i] == '.') {
+        i++;
+        frac = s + i;
+        f = scan_digits(s, n, &i);
+        if (f == 0) {
+            return 0;
+        }
+    }
+    int64_t exponent = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int ok = 0;
+        i++;
+        exponent = scan_exponent(s, n, &i, &ok);
+        if (!ok) {
+            return 0;
+        }
+    }
+    if (k == 0 || i != n) {
+        return 0;
+    }
+    /* The digits int_digits ++ frac with the point after k + exponent of them. */
+    int64_t point = (int64_t)k + exponent;
+    int64_t all = (int64_t)(k + f);
+    out->digits = 0;
+    out->magnitude = 0;
+    for (int64_t d = 0; d < point; d++) {
+        char c = d >= all ? '0' : d < (int64_t)k ? int_digits[d] : frac[d - (int64_t)k];
+        if (out->digits == 0 && c == '0') {
+            if (d >= all) {
+                break; /* only zeros are left: the value is 0 */
+            }
+            continue;
+        }
+        if (++out->digits > 19) {
+            out->digits = 20;
+            break;
+        }
+        out->magnitude = out->magnitude * 10 + (uint64_t)(c - '0');
+    }
+    return 1;
+}
+
+/* Writes value as decimal into out (24 bytes); returns the length. */
+static size_t format_int64(int64_t value, char *out)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    do {
+        tmp[n++] = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag != 0);
+    size_t len = 0;
+    if (value < 0) {
+        out[len++] = '-';
+    }
+    while (n > 0) {
+        out[len++] = tmp[--n];
+    }
+    return len;
+}
+
+/* Integer value of number token t. */
+static map_status token_integer(const map_view *v, int t, int64_t *value)
+{
+    integer_part p;
+    if (v->tok[t].type != JSMN_PRIMITIVE ||
+        !parse_integer_part(token_text(v, t), token_len(v, t), &p)) {
+        return MAP_ERR_TYPE;
+    }
+    uint64_t limit = p.negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    if (p.digits > 19 || p.magnitude > limit) {
+        return MAP_ERR_RANGE;
+    }
+    if (p.negative) {
+        *value = p.magnitude == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)p.magnitude;
+    } else {
+        *value = (int64_t)p.magnitude;
+    }
+    return MAP_OK;
+}
+
+/* Unix seconds of timestamp token t (10 digits, or 13 digits of ms). */
+static map_status token_timestamp(const map_view *v, int t, int64_t *secs)
+{
+    integer_part p;
+    if (v->tok[t].type != JSMN_PRIMITIVE ||
+        !parse_integer_part(token_text(v, t), token_len(v, t), &p)) {
+        return MAP_ERR_TYPE;
+    }
+    if (p.negative && p.magnitude != 0) {
+        return MAP_ERR_TIMESTAMP;
+    }
+    if (p.digits == 10) {
+        *secs = (int64_t)p.magnitude;
+    } else if (p.digits == 13) {
+        *secs = (int64_t)(p.magnitude / 1000);
+    } else {
+        return MAP_ERR_TIMESTAMP;
+    }
+    return MAP_OK;
+}
+
+/* ---- rendering one column --------------------------------------------------------------- */
+
+static int token_missing(const map_view *v, int t)
+{
+    return t < 0 || token_is_null(v, t);
+}
+
+/* Bytes of token t's JSON text (a string with its quotes). */
+static size_t token_span(const map_view *v, int t)
+{
+    return token_len(v, t) + (v->tok[t].type == JSMN_STRING ? 2 : 0);
+}
+
+/* Pass 1 renders a value only when its size bound does not fit the scratch. */
+static int need_exact(const map_view *v, size_t bound)
+{
+    return !v->dry || bound > MAP_FIELD_MAX;
+}
+
+/* "ObjectId(<hex>)" -> "<hex>". */
+static void strip_object_id(map_value *val)
+{
+    static const char prefix[] = "ObjectId(";
+    size_t p = sizeof(prefix) - 1;
+    if (val->len < p + 2 || memcmp(val->text, prefix, p) != 0 || val->text[val->len - 1] != ')') {
+        return;
+    }
+    for (size_t i = p; i < val->len - 1; i++) {
+        char c = val->text[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return;
+        }
+    }
+    val->text += p;
+    val->len -= p + 1;
+}
+
+/* Any value as compact JSON into the scratch (or its bound in pass 1). */
+static map_status render_json(map_view *v, int t, map_value *val)
+{
+    if (!need_exact(v, token_span(v, t))) {
+        val->text = token_text(v, t);
+        val->len = token_span(v, t);
+        return MAP_OK;
+    }
+    map_out o = scratch_out(v);
+    if (!out_value(&o, v, t)) {
+        return MAP_ERR_NO_ROOM;
+    }
+    val->text = o.buf;
+    val->len = o.len;
+    return MAP_OK;
+}
+
+/* A string decoded; another value as its compact JSON. */
+static map_status render_text(map_view *v, int t, int is_id, map_value *val)
+{
+    if (v->tok[t].type != JSMN_STRING) {
+        return render_json(v, t, val);
+    }
+    const char *raw = token_text(v, t);
+    size_t len = token_len(v, t);
+    val->text = raw;
+    val->len = len;
+    if (!body_is_plain(raw, len, v->def->flags) && need_exact(v, len)) {
+        if (json_string_decode(raw, len, v->def->flags, v->m->field, MAP_FIELD_MAX, &val->len,
+                               &v->replaced) != JSON_STRING_OK) {
+            return MAP_ERR_NO_ROOM;
+        }
+        val->text = v->m->field;
+    }
+    if (is_id) {
+        strip_object_id(val);
+    }
+    return MAP_OK;
+}
+
+static map_status render_integer(map_view *v, int t, map_value *val)
+{
+    int64_t n = 0;
+    map_status status = token_integer(v, t, &n);
+    if (status != MAP_OK) {
+        v->error_token = t;
+        return status;
+    }
+    val->text = v->number;
+    val->len = format_int64(n, v->number);
+    return MAP_OK;
+}
+
+static map_status render_timestamp(map_view *v, int t, map_value *val)
+{
+    int64_t secs = 0;
+    map_status status = token_timestamp(v, t, &secs);
+    if (status != MAP_OK) {
+        v->error_token = t;
+        return status;
+    }
+    val->text = v->number;
+    val->len = civil_time_format_iso8601(secs, v->number);
+    return MAP_OK;
+}
+
+/* KIND_COUNT: the source integer, else the length of the fallback array. */
+static map_status render_count(map_view *v, size_t c, map_value *val)
+{
+    int t = v->m->column_token[c];
+    if (!token_missing(v, t)) {
+        return render_integer(v, t, val);
+    }
+    int fallback = v->fallback_token[c];
+    if (fallback >= 0 && v->tok[fallback].type == JSMN_ARRAY) {
+        val->text = v->number;
+        val->len = format_int64(v->tok[fallback].size, v->number);
+    }
+    return MAP_OK;
+}
+
+/* server_url + "/appimages/" + <column 0> + ".png". */
+static map_status render_icon(map_view *v, map_value *val)
+{
+    int t = v->m->column_token[0];
+    const char *url = v->m->ctx.server_url;
+    if (token_missing(v, t) || url == NULL) {
+        return MAP_OK;
+    }
+    size_t url_len = strlen(url);
+    size_t fixed = url_len + ICON_PREFIX_LEN + ICON_SUFFIX_LEN;
+    int dry = v->dry;
+    if (fixed + token_span(v, t) > MAP_FIELD_MAX) {
+        v->dry = 0; /* the id's exact length decides */
+    }
+    map_value id = {NULL, 0};
+    map_status status = render_text(v, t, 1, &id);
+    int exact = !v->dry;
+    v->dry = dry;
+    if (status != MAP_OK || !exact) {
+        val->text = url; /* pass 1: fits, content not needed */
+        return status;
+    }
+    if (id.len > MAP_FIELD_MAX - fixed) {
+        return MAP_ERR_NO_ROOM;
+    }
+    char *f = v->m->field;
+    memmove(f + url_len + ICON_PREFIX_LEN, id.text, id.len);
+    memcpy(f, url, url_len);
+    memcpy(f + url_len, ICON_PREFIX, ICON_PREFIX_LEN);
+    memcpy(f + url_len + ICON_PREFIX_LEN + id.len, ICON_SUFFIX, ICON_SUFFIX_LEN);
+    val->text = f;
+    val->len = fixed + id.len;
+    return MAP_OK;
+}
+
+/* Every metadata key with its value, as one JSON object. */
+static map_status render_metadata(map_view *v, map_value *val)
+{
+    const map_mapper *m = v->m;
+    val->text = "{}";
+    val->len = 2;
+    if (!need_exact(v, token_span(v, 0))) {
+        return MAP_OK;
+    }
+    map_out o = scratch_out(v);
+    int ok = out_put(&o, "{", 1);
+    for (int i = 0; ok && i < m->metadata_count; i++) {
+        int key = m->metadata_token[i];
+        ok = (i == 0 || out_put(&o, ",", 1)) &&
+             out_string(&o, token_text(v, key), token_len(v, key)) && out_put(&o, ":", 1) &&
+             out_value(&o, v, key + 1);
+    }
+    if (!ok || !out_put(&o, "}", 1)) {
+        return MAP_ERR_NO_ROOM;
+    }
+    val->text = o.buf;
+    val->len = o.len;
+    return MAP_OK;
+}
+
+static map_status render_processed_at(map_view *v, map_value *val)
+{
+    val->len = civil_time_format_iso8601(v->m->ctx.processed_at, v->number);
+    val->text = v->number;
+    return val->len > 0 ? MAP_OK : MAP_ERR_TIMESTAMP;
+}
+
+static map_status render_column(map_view *v, size_t c, map_value *val)
+{
+    int t = v->m->column_token[c];
+    val->text = NULL;
+    val->len = 0;
+    v->error_token = -1;
+    switch (v->def->columns[c].kind) {
+    case KIND_PROCESSED_AT:
+        return render_processed_at(v, val);
+    case KIND_ICON:
+        return render_icon(v, val);
+    case KIND_METADATA:
+        return render_metadata(v, val);
+    case KIND_COUNT:
+        return render_count(v, c, val);
+    case KIND_APP_ID:
+        val->text = v->m->ctx.app_id;
+        val->len = val->text != NULL ? strlen(val->text) : 0;
+        return MAP_OK;
+    default:
+        break;
+    }
+    if (token_missing(v, t)) {
+        return MAP_OK;
+    }
+    switch (v->def->columns[c].kind) {
+    case KIND_INTEGER:
+        return render_integer(v, t, val);
+    case KIND_TIMESTAMP:
+        return render_timestamp(v, t, val);
+    case KIND_JSON:
+        return render_json(v, t, val);
+    default:
+        return render_text(v, t, v->def->columns[c].kind == KIND_ID, val);
+    }
+}
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+/* Length of s[0..n) cut to at most max bytes without splitting a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+    if (n <= max) {
+        return n;
+    }
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) {
+        max--;
+    }
+    return max;
+}
+
+/* Copies s (n bytes) into out as text of at most max bytes plus "..." if cut. */
+static void copy_excerpt(const char *s, size_t n, size_t max, char *out)
+{
+    size_t len = utf8_cut(s, n, max);
+    memcpy(out, s, len);
+    if (len < n) {
+        memcpy(out + len, "...", 3);
+        len += 3;
+    }
+    out[len] = '\0';
+}
+
+/* The record's _id, decoded, into mapper->error_id ("" unless a string). */
+static void record_error_id(map_view *v)
+{
+    map_mapper *m = v->m;
+    int t = m->column_token[0];
+    m->error_id[0] = '\0';
+    if (t < 0 || v->tok[t].type != JSMN_STRING) {
+        return;
+    }
+    const char *text = token_text(v, t);
+    size_t len = token_len(v, t);
+    unsigned long ignored = 0;
+    if (json_string_decode(text, len, v->def->flags, m->field, MAP_FIELD_MAX, &len, &ignored) ==
+        JSON_STRING_OK) {
+        text = m->field;
+    }
+    copy_excerpt(text, len, JSTREAM_ID_MAX, m->error_id);
+}
+
+/* Writes what went wrong with the value into the scratch, for map_describe. */
+static void record_error_what(map_view *v, map_status status)
+{
+    char excerpt[EXCERPT_MAX + 4] = "";
+    int t = status == MAP_ERR_NOT_OBJECT ? 0 : v->error_token;
+    if (t >= 0 && t < v->count) {
+        size_t quote = v->tok[t].type == JSMN_STRING ? 1 : 0;
+        copy_excerpt(token_text(v, t) - quote, token_span(v, t), EXCERPT_MAX, excerpt);
+    }
+    char *what = v->m->field;
+    size_t cap = MAP_FIELD_MAX;
+    switch (status) {
+    case MAP_ERR_NOT_OBJECT:
+        (void)snprintf(what, cap, "%s is not a JSON object", v->count > 0 ? excerpt : "(empty)");
+        break;
+    case MAP_ERR_TYPE:
+        (void)snprintf(what, cap, "%s is not a number", excerpt);
+        break;
+    case MAP_ERR_RANGE:
+        (void)snprintf(what, cap, "%s is outside the 64-bit integer range", excerpt);
+        break;
+    case MAP_ERR_TIMESTAMP:
+        if (t < 0) {
+            (void)snprintf(what, cap, "the run start %lld is not a time from 1970 to 9999",
+                           (long long)v->m->ctx.processed_at);
+        } else {
+            (void)snprintf(what, cap,
+                           "%s is not a unix timestamp in seconds (10 digits) or milliseconds "
+                           "(13 digits)",
+                           excerpt);
+        }
+        break;
+    default:
+        (void)snprintf(what, cap, "%s", map_strerror(status));
+        break;
+    }
+}
+
+static map_status record_error(map_view *v, map_status status, const char *column)
+{
+    v->m->error_column = column;
+    record_error_id(v);
+    record_error_what(v, status);
+    return status;
+}
+
+static map_status sink_error(map_view *v, csv_status status, const char *column)
+{
+    v->m->sink_status = status;
+    return record_error(v, MAP_ERR_SINK, column);
+}
+
+/* ---- records ------------------------------------------------------------------------------- */
+
+/* Pass 1: every column renders without error. */
+static map_status check_row(map_view *v)
+{
+    v->dry = 1;
+    for (size_t c = 0; c < v->def->count; c++) {
+        map_value val;
+        map_status status = render_column(v, c, &val);
+        if (status != MAP_OK) {
+            return record_error(v, status, v->def->header[c]);
+        }
+    }
+    return MAP_OK;
+}
+
+/* Pass 2: the row, column by column, into the sink. */
+static map_status write_row(map_view *v, csv_sink *sink)
+{
+    v->dry = 0;
+    v->replaced = 0;
+    csv_status cs = csv_row_begin(sink);
+    if (cs != CSV_OK) {
+        return sink_error(v, cs, NULL);
+    }
+    for (size_t c = 0; c < v->def->count; c++) {
+        map_value val;
+        map_status status = render_column(v, c, &val);
+        if (status != MAP_OK) {
+            return record_error(v, status, v->def->header[c]);
+        }
+        cs = val.text == NULL ? csv_field_null(sink) : csv_field(sink, val.text, val.len);
+        if (cs != CSV_OK) {
+            return sink_error(v, cs, v->def->header[c]);
+        }
+    }
+    cs = csv_row_end(sink);
+    return cs == CSV_OK ? MAP_OK : sink_error(v, cs, NULL);
+}
+
+map_status map_record(map_mapper *mapper, const jstream_record *record, csv_sink *sink)
+{
+    map_view v = {.m = mapper,
+                  .def = table_def(mapper->table),
+                  .json = record->json,
+                  .tok = record->tokens,
+                  .count = record->token_count,
+                  .error_token = -1};
+    mapper->error_column = NULL;
+    mapper->error_id[0] = '\0';
+    mapper->sink_status = CSV_OK;
+    map_status status = scan_record(&v);
+    if (status != MAP_OK) {
+        return record_error(&v, status, NULL);
+    }
+    status = check_row(&v);
+    if (status == MAP_OK) {
+        status = write_row(&v, sink);
+    }
+    if (status == MAP_OK) {
+        mapper->replaced += v.replaced;
+    }
+    return status;
+}
+
+size_t map_describe(const map_mapper *mapper, map_status status, char *out, size_t cap)
+{
+    const char *table = table_def(mapper->table)->name;
+    const char *what = status == MAP_ERR_SINK ? csv_strerror(mapper->sink_status) : mapper->field;
+    const char *sep = status == MAP_ERR_SINK ? "writing the row failed: " : "";
+    int n;
+    if (cap == 0) {
+        return 0;
+    }
+    if (status == MAP_OK) {
+        n = snprintf(out, cap, "%s", map_strerror(status));
+    } else if (status == MAP_ERR_NOT_OBJECT) {
+        n = snprintf(out, cap, "record (%s): %s", table, what);
+    } else if (mapper->error_id[0] != '\0') {
+        n = snprintf(out, cap, "%s%s%srecord _id \"%s\" (%s): %s%s",
+                     mapper->error_column != NULL ? "column " : "",
+                     mapper->error_column != NULL ? mapper->error_column : "",
+                     mapper->error_column != NULL ? " of " : "", mapper->error_id, table, sep,
+                     what);
+    } else {
+        n = snprintf(out, cap, "%s%s%sa record without a string _id (%s): %s%s",
+                     mapper->error_column != NULL ? "column " : "",
+                     mapper->error_column != NULL ? mapper->error_column : "",
+                     mapper->error_column != NULL ? " of " : "", table, sep, what);
+    }
+    if (n < 0) {
+        out[0] = '\0';
+        return 0;
+    }
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}
