@@ -1,0 +1,827 @@
+/*
+ * state.c - the sync state file (contract and document format in state.h).
+ *
+ * Loading reads the file in small chunks into the caller's jstream (VALUE
+ * envelope) and checks the document strictly in the record callback:
+ * "version" must be 1; "users_csv_bytes" and every cursor are
+ * non-negative integers; "apps" maps 24-hex app ids to cursors; "run",
+ * when present, is an object holding every field with its type. Unknown
+ * and repeated keys are refused too: a state written by another version
+ * or edited by hand is never half-understood. Every violation is
+ * STATE_ERR_CORRUPT with a message that says how to recover.
+ *
+ * Run fields: "last_lac" and "last_id" are present exactly when has_last;
+ * "last_lac":null means that record had no lac (last_lac_missing).
+ *
+ * Saving serializes compactly into the caller's buffer and replaces the
+ * file atomically (state.h); a document that load would refuse (bad app
+ * id, negative cursor, too large for STATE_FILE_MAX or one jstream record)
+ * is never written.
+ */
+#include "state.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json_string.h"
+#include "port.h"
+
+/* Turns a numeric limit into text for the messages below. */
+#define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
+#define LIMIT_TEXT_(x) #x
+
+/* Bytes read from the file per port call (only a stack buffer). */
+#define STATE_READ_CHUNK 512
+
+/* Room for a decoded key name: longer keys are unknown keys anyway. */
+#define STATE_KEY_TEXT 32
+
+/* Longest value quoted in a message; longer ones end in "...". */
+#define STATE_SHOW_MAX 40
+
+/* The recovery advice that ends every message on a damaged file. */
+#define STATE_RECOVER                                                                              \
+    "Restore it from a backup, or delete it together with users.csv to start a full re-sync."
+
+/* Top-level keys, as bits of state_ctx.seen. */
+enum { TOP_VERSION = 1, TOP_USERS_CSV_BYTES = 2, TOP_APPS = 4, TOP_RUN = 8 };
+
+typedef enum {
+    RUN_ID,     /* "app": a 24-hex app id */
+    RUN_FROM,   /* a non-negative int64 */
+    RUN_TO,     /* a non-negative int64 */
+    RUN_BOOL,   /* true or false */
+    RUN_COUNT,  /* a uint64 */
+    RUN_LAC,    /* an int64, or null for a record without lac */
+    RUN_LAST_ID /* a string of at most JSTREAM_ID_MAX bytes */
+} state_run_kind;
+
+/* One field of the "run" object. */
+typedef struct {
+    const char *name;
+    state_run_kind kind;
+    unsigned bit;
+} state_run_field;
+
+static const state_run_field state_run_fields[] = {
+    {"app", RUN_ID, 0x1u},           {"from", RUN_FROM, 0x2u},   {"to", RUN_TO, 0x4u},
+    {"all_history", RUN_BOOL, 0x8u}, {"skip", RUN_COUNT, 0x10u}, {"last_lac", RUN_LAC, 0x20u},
+    {"last_id", RUN_LAST_ID, 0x40u},
+};
+
+#define STATE_RUN_FIELD_COUNT (sizeof state_run_fields / sizeof state_run_fields[0])
+#define STATE_RUN_REQUIRED    0x1Fu /* app, from, to, all_history, skip */
+#define STATE_RUN_LAST        0x60u /* last_lac and last_id: both or neither */
+
+/* What one load has seen so far. */
+typedef struct {
+    sync_state *state;
+    const char *path;
+    const jstream_record *rec;
+    state_status status;
+    int delivered;
+    unsigned seen; /* TOP_* bits */
+} state_ctx;
+
+const char *state_strerror(state_status status)
+{
+    switch (status) {
+    case STATE_OK:
+        return "ok";
+    case STATE_ERR_READ:
+        return "state file cannot be read";
+    case STATE_ERR_CORRUPT:
+        return "state file is not a valid state document";
+    case STATE_ERR_TOO_LARGE:
+        return "state larger than STATE_FILE_MAX (" LIMIT_TEXT(STATE_FILE_MAX) " bytes)";
+    case STATE_ERR_TOO_MANY:
+        return "state lists more than CONFIG_APPS_MAX (" LIMIT_TEXT(CONFIG_APPS_MAX) ") apps";
+    case STATE_ERR_WRITE:
+        return "state file cannot be written";
+    case STATE_ERR_NOSPC:
+        return "no space left for the state file";
+    }
+    return "unknown state status";
+}
+
+/* ---- messages ------------------------------------------------------------------------------- */
+
+static state_status state_fail(sync_state *state, state_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes the message into state->detail ("..." when cut). */
+static state_status state_fail(sync_state *state, state_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(state->detail, sizeof state->detail, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n >= sizeof state->detail)
+        memcpy(state->detail + sizeof state->detail - 4, "...", 4);
+    return status;
+}
+
+static state_status state_corrupt(state_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The first problem found: "state file P is corrupt (problem). Restore ..." */
+static state_status state_corrupt(state_ctx *ctx, const char *fmt, ...)
+{
+    if (ctx->status != STATE_OK)
+        return ctx->status;
+    char problem[CONFIG_DETAIL_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(problem, sizeof problem, fmt, ap);
+    va_end(ap);
+    ctx->status = state_fail(ctx->state, STATE_ERR_CORRUPT, "state file %s is corrupt (%s). %s",
+                             ctx->path, problem, STATE_RECOVER);
+    return ctx->status;
+}
+
+/* Token t as written, cut to STATE_SHOW_MAX bytes, strings quoted. */
+static void state_show(const state_ctx *ctx, int t, char *out, size_t cap)
+{
+    const jsmntok_t *tok = &ctx->rec->tokens[t];
+    size_t len = (size_t)(tok->end - tok->start);
+    const char *quote = tok->type == JSMN_STRING ? "\"" : "";
+    size_t show = len;
+    const char *more = "";
+    if (len > STATE_SHOW_MAX) {
+        show = STATE_SHOW_MAX;
+        while (show > 0 && ((unsigned char)ctx->rec->json[tok->start + (int)show] & 0xC0u) == 0x80u)
+            show--;
+        more = "...";
+    }
+    (void)snprintf(out, cap, "%s%.*s%s%s", quote, (int)show, ctx->rec->json + tok->start, more,
+                   quote);
+}
+
+/* ---- values --------------------------------------------------------------------------------- */
+
+/* Parses [0-9]+ into *value; 0 on anything else or on overflow. */
+static int state_parse_u64(const char *text, size_t len, uint64_t *value)
+{
+    *value = 0;
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return 0;
+        uint64_t digit = (uint64_t)(text[i] - '0');
+        if (*value > (UINT64_MAX - digit) / 10u)
+            return 0;
+        *value = *value * 10u + digit;
+    }
+    return 1;
+}
+
+/* A JSON integer token (not a string) that fits uint64_t. */
+static int state_tok_u64(const state_ctx *ctx, int t, uint64_t *value)
+{
+    const jsmntok_t *tok = &ctx->rec->tokens[t];
+    if (tok->type != JSMN_PRIMITIVE)
+        return 0;
+    return state_parse_u64(ctx->rec->json + tok->start, (size_t)(tok->end - tok->start), value);
+}
+
+/* A JSON integer token that fits int64_t (negative allowed). */
+static int state_tok_i64(const state_ctx *ctx, int t, int64_t *value)
+{
+    const jsmntok_t *tok = &ctx->rec->tokens[t];
+    const char *text = ctx->rec->json + tok->start;
+    size_t len = (size_t)(tok->end - tok->start);
+    int negative = tok->type == JSMN_PRIMITIVE && len > 0 && text[0] == '-';
+    uint64_t magnitude;
+    if (tok->type != JSMN_PRIMITIVE ||
+        !state_parse_u64(text + negative, len - (size_t)negative, &magnitude))
+        return 0;
+    if (magnitude > (uint64_t)INT64_MAX + (negative ? 1u : 0u))
+        return 0;
+    *value = negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude;
+    return 1;
+}
+
+static int state_tok_is(const state_ctx *ctx, int t, const char *literal)
+{
+    const jsmntok_t *tok = &ctx->rec->tokens[t];
+    size_t len = (size_t)(tok->end - tok->start);
+    return tok->type == JSMN_PRIMITIVE && len == strlen(literal) &&
+           memcmp(ctx->rec->json + tok->start, literal, len) == 0;
+}
+
+/* Decodes string token t into out (NUL-terminated); 0 if it does not fit
+ * or needed a replacement character. */
+static int state_tok_string(const state_ctx *ctx, int t, char *out, size_t cap)
+{
+    const jsmntok_t *tok = &ctx->rec->tokens[t];
+    size_t len = 0;
+    unsigned long replaced = 0;
+    out[0] = '\0';
+    if (tok->type != JSMN_STRING)
+        return 0;
+    json_string_status st = json_string_decode(
+        ctx->rec->json + tok->start, (size_t)(tok->end - tok->start), 0, out, cap, &len, &replaced);
+    if (st != JSON_STRING_OK || len >= cap || replaced > 0) {
+        out[0] = '\0';
+        return 0;
+    }
+    out[len] = '\0';
+    return 1;
+}
+
+static int state_is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* 1 when text is 24 hex digits; copies it lowercased into id[25]. */
+static int state_app_id(const char *text, char id[25])
+{
+    if (strlen(text) != 24)
+        return 0;
+    for (size_t i = 0; i < 24; i++) {
+        if (!state_is_hex(text[i]))
+            return 0;
+        id[i] = (text[i] >= 'A' && text[i] <= 'F') ? (char)(text[i] - 'A' + 'a') : text[i];
+    }
+    id[24] = '\0';
+    return 1;
+}
+
+/* Index of the token after t and everything inside it. */
+static int state_tok_skip(const jstream_record *rec, int t)
+{
+    int end = rec->tokens[t].end;
+    int next = t + 1;
+    while (next < rec->token_count && rec->tokens[next].start < end)
+        next++;
+    return next;
+}
+
+/* ---- cursors ---------------------------------------------------------------------------- */
+
+static int state_same_id(const char *a, const char *b)
+{
+    for (size_t i = 0;; i++) {
+        char x = (a[i] >= 'A' && a[i] <= 'F') ? (char)(a[i] - 'A' + 'a') : a[i];
+        char y = (b[i] >= 'A' && b[i] <= 'F') ? (char)(b[i] - 'A' + 'a') : b[i];
+        if (x != y)
+            return 0;
+        if (x == '\0')
+            return 1;
+    }
+}
+
+/* Index of app_id in state->apps, or -1. */
+static long state_find(const sync_state *state, const char *app_id)
+{
+    for (unsigned i = 0; i < state->app_count; i++) {
+        if (state_same_id(state->apps[i].app_id, app_id))
+            return (long)i;
+    }
+    return -1;
+}
+
+int64_t state_cursor(const sync_state *state, const char *app_id)
+{
+    long i = state_find(state, app_id);
+    return i >= 0 ? state->apps[i].cursor : -1;
+}
+
+state_status state_set_cursor(sync_state *state, const char *app_id, int64_t cursor)
+{
+    char id[25];
+    if (!state_app_id(app_id, id) || cursor < 0)
+        return state_fail(state, STATE_ERR_CORRUPT,
+                          "refusing to store cursor %lld for app \"%.40s\": app ids are 24 "
+                          "hexadecimal digits and cursors are not negative",
+                          (long long)cursor, app_id);
+    long i = state_find(state, id);
+    state_app *app = i >= 0 ? &state->apps[i] : NULL;
+    if (app == NULL) {
+        if (state->app_count >= CONFIG_APPS_MAX)
+            return state_fail(state, STATE_ERR_TOO_MANY,
+                              "cannot add app %s: the state holds CONFIG_APPS_MAX (" LIMIT_TEXT(
+                                  CONFIG_APPS_MAX) ") apps",
+                              id);
+        app = &state->apps[state->app_count++];
+        memcpy(app->app_id, id, sizeof app->app_id);
+    }
+    app->cursor = cursor;
+    return STATE_OK;
+}
+
+/* What is wrong with an active run, or NULL. */
+static const char *state_run_problem(const state_run *run)
+{
+    char id[25];
+    if (!run->active)
+        return NULL;
+    if (!state_app_id(run->app_id, id))
+        return "key 'run': 'app' is not an app id (24 hexadecimal digits)";
+    if (run->from < 0 || run->to < run->from)
+        return "key 'run': the window needs 0 <= from <= to";
+    if (run->has_last && strlen(run->last_id) > JSTREAM_ID_MAX)
+        return "key 'run': 'last_id' is longer than JSTREAM_ID_MAX (" LIMIT_TEXT(
+            JSTREAM_ID_MAX) " bytes)";
+    return NULL;
+}
+
+/* ---- loading: "apps" and "run" -----------------------------------------------------------------
+ */
+
+/* One "<app id>": cursor member of "apps" (k is the key token). */
+static state_status state_load_app(state_ctx *ctx, int k)
+{
+    char text[STATE_KEY_TEXT];
+    char id[25];
+    char shown[STATE_SHOW_MAX + 8];
+    int64_t cursor;
+    if (!state_tok_string(ctx, k, text, sizeof text) || !state_app_id(text, id)) {
+        state_show(ctx, k, shown, sizeof shown);
+        return state_corrupt(ctx, "key 'apps': %s is not an app id (24 hexadecimal digits)", shown);
+    }
+    if (!state_tok_i64(ctx, k + 1, &cursor) || cursor < 0) {
+        state_show(ctx, k + 1, shown, sizeof shown);
+        return state_corrupt(ctx, "key 'apps': cursor %s of app %s is not a non-negative integer",
+                             shown, id);
+    }
+    if (state_find(ctx->state, id) >= 0)
+        return state_corrupt(ctx, "key 'apps': app %s is listed twice", id);
+    if (ctx->state->app_count >= CONFIG_APPS_MAX) {
+        ctx->status = state_fail(ctx->state, STATE_ERR_TOO_MANY,
+                                 "state file %s lists more than CONFIG_APPS_MAX (" LIMIT_TEXT(
+                                     CONFIG_APPS_MAX) ") apps. Raise CONFIG_APPS_MAX, or %s",
+                                 ctx->path,
+                                 "delete it together with users.csv to start a full "
+                                 "re-sync.");
+        return ctx->status;
+    }
+    state_app *app = &ctx->state->apps[ctx->state->app_count++];
+    memcpy(app->app_id, id, sizeof app->app_id);
+    app->cursor = cursor;
+    return STATE_OK;
+}
+
+static state_status state_load_apps(state_ctx *ctx, int t)
+{
+    const jstream_record *rec = ctx->rec;
+    if (rec->tokens[t].type != JSMN_OBJECT)
+        return state_corrupt(ctx, "key 'apps' is not an object");
+    int k = t + 1;
+    for (int i = 0; i < rec->tokens[t].size && ctx->status == STATE_OK; i++) {
+        (void)state_load_app(ctx, k);
+        k = state_tok_skip(rec, k + 1);
+    }
+    return ctx->status;
+}
+
+/* Stores value token v of a run field; 0 when its type is wrong. */
+static int state_run_value(state_ctx *ctx, const state_run_field *field, int v)
+{
+    state_run *run = &ctx->state->run;
+    char text[JSTREAM_ID_MAX + 1];
+    switch (field->kind) {
+    case RUN_ID:
+        return state_tok_string(ctx, v, text, sizeof text) && state_app_id(text, run->app_id);
+    case RUN_FROM:
+        return state_tok_i64(ctx, v, &run->from) && run->from >= 0;
+    case RUN_TO:
+        return state_tok_i64(ctx, v, &run->to) && run->to >= 0;
+    case RUN_BOOL:
+        run->all_history = state_tok_is(ctx, v, "true");
+        return run->all_history || state_tok_is(ctx, v, "false");
+    case RUN_COUNT:
+        return state_tok_u64(ctx, v, &run->skip);
+    case RUN_LAC:
+        run->last_lac_missing = state_tok_is(ctx, v, "null");
+        return run->last_lac_missing || state_tok_i64(ctx, v, &run->last_lac);
+    case RUN_LAST_ID:
+        return state_tok_string(ctx, v, run->last_id, sizeof run->last_id);
+    }
+    return 0;
+}
+
+/* One member of "run" (k is the key token); *seen collects field bits. */
+static state_status state_load_run_member(state_ctx *ctx, int k, unsigned *seen)
+{
+    char name[STATE_KEY_TEXT];
+    char shown[STATE_SHOW_MAX + 8];
+    const state_run_field *field = NULL;
+    if (state_tok_string(ctx, k, name, sizeof name)) {
+        for (size_t i = 0; i < STATE_RUN_FIELD_COUNT && field == NULL; i++)
+            field = strcmp(name, state_run_fields[i].name) == 0 ? &state_run_fields[i] : NULL;
+    }
+    if (field == NULL) {
+        state_show(ctx, k, shown, sizeof shown);
+        return state_corrupt(ctx, "key 'run': unknown field %s", shown);
+    }
+    if (*seen & field->bit)
+        return state_corrupt(ctx, "key 'run': field '%s' given twice", field->name);
+    *seen |= field->bit;
+    if (!state_run_value(ctx, field, k + 1)) {
+        state_show(ctx, k + 1, shown, sizeof shown);
+        return state_corrupt(ctx, "key 'run': field '%s' has the wrong value %s", field->name,
+                             shown);
+    }
+    return STATE_OK;
+}
+
+static state_status state_load_run(state_ctx *ctx, int t)
+{
+    const jstream_record *rec = ctx->rec;
+    state_run *run = &ctx->state->run;
+    unsigned seen = 0;
+    if (rec->tokens[t].type != JSMN_OBJECT)
+        return state_corrupt(ctx, "key 'run' is not an object");
+    int k = t + 1;
+    for (int i = 0; i < rec->tokens[t].size && ctx->status == STATE_OK; i++) {
+        (void)state_load_run_member(ctx, k, &seen);
+        k = state_tok_skip(rec, k + 1);
+    }
+    if (ctx->status != STATE_OK)
+        return ctx->status;
+    if ((seen & STATE_RUN_REQUIRED) != STATE_RUN_REQUIRED)
+        return state_corrupt(ctx, "key 'run' lacks one of app, from, to, all_history, skip");
+    if ((seen & STATE_RUN_LAST) != 0 && (seen & STATE_RUN_LAST) != STATE_RUN_LAST)
+        return state_corrupt(ctx, "key 'run' has only one of last_lac and last_id");
+    run->active = 1;
+    run->has_last = (seen & STATE_RUN_LAST) != 0;
+    const char *problem = state_run_problem(run);
+    return problem != NULL ? state_corrupt(ctx, "%s", problem) : STATE_OK;
+}
+
+/* ---- loading: the document ------------------------------------------------------------------ */
+
+/* Which TOP_* bit a key names, or 0. */
+static unsigned state_top_key(const char *name)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } keys[] = {{"version", TOP_VERSION},
+                {"users_csv_bytes", TOP_USERS_CSV_BYTES},
+                {"apps", TOP_APPS},
+                {"run", TOP_RUN}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (strcmp(name, keys[i].name) == 0)
+            return keys[i].bit;
+    }
+    return 0;
+}
+
+static state_status state_load_version(state_ctx *ctx, int v)
+{
+    uint64_t version;
+    char shown[STATE_SHOW_MAX + 8];
+    if (state_tok_u64(ctx, v, &version) && version == 1)
+        return STATE_OK;
+    state_show(ctx, v, shown, sizeof shown);
+    return state_corrupt(ctx,
+                         "key 'version' is %s, not 1: written by another version of "
+                         "countly-sync, or damaged",
+                         shown);
+}
+
+/* One top-level member (k is the key token). */
+static state_status state_load_member(state_ctx *ctx, int k)
+{
+    char name[STATE_KEY_TEXT];
+    char shown[STATE_SHOW_MAX + 8];
+    unsigned bit = state_tok_string(ctx, k, name, sizeof name) ? state_top_key(name) : 0;
+    if (bit == 0) {
+        state_show(ctx, k, shown, sizeof shown);
+        return state_corrupt(ctx, "unknown key %s", shown);
+    }
+    if (ctx->seen & bit)
+        return state_corrupt(ctx, "key '%s' given twice", name);
+    ctx->seen |= bit;
+    switch (bit) {
+    case TOP_VERSION:
+        return state_load_version(ctx, k + 1);
+    case TOP_USERS_CSV_BYTES:
+        if (state_tok_u64(ctx, k + 1, &ctx->state->users_csv_bytes))
+            return STATE_OK;
+        state_show(ctx, k + 1, shown, sizeof shown);
+        return state_corrupt(ctx, "key 'users_csv_bytes': %s is not a non-negative integer", shown);
+    case TOP_APPS:
+        return state_load_apps(ctx, k + 1);
+    default:
+        return state_load_run(ctx, k + 1);
+    }
+}
+
+/* The record callback: the whole document. Returns 0 so that bytes after
+ * it are still checked; a problem stays in ctx->status. */
+static int state_on_record(void *user, const jstream_record *rec)
+{
+    state_ctx *ctx = user;
+    ctx->rec = rec;
+    ctx->delivered = 1;
+    if (rec->token_count < 1 || rec->tokens[0].type != JSMN_OBJECT) {
+        (void)state_corrupt(ctx, "not a JSON object");
+        return 0;
+    }
+    int k = 1;
+    for (int i = 0; i < rec->tokens[0].size && ctx->status == STATE_OK; i++) {
+        (void)state_load_member(ctx, k);
+        k = state_tok_skip(rec, k + 1);
+    }
+    unsigned required = TOP_VERSION | TOP_USERS_CSV_BYTES | TOP_APPS;
+    if (ctx->status == STATE_OK && (ctx->seen & required) != required)
+        (void)state_corrupt(ctx, "one of the keys 'version', 'users_csv_bytes', 'apps' is missing");
+    ctx->rec = NULL;
+    return 0;
+}
+
+/* ---- loading: the file ------------------------------------------------------------------- */
+
+static const char *state_port_text(port_status st)
+{
+    return st == PORT_ERR_IO ? port_last_os_error() : port_strerror(st);
+}
+
+/* A JSON error wins over whatever the record callback found. */
+static state_status state_json_error(state_ctx *ctx, const jstream *js)
+{
+    char text[CONFIG_DETAIL_MAX];
+    ctx->status = STATE_OK;
+    if (js->error == JSTREAM_ERR_SHAPE)
+        return state_corrupt(ctx, "not a JSON object");
+    (void)jstream_describe(js, text, sizeof text);
+    return state_corrupt(ctx, "%s", text);
+}
+
+/* Feeds the open file to js in chunks; the callback fills the state. */
+static state_status state_feed(state_ctx *ctx, port_file *file, jstream *js)
+{
+    uint8_t chunk[STATE_READ_CHUNK];
+    size_t total = 0;
+    for (;;) {
+        size_t got = 0;
+        port_status ps = port_file_read(file, chunk, sizeof chunk, &got);
+        if (ps != PORT_OK)
+            return state_fail(ctx->state, STATE_ERR_READ, "cannot read state file %s: %s",
+                              ctx->path, state_port_text(ps));
+        if (got == 0)
+            break;
+        total += got;
+        if (total > STATE_FILE_MAX)
+            return state_fail(ctx->state, STATE_ERR_TOO_LARGE,
+                              "state file %s is larger than STATE_FILE_MAX (" LIMIT_TEXT(
+                                  STATE_FILE_MAX) " bytes). %s",
+                              ctx->path, STATE_RECOVER);
+        if (jstream_feed(js, chunk, got, state_on_record, ctx) != JSTREAM_OK)
+            return state_json_error(ctx, js);
+    }
+    if (total == 0)
+        return state_corrupt(ctx, "the file is empty");
+    if (jstream_finish(js) != JSTREAM_OK)
+        return state_json_error(ctx, js);
+    if (ctx->status == STATE_OK && !ctx->delivered)
+        return state_corrupt(ctx, "not a JSON object");
+    return ctx->status;
+}
+
+state_status state_load(sync_state *state, const char *path, jstream *scratch)
+{
+    state_ctx ctx;
+    port_file file;
+    memset(state, 0, sizeof *state);
+    memset(&ctx, 0, sizeof ctx);
+    ctx.state = state;
+    ctx.path = path;
+    port_file_init(&file);
+    port_status ps = port_file_open(&file, path, PORT_FILE_READ);
+    if (ps == PORT_ERR_NOENT)
+        return STATE_OK; /* the first run */
+    if (ps != PORT_OK)
+        return state_fail(state, STATE_ERR_READ, "cannot open state file %s: %s", path,
+                          state_port_text(ps));
+    state->exists = 1;
+    jstream_init(scratch, JSTREAM_ENVELOPE_VALUE);
+    state_status st = state_feed(&ctx, &file, scratch);
+    (void)port_file_close(&file);
+    if (st != STATE_OK) {
+        char detail[CONFIG_DETAIL_MAX];
+        memcpy(detail, state->detail, sizeof detail);
+        memset(state, 0, sizeof *state); /* nothing half-loaded */
+        state->exists = 1;
+        memcpy(state->detail, detail, sizeof detail);
+    }
+    return st;
+}
+
+/* ---- saving: the document -------------------------------------------------------------------- */
+
+/* The caller's buffer being filled. */
+typedef struct {
+    char *buf;
+    size_t cap;
+    size_t len;
+    int full;
+} state_out;
+
+static void state_put(state_out *out, const char *text, size_t len)
+{
+    if (out->full || len > out->cap - out->len) {
+        out->full = 1;
+        return;
+    }
+    memcpy(out->buf + out->len, text, len);
+    out->len += len;
+}
+
+static void state_put_text(state_out *out, const char *text)
+{
+    state_put(out, text, strlen(text));
+}
+
+static void state_put_i64(state_out *out, int64_t value)
+{
+    char number[24];
+    int n = snprintf(number, sizeof number, "%lld", (long long)value);
+    state_put(out, number, (size_t)n);
+}
+
+static void state_put_u64(state_out *out, uint64_t value)
+{
+    char number[24];
+    int n = snprintf(number, sizeof number, "%llu", (unsigned long long)value);
+    state_put(out, number, (size_t)n);
+}
+
+/* A JSON string: the text escaped, between quotes. */
+static void state_put_string(state_out *out, const char *text)
+{
+    size_t n = 0;
+    state_put(out, "\"", 1);
+    if (out->full)
+        return;
+    if (json_string_escape(text, strlen(text), out->buf + out->len, out->cap - out->len, &n) !=
+        JSON_STRING_OK) {
+        out->full = 1;
+        return;
+    }
+    out->len += n;
+    state_put(out, "\"", 1);
+}
+
+static void state_put_run(state_out *out, const state_run *run)
+{
+    state_put_text(out, ",\"run\":{\"app\":");
+    state_put_string(out, run->app_id);
+    state_put_text(out, ",\"from\":");
+    state_put_i64(out, run->from);
+    state_put_text(out, ",\"to\":");
+    state_put_i64(out, run->to);
+    state_put_text(out, run->all_history ? ",\"all_history\":true" : ",\"all_history\":false");
+    state_put_text(out, ",\"skip\":");
+    state_put_u64(out, run->skip);
+    if (run->has_last) {
+        state_put_text(out, ",\"last_lac\":");
+        if (run->last_lac_missing)
+            state_put_text(out, "null");
+        else
+            state_put_i64(out, run->last_lac);
+        state_put_text(out, ",\"last_id\":");
+        state_put_string(out, run->last_id);
+    }
+    state_put_text(out, "}");
+}
+
+/* The compact document and a newline. */
+static void state_serialize(const sync_state *state, state_out *out)
+{
+    state_put_text(out, "{\"version\":1,\"users_csv_bytes\":");
+    state_put_u64(out, state->users_csv_bytes);
+    state_put_text(out, ",\"apps\":{");
+    for (unsigned i = 0; i < state->app_count; i++) {
+        if (i > 0)
+            state_put_text(out, ",");
+        state_put_string(out, state->apps[i].app_id);
+        state_put_text(out, ":");
+        state_put_i64(out, state->apps[i].cursor);
+    }
+    state_put_text(out, "}");
+    if (state->run.active)
+        state_put_run(out, &state->run);
+    state_put_text(out, "}\n");
+}
+
+/* Refuses a state that load would refuse. */
+static state_status state_check(sync_state *state)
+{
+    char id[25];
+    if (state->app_count > CONFIG_APPS_MAX)
+        return state_fail(
+            state, STATE_ERR_TOO_MANY,
+            "state holds more than CONFIG_APPS_MAX (" LIMIT_TEXT(CONFIG_APPS_MAX) ") apps");
+    for (unsigned i = 0; i < state->app_count; i++) {
+        const state_app *app = &state->apps[i];
+        if (!state_app_id(app->app_id, id) || app->cursor < 0)
+            return state_fail(state, STATE_ERR_CORRUPT,
+                              "refusing to save: app \"%.40s\" with cursor %lld (app ids are 24 "
+                              "hexadecimal digits, cursors are not negative)",
+                              app->app_id, (long long)app->cursor);
+    }
+    const char *problem = state_run_problem(&state->run);
+    if (problem != NULL)
+        return state_fail(state, STATE_ERR_CORRUPT, "refusing to save: %s", problem);
+    return STATE_OK;
+}
+
+/* ---- saving: the file -------------------------------------------------------------------------
+ */
+
+static state_status state_write_error(sync_state *state, const char *what, const char *path,
+                                      port_status ps)
+{
+    state_status st = ps == PORT_ERR_NOSPC ? STATE_ERR_NOSPC : STATE_ERR_WRITE;
+    return state_fail(state, st, "cannot %s state file %s: %s", what, path, state_port_text(ps));
+}
+
+/* Writes and syncs data into a fresh tmp file; removes it on failure. */
+static state_status state_write_tmp(sync_state *state, const char *tmp, const char *data,
+                                    size_t len)
+{
+    port_file file;
+    port_file_init(&file);
+    port_status ps =
+        port_file_open(&file, tmp, PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_TRUNC);
+    if (ps != PORT_OK)
+        return state_write_error(state, "create the temporary", tmp, ps);
+    const char *what = "write the temporary";
+    ps = port_file_write(&file, data, len);
+    if (ps == PORT_OK) {
+        what = "sync the temporary";
+        ps = port_file_sync(&file);
+    }
+    port_status closed = port_file_close(&file);
+    if (ps == PORT_OK) {
+        what = "close the temporary";
+        ps = closed;
+    }
+    if (ps == PORT_OK)
+        return STATE_OK;
+    (void)port_file_remove(tmp);
+    return state_write_error(state, what, tmp, ps);
+}
+
+/* The folder holding path ("." when path has no '/'). */
+static void state_folder(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        (void)snprintf(out, cap, ".");
+    else if (slash == path)
+        (void)snprintf(out, cap, "/");
+    else
+        (void)snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+/* Replaces path by its tmp file and makes the rename durable. */
+static state_status state_replace(sync_state *state, const char *path, const char *tmp)
+{
+    char folder[CONFIG_PATH_MAX + 8];
+    port_status ps = port_file_rename(tmp, path);
+    if (ps != PORT_OK) {
+        (void)port_file_remove(tmp);
+        return state_write_error(state, "rename the temporary file over the", path, ps);
+    }
+    state_folder(path, folder, sizeof folder);
+    ps = port_dir_sync(folder);
+    if (ps != PORT_OK)
+        return state_write_error(state, "sync the folder of the", path, ps);
+    return STATE_OK;
+}
+
+state_status state_save(sync_state *state, const char *path, char *buf, size_t cap)
+{
+    char tmp[CONFIG_PATH_MAX + 8];
+    state_out out = {buf, cap, 0, 0};
+    state_status st = state_check(state);
+    if (st != STATE_OK)
+        return st;
+    state_serialize(state, &out);
+    if (out.full)
+        return state_fail(state, STATE_ERR_TOO_LARGE, "state does not fit its %zu-byte buffer",
+                          cap);
+    if (out.len > STATE_FILE_MAX || out.len - 1 > JSTREAM_RECORD_MAX)
+        return state_fail(
+            state, STATE_ERR_TOO_LARGE,
+            "state of %zu bytes exceeds STATE_FILE_MAX (" LIMIT_TEXT(
+                STATE_FILE_MAX) ") or JSTREAM_RECORD_MAX (" LIMIT_TEXT(JSTREAM_RECORD_MAX) ")",
+            out.len);
+    if (strlen(path) >= CONFIG_PATH_MAX)
+        return state_fail(state, STATE_ERR_WRITE,
+                          "state file path longer than CONFIG_PATH_MAX (%u bytes)",
+                          (unsigned)CONFIG_PATH_MAX - 1u);
+    (void)snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    st = state_write_tmp(state, tmp, buf, out.len);
+    if (st != STATE_OK)
+        return st;
+    return state_replace(state, path, tmp);
+}
