@@ -459,57 +459,6 @@ static config_status config_set_api_key(config_ctx *ctx, const config_key *key, 
     return CONFIG_OK;
 }
 
-/* Value of a 1-4 digit hex group of len bytes, or -1. */
-static long config_hex_group(const char *text, size_t len)
-{
-    long value = 0;
-    if (len == 0 || len > 4)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        int digit = (c >= '0' && c <= '9')   ? c - '0'
-                    : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                    : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                             : -1;
-        if (digit < 0)
-            return -1;
-        value = value * 16 + digit;
-    }
-    return value;
-}
-
-/* ::1 in any spelling (0:0:0:0:0:0:0:1, 0::1, ...) of a valid literal. */
-static int config_ipv6_is_loopback(const char *host)
-{
-    if (strchr(host, '.') != NULL)
-        return 0; /* embedded IPv4 forms are not ::1 */
-    const char *last = strrchr(host, ':');
-    if (last == NULL || config_hex_group(last + 1, strlen(last + 1)) != 1)
-        return 0;
-    unsigned groups = 1;
-    for (const char *p = host; p < last;) {
-        size_t len = strcspn(p, ":");
-        if (len > 0 && config_hex_group(p, len) != 0)
-            return 0;
-        groups += len > 0 ? 1u : 0u;
-        p += len + 1;
-    }
-    return groups == 8 || strstr(host, "::") != NULL;
-}
-
-/* 127.0.0.0/8, ::1 or the name localhost (host as url_parse left it). */
-static int config_host_is_loopback(const url_parts *url)
-{
-    const char *host = url->host;
-    if (url->host_is_ipv6)
-        return config_ipv6_is_loopback(host);
-    if (strcmp(host, "localhost") == 0)
-        return 1;
-    if (strspn(host, "0123456789.") != strlen(host))
-        return 0; /* a name; url_parse checked a numeric host is a dotted quad */
-    return strncmp(host, "127.", 4) == 0;
-}
-
 static config_status config_set_url(config_ctx *ctx, const config_key *key, int t)
 {
     unsigned long replaced;
@@ -528,7 +477,7 @@ static config_status config_set_url(config_ctx *ctx, const config_key *key, int 
     if (st != URL_OK)
         return config_fail(ctx, CONFIG_ERR_VALUE, "key '%s': %s is not a valid URL: %s", key->name,
                            shown, url_strerror(st));
-    if (!cfg->server.tls && !config_host_is_loopback(&cfg->server))
+    if (!cfg->server.tls && !port_host_is_loopback(cfg->server.host))
         return config_fail(ctx, CONFIG_ERR_VALUE,
                            "key '%s': %s: http:// is allowed only to loopback addresses; use "
                            "https://",
@@ -546,7 +495,8 @@ static int config_is_app_id(const char *text, size_t len)
     if (len != 24)
         return 0;
     for (size_t i = 0; i < len; i++) {
-        if (config_hex_group(text + i, 1) < 0)
+        char c = text[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
             return 0;
     }
     return 1;
