@@ -21,6 +21,14 @@
  * This relies on jstream's validation (no raw control characters in
  * strings); for text that breaks it, pass 2 still stops at MAP_FIELD_MAX.
  *
+ * Speed. Most records are "clean": no backslash, no '&' where entities are
+ * decoded, and no whitespace (checked with memchr and a length sum over the
+ * tokens). Their text is already its own re-serialization, so strings,
+ * JSON values and metadata entries are used or copied as they stand, and
+ * keys are compared raw, after a 64-bit filter of the table's key names
+ * has ruled most of them out. Values pass 1 renders exactly and outside the
+ * scratch (numbers, timestamps, plain strings) are reused by pass 2.
+ *
  * Decisions the SPEC leaves open:
  *   - APPS_MINE uses the APPS_DB column table: /o/apps/all and mine never send
  *     created_at or edited_at, so those columns are NULL; were a server to
@@ -144,7 +152,12 @@ static const map_table_def table_defs[] = {
 };
 
 /* Top-level keys never written anywhere. */
-static const char *const secret_keys[] = {"salt", "checksum_salt", "api_key"};
+typedef struct {
+    const char *text;
+    size_t len;
+} map_key;
+
+static const map_key secret_keys[] = {{"salt", 4}, {"checksum_salt", 13}, {"api_key", 7}};
 
 static const map_table_def *table_def(map_table table)
 {
@@ -194,6 +207,13 @@ void map_init(map_mapper *mapper, map_table table, const map_context *ctx)
 
 /* ---- one record's state ------------------------------------------------------------ */
 
+/* A rendered value: text == NULL is a NULL field. */
+typedef struct {
+    const char *text;
+    size_t len;
+    int final; /* pass 1 rendered it exactly, outside the scratch: pass 2 reuses it */
+} map_value;
+
 typedef struct {
     map_mapper *m;
     const map_table_def *def;
@@ -201,18 +221,18 @@ typedef struct {
     const jsmntok_t *tok;
     int count;
     int fallback_token[MAP_COLUMNS_MAX];
-    uint32_t metadata_sig[JSTREAM_TOKENS_MAX / 2];
-    int dry;                /* pass 1: check, write nothing */
-    unsigned long replaced; /* U+FFFD substitutions of this pass */
-    int error_token;        /* token behind the error, -1 if none */
-    char number[24];        /* integer and timestamp text */
+    uint32_t *metadata_sig;             /* key_signature of each metadata key */
+    uint64_t metadata_seen[4];          /* bits of the signatures seen so far */
+    int metadata_unplain;               /* a metadata key must be compared decoded */
+    int clean;                          /* no escapes, no entities to decode, no whitespace */
+    int dry;                            /* pass 1: check, write nothing */
+    unsigned long replaced;             /* U+FFFD substitutions of this pass */
+    int error_token;                    /* token behind the error, -1 if none */
+    uint64_t key_filter;                /* key_bloom of every source, fallback and secret */
+    char *number;                       /* the current column's numbers[] */
+    char numbers[MAP_COLUMNS_MAX][24];  /* integer and timestamp text per column */
+    map_value checked[MAP_COLUMNS_MAX]; /* pass 1's values */
 } map_view;
-
-/* A rendered value: text == NULL is a NULL field. */
-typedef struct {
-    const char *text;
-    size_t len;
-} map_value;
 
 /* Output into the scratch field. */
 typedef struct {
@@ -220,6 +240,7 @@ typedef struct {
     size_t cap;
     size_t len;
     unsigned flags;
+    int clean; /* the record's text is its own compact re-serialization */
     unsigned long *replaced;
 } map_out;
 
@@ -231,6 +252,18 @@ static const char *token_text(const map_view *v, int t)
 static size_t token_len(const map_view *v, int t)
 {
     return (size_t)(v->tok[t].end - v->tok[t].start);
+}
+
+/* Start of token t's JSON text (a string's opening quote). */
+static const char *token_begin(const map_view *v, int t)
+{
+    return v->json + v->tok[t].start - (v->tok[t].type == JSMN_STRING ? 1 : 0);
+}
+
+/* Bytes of token t's JSON text (a string with its quotes). */
+static size_t token_span(const map_view *v, int t)
+{
+    return token_len(v, t) + (v->tok[t].type == JSMN_STRING ? 2 : 0);
 }
 
 static int token_is_null(const map_view *v, int t)
@@ -252,10 +285,54 @@ static int token_skip(const map_view *v, int t)
 /* A string body that decodes to itself (no escapes, no entities to decode). */
 static int body_is_plain(const char *body, size_t len, unsigned flags)
 {
+    if (len < 16) {
+        for (size_t i = 0; i < len; i++) {
+            if (body[i] == '\\' || (body[i] == '&' && (flags & JSON_STRING_HTML) != 0)) {
+                return 0;
+            }
+        }
+        return 1;
+    }
     if (memchr(body, '\\', len) != NULL) {
         return 0;
     }
     return (flags & JSON_STRING_HTML) == 0 || memchr(body, '&', len) == NULL;
+}
+
+/* Length of the record's compact JSON text, from its tokens alone: leaves
+ * (strings with quotes, numbers, literals), brackets, and the separators
+ * (object of k pairs: k colons and k - 1 commas; array of k: k - 1 commas). */
+static size_t compact_length(const map_view *v)
+{
+    size_t len = 0;
+    for (int t = 0; t < v->count; t++) {
+        const jsmntok_t *tok = &v->tok[t];
+        size_t k = (size_t)tok->size;
+        if (tok->type == JSMN_OBJECT) {
+            len += 2 + (k > 0 ? 2 * k - 1 : 0);
+        } else if (tok->type == JSMN_ARRAY) {
+            len += 2 + (k > 0 ? k - 1 : 0);
+        } else {
+            len += token_span(v, t);
+        }
+    }
+    return len;
+}
+
+/* 1 when the record text is its own re-serialization: compact (no byte
+ * outside the tokens and separators, i.e. no whitespace), no backslash,
+ * and no '&' where entities are decoded. */
+static int record_is_clean(const map_view *v)
+{
+    const char *s = v->json + v->tok[0].start;
+    size_t n = (size_t)(v->tok[0].end - v->tok[0].start);
+    if (memchr(s, '\\', n) != NULL) {
+        return 0;
+    }
+    if ((v->def->flags & JSON_STRING_HTML) != 0 && memchr(s, '&', n) != NULL) {
+        return 0;
+    }
+    return compact_length(v) == n;
 }
 
 /* ---- JSON output ------------------------------------------------------------------ */
@@ -294,7 +371,7 @@ static int out_string(map_out *o, const char *body, size_t n)
     if (!out_put(o, "\"", 1)) {
         return 0;
     }
-    if (body_is_plain(body, n, o->flags)) {
+    if (o->clean || body_is_plain(body, n, o->flags)) {
         return out_put(o, body, n) && out_put(o, "\"", 1);
     }
     size_t decoded = 0;
@@ -316,6 +393,9 @@ static int out_string(map_out *o, const char *body, size_t n)
 static int out_value(map_out *o, const map_view *v, int t)
 {
     const jsmntok_t *tok = &v->tok[t];
+    if (o->clean) {
+        return out_put(o, token_begin(v, t), token_span(v, t));
+    }
     if (tok->type == JSMN_STRING) {
         return out_string(o, token_text(v, t), token_len(v, t));
     }
@@ -340,7 +420,7 @@ static int out_value(map_out *o, const map_view *v, int t)
 
 static map_out scratch_out(map_view *v)
 {
-    map_out o = {v->m->field, MAP_FIELD_MAX, 0, v->def->flags, &v->replaced};
+    map_out o = {v->m->field, MAP_FIELD_MAX, 0, v->def->flags, v->clean, &v->replaced};
     return o;
 }
 
@@ -352,7 +432,7 @@ static int key_text(map_view *v, int t, size_t at, map_value *key)
 {
     const char *raw = token_text(v, t);
     size_t len = token_len(v, t);
-    if (body_is_plain(raw, len, v->def->flags)) {
+    if (v->clean || body_is_plain(raw, len, v->def->flags)) {
         key->text = raw;
         key->len = len;
         return 1;
@@ -369,7 +449,8 @@ static int key_text(map_view *v, int t, size_t at, map_value *key)
 
 static int key_is(const map_value *key, const char *name, size_t name_len)
 {
-    return key->len == name_len && memcmp(key->text, name, name_len) == 0;
+    return key->len == name_len && key->text[0] == name[0] &&
+           memcmp(key->text, name, name_len) == 0;
 }
 
 /* A cheap signature of a plain key; 0 for keys that must be compared decoded. */
@@ -377,7 +458,7 @@ static uint32_t key_signature(const map_view *v, int t)
 {
     const char *raw = token_text(v, t);
     size_t len = token_len(v, t);
-    if (!body_is_plain(raw, len, v->def->flags)) {
+    if (!v->clean && !body_is_plain(raw, len, v->def->flags)) {
         return 0;
     }
     uint32_t sig = (uint32_t)len * 2654435761u;
@@ -412,7 +493,11 @@ static map_status metadata_add(map_view *v, int t)
 {
     map_mapper *m = v->m;
     uint32_t sig = key_signature(v, t);
-    for (int i = 0; i < m->metadata_count; i++) {
+    uint64_t bit = (uint64_t)1 << (sig >> 1 & 63);
+    int may_repeat = sig == 0 || v->metadata_unplain || (v->metadata_seen[sig >> 7 & 3] & bit);
+    v->metadata_seen[sig >> 7 & 3] |= bit;
+    v->metadata_unplain |= sig == 0;
+    for (int i = 0; may_repeat && i < m->metadata_count; i++) {
         int same = keys_equal(v, m->metadata_token[i], v->metadata_sig[i], t, sig);
         if (same < 0) {
             return MAP_ERR_NO_ROOM;
@@ -437,34 +522,66 @@ static map_status metadata_add(map_view *v, int t)
 static int key_is_secret(const map_value *key)
 {
     for (size_t i = 0; i < COUNT_OF(secret_keys); i++) {
-        if (key_is(key, secret_keys[i], strlen(secret_keys[i]))) {
+        if (key_is(key, secret_keys[i].text, secret_keys[i].len)) {
             return 1;
         }
     }
     return 0;
 }
 
+/* One bit chosen by a key's length and end bytes: a key whose bit is not
+ * in v->key_filter is no source, fallback or secret, and is not compared. */
+static uint64_t key_bloom(const char *text, size_t len)
+{
+    if (len == 0) {
+        return 1;
+    }
+    size_t h = len * 7 + (size_t)(unsigned char)text[0] * 3 + (size_t)(unsigned char)text[len - 1];
+    return (uint64_t)1 << (h & 63);
+}
+
+static uint64_t table_key_filter(const map_table_def *def)
+{
+    uint64_t filter = 0;
+    for (size_t c = 0; c < def->count; c++) {
+        const map_column *col = &def->columns[c];
+        if (col->source != NULL) {
+            filter |= key_bloom(col->source, col->source_len);
+        }
+        if (col->fallback != NULL) {
+            filter |= key_bloom(col->fallback, col->fallback_len);
+        }
+    }
+    for (size_t i = 0; i < COUNT_OF(secret_keys); i++) {
+        filter |= key_bloom(secret_keys[i].text, secret_keys[i].len);
+    }
+    return filter;
+}
+
 /* Sorts key token t: column source, fallback, secret or metadata. */
 static map_status scan_key(map_view *v, int t)
 {
     map_value key;
+    if (v->clean && (v->key_filter & key_bloom(token_text(v, t), token_len(v, t))) == 0) {
+        return metadata_add(v, t);
+    }
     if (!key_text(v, t, 0, &key)) {
         return MAP_ERR_NO_ROOM;
     }
-    int is_source = 0;
     for (size_t c = 0; c < v->def->count; c++) {
         const map_column *col = &v->def->columns[c];
         if (col->source != NULL && key_is(&key, col->source, col->source_len)) {
-            v->m->column_token[c] = t + 1;
-            is_source = 1;
-        } else if (col->fallback != NULL && key_is(&key, col->fallback, col->fallback_len)) {
-            v->fallback_token[c] = t + 1;
+            v->m->column_token[c] = t + 1; /* sources are never fallbacks or secrets */
+            return MAP_OK;
         }
     }
-    if (is_source || key_is_secret(&key)) {
-        return MAP_OK;
+    for (size_t c = 0; c < v->def->count; c++) {
+        const map_column *col = &v->def->columns[c];
+        if (col->fallback != NULL && key_is(&key, col->fallback, col->fallback_len)) {
+            v->fallback_token[c] = t + 1; /* and stays in metadata */
+        }
     }
-    return metadata_add(v, t);
+    return key_is_secret(&key) ? MAP_OK : metadata_add(v, t);
 }
 
 static map_status scan_record(map_view *v)
@@ -646,12 +763,6 @@ static int token_missing(const map_view *v, int t)
     return t < 0 || token_is_null(v, t);
 }
 
-/* Bytes of token t's JSON text (a string with its quotes). */
-static size_t token_span(const map_view *v, int t)
-{
-    return token_len(v, t) + (v->tok[t].type == JSMN_STRING ? 2 : 0);
-}
-
 /* Pass 1 renders a value only when its size bound does not fit the scratch. */
 static int need_exact(const map_view *v, size_t bound)
 {
@@ -679,9 +790,10 @@ static void strip_object_id(map_value *val)
 /* Any value as compact JSON into the scratch (or its bound in pass 1). */
 static map_status render_json(map_view *v, int t, map_value *val)
 {
-    if (!need_exact(v, token_span(v, t))) {
-        val->text = token_text(v, t);
+    if (v->clean || !need_exact(v, token_span(v, t))) {
+        val->text = token_begin(v, t);
         val->len = token_span(v, t);
+        val->final = v->clean; /* else only a bound */
         return MAP_OK;
     }
     map_out o = scratch_out(v);
@@ -703,7 +815,8 @@ static map_status render_text(map_view *v, int t, int is_id, map_value *val)
     size_t len = token_len(v, t);
     val->text = raw;
     val->len = len;
-    if (!body_is_plain(raw, len, v->def->flags) && need_exact(v, len)) {
+    val->final = v->clean || body_is_plain(raw, len, v->def->flags);
+    if (!val->final && need_exact(v, len)) {
         if (json_string_decode(raw, len, v->def->flags, v->m->field, MAP_FIELD_MAX, &val->len,
                                &v->replaced) != JSON_STRING_OK) {
             return MAP_ERR_NO_ROOM;
@@ -726,6 +839,7 @@ static map_status render_integer(map_view *v, int t, map_value *val)
     }
     val->text = v->number;
     val->len = format_int64(n, v->number);
+    val->final = 1;
     return MAP_OK;
 }
 
@@ -739,6 +853,7 @@ static map_status render_timestamp(map_view *v, int t, map_value *val)
     }
     val->text = v->number;
     val->len = civil_time_format_iso8601(secs, v->number);
+    val->final = 1;
     return MAP_OK;
 }
 
@@ -750,6 +865,7 @@ static map_status render_count(map_view *v, size_t c, map_value *val)
         return render_integer(v, t, val);
     }
     int fallback = v->fallback_token[c];
+    val->final = 1;
     if (fallback >= 0 && v->tok[fallback].type == JSMN_ARRAY) {
         val->text = v->number;
         val->len = format_int64(v->tok[fallback].size, v->number);
@@ -771,7 +887,7 @@ static map_status render_icon(map_view *v, map_value *val)
     if (fixed + token_span(v, t) > MAP_FIELD_MAX) {
         v->dry = 0; /* the id's exact length decides */
     }
-    map_value id = {NULL, 0};
+    map_value id = {NULL, 0, 0};
     map_status status = render_text(v, t, 1, &id);
     int exact = !v->dry;
     v->dry = dry;
@@ -805,8 +921,16 @@ static map_status render_metadata(map_view *v, map_value *val)
     int ok = out_put(&o, "{", 1);
     for (int i = 0; ok && i < m->metadata_count; i++) {
         int key = m->metadata_token[i];
-        ok = (i == 0 || out_put(&o, ",", 1)) &&
-             out_string(&o, token_text(v, key), token_len(v, key)) && out_put(&o, ":", 1) &&
+        if (i > 0 && !out_put(&o, ",", 1)) {
+            return MAP_ERR_NO_ROOM;
+        }
+        if (v->clean) { /* "key":value is one run of the record's text */
+            const char *begin = token_begin(v, key);
+            ok = out_put(&o, begin,
+                         (size_t)(token_begin(v, key + 1) - begin) + token_span(v, key + 1));
+            continue;
+        }
+        ok = out_string(&o, token_text(v, key), token_len(v, key)) && out_put(&o, ":", 1) &&
              out_value(&o, v, key + 1);
     }
     if (!ok || !out_put(&o, "}", 1)) {
@@ -821,6 +945,7 @@ static map_status render_processed_at(map_view *v, map_value *val)
 {
     val->len = civil_time_format_iso8601(v->m->ctx.processed_at, v->number);
     val->text = v->number;
+    val->final = 1;
     return val->len > 0 ? MAP_OK : MAP_ERR_TIMESTAMP;
 }
 
@@ -829,7 +954,9 @@ static map_status render_column(map_view *v, size_t c, map_value *val)
     int t = v->m->column_token[c];
     val->text = NULL;
     val->len = 0;
+    val->final = 0;
     v->error_token = -1;
+    v->number = v->numbers[c];
     switch (v->def->columns[c].kind) {
     case KIND_PROCESSED_AT:
         return render_processed_at(v, val);
@@ -842,11 +969,13 @@ static map_status render_column(map_view *v, size_t c, map_value *val)
     case KIND_APP_ID:
         val->text = v->m->ctx.app_id;
         val->len = val->text != NULL ? strlen(val->text) : 0;
+        val->final = 1;
         return MAP_OK;
     default:
         break;
     }
     if (token_missing(v, t)) {
+        val->final = 1;
         return MAP_OK;
     }
     switch (v->def->columns[c].kind) {
@@ -965,8 +1094,7 @@ static map_status check_row(map_view *v)
 {
     v->dry = 1;
     for (size_t c = 0; c < v->def->count; c++) {
-        map_value val;
-        map_status status = render_column(v, c, &val);
+        map_status status = render_column(v, c, &v->checked[c]);
         if (status != MAP_OK) {
             return record_error(v, status, v->def->header[c]);
         }
@@ -984,8 +1112,8 @@ static map_status write_row(map_view *v, csv_sink *sink)
         return sink_error(v, cs, NULL);
     }
     for (size_t c = 0; c < v->def->count; c++) {
-        map_value val;
-        map_status status = render_column(v, c, &val);
+        map_value val = v->checked[c];
+        map_status status = val.final ? MAP_OK : render_column(v, c, &val);
         if (status != MAP_OK) {
             return record_error(v, status, v->def->header[c]);
         }
@@ -1000,7 +1128,9 @@ static map_status write_row(map_view *v, csv_sink *sink)
 
 map_status map_record(map_mapper *mapper, const jstream_record *record, csv_sink *sink)
 {
+    uint32_t metadata_sig[JSTREAM_TOKENS_MAX / 2];
     map_view v = {.m = mapper,
+                  .metadata_sig = metadata_sig,
                   .def = table_def(mapper->table),
                   .json = record->json,
                   .tok = record->tokens,
@@ -1009,6 +1139,10 @@ map_status map_record(map_mapper *mapper, const jstream_record *record, csv_sink
     mapper->error_column = NULL;
     mapper->error_id[0] = '\0';
     mapper->sink_status = CSV_OK;
+    if (v.count > 0) {
+        v.clean = record_is_clean(&v);
+        v.key_filter = table_key_filter(v.def);
+    }
     map_status status = scan_record(&v);
     if (status != MAP_OK) {
         return record_error(&v, status, NULL);
