@@ -1,0 +1,481 @@
+/*
+ * csv.c - the CSV sink (contract in csv.h).
+ *
+ * Bytes go through sink->buf; a full buffer is written to the file, so a
+ * field or a row may be any length. The file is always opened with
+ * PORT_FILE_APPEND: every write lands at the end, which after a truncation
+ * is exactly the committed size, so no seek is needed.
+ *
+ * The header row is committed by csv_open itself (one write and one fsync):
+ * were it left in the buffer, a csv_rollback before the first commit would
+ * drop it and the rows that follow would have no header.
+ *
+ * Errors that leave the file or the buffer in an unknown state (a failed
+ * write, fsync or truncation, a row with the wrong number of fields) are
+ * sticky: every later call returns the same status until csv_rollback
+ * succeeds, so half a row or half a buffer can never be committed.
+ */
+#include "csv.h"
+
+#include <string.h>
+
+/* Turns a numeric limit into text for the messages below. */
+#define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
+#define LIMIT_TEXT_(x) #x
+
+/* Bytes that force a field into quotes wherever they appear. */
+static const uint8_t csv_special[256] = {
+    [','] = 1,
+    ['"'] = 1,
+    ['\r'] = 1,
+    ['\n'] = 1,
+};
+
+const char *csv_strerror(csv_status status)
+{
+    switch (status) {
+    case CSV_OK:
+        return "ok";
+    case CSV_ERR_PATH_LONG:
+        return "output path longer than CSV_PATH_MAX - 5 (" LIMIT_TEXT(CSV_PATH_MAX) " - 5 bytes)";
+    case CSV_ERR_OPEN:
+        return "cannot open or create the output file";
+    case CSV_ERR_SHORT:
+        return "output file is shorter than the committed size recorded in the state "
+               "(restore the file or reset the state)";
+    case CSV_ERR_WRITE:
+        return "cannot write the output file";
+    case CSV_ERR_NOSPC:
+        return "no space left for the output file (disk full or file size limit)";
+    case CSV_ERR_SYNC:
+        return "cannot flush the output file to stable storage";
+    case CSV_ERR_TRUNCATE:
+        return "cannot truncate the output file back to its committed size";
+    case CSV_ERR_RENAME:
+        return "cannot move the new output file into place";
+    case CSV_ERR_USAGE:
+        return "CSV sink used out of order (field outside a row, wrong field count, ...)";
+    }
+    return "unknown CSV status";
+}
+
+/* ---- errors ----------------------------------------------------------------------------- */
+
+/* Records a failure of the port behind status and returns status. */
+static csv_status csv_port_fail(csv_sink *sink, csv_status status, port_status port)
+{
+    sink->port_error = port;
+    return status;
+}
+
+/* Like csv_port_fail, and makes status sticky until a successful rollback. */
+static csv_status csv_sticky_fail(csv_sink *sink, csv_status status, port_status port)
+{
+    sink->error = status;
+    return csv_port_fail(sink, status, port);
+}
+
+/* The status of a failed write. */
+static csv_status csv_write_status(port_status port)
+{
+    return port == PORT_ERR_NOSPC ? CSV_ERR_NOSPC : CSV_ERR_WRITE;
+}
+
+/* ---- buffer ----------------------------------------------------------------------------- */
+
+/* Hands the buffer to the file. */
+static csv_status csv_flush(csv_sink *sink)
+{
+    if (sink->used == 0)
+        return CSV_OK;
+    port_status port = port_file_write(&sink->file, sink->buf, sink->used);
+    if (port != PORT_OK)
+        return csv_sticky_fail(sink, csv_write_status(port), port);
+    sink->written += sink->used;
+    sink->used = 0;
+    return CSV_OK;
+}
+
+/* Appends len bytes, flushing whenever the buffer fills. */
+static csv_status csv_put(csv_sink *sink, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        if (sink->used == CSV_BUFFER_SIZE) {
+            csv_status status = csv_flush(sink);
+            if (status != CSV_OK)
+                return status;
+        }
+        size_t room = CSV_BUFFER_SIZE - sink->used;
+        size_t n = len < room ? len : room;
+        memcpy(sink->buf + sink->used, data, n);
+        sink->used += n;
+        data += n;
+        len -= n;
+    }
+    return CSV_OK;
+}
+
+/* Appends one byte. */
+static csv_status csv_put_byte(csv_sink *sink, uint8_t byte)
+{
+    if (sink->used == CSV_BUFFER_SIZE) {
+        csv_status status = csv_flush(sink);
+        if (status != CSV_OK)
+            return status;
+    }
+    sink->buf[sink->used++] = byte;
+    return CSV_OK;
+}
+
+/* ---- quoting ---------------------------------------------------------------------------- */
+
+static int csv_is_blank(uint8_t byte)
+{
+    return byte == ' ' || byte == '\t';
+}
+
+/* Nonzero when one of the 8 bytes of word equals the byte repeated in pattern
+ * (the classic "has zero byte" test on word ^ pattern). */
+static uint64_t csv_word_has(uint64_t word, uint64_t pattern)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    const uint64_t highs = 0x8080808080808080u;
+    uint64_t x = word ^ pattern;
+    return (x - ones) & ~x & highs;
+}
+
+/* True when one of the 8 bytes at p is , " CR or LF. */
+static int csv_word_is_special(const uint8_t *p)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t word;
+    memcpy(&word, p, sizeof word);
+    return (csv_word_has(word, ones * ',') | csv_word_has(word, ones * '"') |
+            csv_word_has(word, ones * '\r') | csv_word_has(word, ones * '\n')) != 0;
+}
+
+/* True when text must be written in quotes. */
+static int csv_needs_quotes(const uint8_t *text, size_t len)
+{
+    size_t i = 0;
+    if (len == 0)
+        return 1;
+    if (csv_is_blank(text[0]) || csv_is_blank(text[len - 1]))
+        return 1;
+    for (; i + 8 <= len; i += 8) {
+        if (csv_word_is_special(text + i))
+            return 1;
+    }
+    for (; i < len; i++) {
+        if (csv_special[text[i]])
+            return 1;
+    }
+    return 0;
+}
+
+/* Appends text in quotes, doubling each quote inside. */
+static csv_status csv_put_quoted(csv_sink *sink, const uint8_t *text, size_t len)
+{
+    csv_status status = csv_put_byte(sink, '"');
+    while (status == CSV_OK && len > 0) {
+        const uint8_t *quote = memchr(text, '"', len);
+        size_t run = quote == NULL ? len : (size_t)(quote - text) + 1;
+        status = csv_put(sink, text, run);
+        if (status == CSV_OK && quote != NULL)
+            status = csv_put_byte(sink, '"');
+        text += run;
+        len -= run;
+    }
+    if (status != CSV_OK)
+        return status;
+    return csv_put_byte(sink, '"');
+}
+
+/* Appends text as one field, quoted when needed. */
+static csv_status csv_put_text(csv_sink *sink, const char *text, size_t len)
+{
+    const uint8_t *bytes = (const uint8_t *)text;
+    if (csv_needs_quotes(bytes, len))
+        return csv_put_quoted(sink, bytes, len);
+    return csv_put(sink, bytes, len);
+}
+
+/* ---- opening ---------------------------------------------------------------------------- */
+
+/* Puts the sink into a known closed state. */
+static void csv_reset(csv_sink *sink, csv_mode mode, size_t columns)
+{
+    port_file_init(&sink->file);
+    sink->mode = mode;
+    sink->path[0] = '\0';
+    sink->tmp_path[0] = '\0';
+    sink->committed = 0;
+    sink->written = 0;
+    sink->rows = 0;
+    sink->rows_committed = 0;
+    sink->columns = columns;
+    sink->fields = 0;
+    sink->in_row = 0;
+    sink->port_error = PORT_OK;
+    sink->error = CSV_OK;
+    sink->used = 0;
+}
+
+/* Copies path and builds "<path>.tmp". */
+static csv_status csv_set_paths(csv_sink *sink, const char *path)
+{
+    static const char suffix[] = ".tmp";
+    size_t len = strlen(path);
+    if (len + sizeof suffix > CSV_PATH_MAX)
+        return CSV_ERR_PATH_LONG;
+    memcpy(sink->path, path, len + 1);
+    if (sink->mode == CSV_MODE_REPLACE) {
+        memcpy(sink->tmp_path, path, len);
+        memcpy(sink->tmp_path + len, suffix, sizeof suffix);
+    }
+    return CSV_OK;
+}
+
+/* APPEND: opens path and cuts it back to committed_size. */
+static csv_status csv_open_append(csv_sink *sink, uint64_t committed_size)
+{
+    uint64_t size = 0;
+    unsigned flags = PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_APPEND;
+    port_status port = port_file_open(&sink->file, sink->path, flags);
+    if (port != PORT_OK)
+        return csv_port_fail(sink, CSV_ERR_OPEN, port);
+    port = port_file_size(&sink->file, &size);
+    if (port != PORT_OK)
+        return csv_port_fail(sink, CSV_ERR_OPEN, port);
+    if (size < committed_size)
+        return CSV_ERR_SHORT;
+    if (size > committed_size) {
+        port = port_file_truncate(&sink->file, committed_size);
+        if (port != PORT_OK)
+            return csv_port_fail(sink, CSV_ERR_TRUNCATE, port);
+    }
+    sink->committed = committed_size;
+    sink->written = committed_size;
+    return CSV_OK;
+}
+
+/* REPLACE: creates an empty "<path>.tmp". */
+static csv_status csv_open_replace(csv_sink *sink)
+{
+    unsigned flags = PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_TRUNC | PORT_FILE_APPEND;
+    port_status port = port_file_open(&sink->file, sink->tmp_path, flags);
+    if (port != PORT_OK)
+        return csv_port_fail(sink, CSV_ERR_OPEN, port);
+    return CSV_OK;
+}
+
+/* Writes the header row and commits it. */
+static csv_status csv_write_header(csv_sink *sink, const char *const *header)
+{
+    csv_status status = CSV_OK;
+    for (size_t i = 0; i < sink->columns && status == CSV_OK; i++) {
+        if (header[i] == NULL)
+            return CSV_ERR_USAGE;
+        if (i > 0)
+            status = csv_put_byte(sink, ',');
+        if (status == CSV_OK)
+            status = csv_put_text(sink, header[i], strlen(header[i]));
+    }
+    if (status == CSV_OK)
+        status = csv_put_byte(sink, '\n');
+    if (status == CSV_OK)
+        status = csv_commit(sink);
+    return status;
+}
+
+/* Opens the file of the mode, then writes the header when the file is empty.
+ * On failure the file is closed and left as it was found (minus a partial
+ * header). */
+static csv_status csv_open_file(csv_sink *sink, uint64_t committed_size, const char *const *header)
+{
+    csv_status status = sink->mode == CSV_MODE_APPEND ? csv_open_append(sink, committed_size)
+                                                      : csv_open_replace(sink);
+    if (status != CSV_OK) {
+        (void)port_file_close(&sink->file); /* the file itself stays as it was */
+        sink->tmp_path[0] = '\0';
+        return status;
+    }
+    if (sink->committed > 0)
+        return CSV_OK;
+    status = csv_write_header(sink, header);
+    if (status != CSV_OK) {
+        port_status port = sink->port_error;
+        csv_abandon(sink); /* drops a partial header */
+        sink->port_error = port;
+    }
+    return status;
+}
+
+csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
+                    const char *const *header, size_t columns)
+{
+    csv_reset(sink, mode, columns);
+    if (path == NULL || header == NULL || columns == 0)
+        return CSV_ERR_USAGE;
+    if (mode != CSV_MODE_APPEND && mode != CSV_MODE_REPLACE)
+        return CSV_ERR_USAGE;
+    csv_status status = csv_set_paths(sink, path);
+    if (status != CSV_OK)
+        return status;
+    return csv_open_file(sink, committed_size, header);
+}
+
+/* ---- rows ------------------------------------------------------------------------------- */
+
+csv_status csv_row_begin(csv_sink *sink)
+{
+    if (sink->file.fd < 0)
+        return CSV_ERR_USAGE;
+    if (sink->error != CSV_OK)
+        return sink->error;
+    if (sink->in_row)
+        return csv_sticky_fail(sink, CSV_ERR_USAGE, PORT_OK);
+    sink->in_row = 1;
+    sink->fields = 0;
+    return CSV_OK;
+}
+
+/* Counts a field and writes its separator. A field beyond `columns` is
+ * counted but not written, so that csv_row_end reports the row. */
+static csv_status csv_field_start(csv_sink *sink)
+{
+    if (sink->error != CSV_OK)
+        return sink->error;
+    if (!sink->in_row)
+        return CSV_ERR_USAGE;
+    sink->fields++;
+    if (sink->fields > sink->columns)
+        return CSV_ERR_USAGE;
+    if (sink->fields == 1)
+        return CSV_OK;
+    return csv_put_byte(sink, ',');
+}
+
+csv_status csv_field_null(csv_sink *sink)
+{
+    return csv_field_start(sink);
+}
+
+csv_status csv_field(csv_sink *sink, const char *text, size_t len)
+{
+    if (text == NULL)
+        return CSV_ERR_USAGE;
+    csv_status status = csv_field_start(sink);
+    if (status != CSV_OK)
+        return status;
+    return csv_put_text(sink, text, len);
+}
+
+csv_status csv_row_end(csv_sink *sink)
+{
+    if (sink->error != CSV_OK)
+        return sink->error;
+    if (!sink->in_row)
+        return CSV_ERR_USAGE;
+    if (sink->fields != sink->columns)
+        return csv_sticky_fail(sink, CSV_ERR_USAGE, PORT_OK);
+    csv_status status = csv_put_byte(sink, '\n');
+    if (status != CSV_OK)
+        return status;
+    sink->in_row = 0;
+    sink->fields = 0;
+    sink->rows++;
+    return CSV_OK;
+}
+
+/* ---- durability ------------------------------------------------------------------------- */
+
+csv_status csv_commit(csv_sink *sink)
+{
+    if (sink->file.fd < 0)
+        return CSV_ERR_USAGE;
+    if (sink->error != CSV_OK)
+        return sink->error;
+    if (sink->in_row)
+        return CSV_ERR_USAGE;
+    csv_status status = csv_flush(sink);
+    if (status != CSV_OK)
+        return status;
+    port_status port = port_file_sync(&sink->file);
+    if (port != PORT_OK)
+        return csv_sticky_fail(sink, CSV_ERR_SYNC, port);
+    sink->committed = sink->written;
+    sink->rows_committed = sink->rows;
+    return CSV_OK;
+}
+
+csv_status csv_rollback(csv_sink *sink)
+{
+    if (sink->file.fd < 0)
+        return CSV_ERR_USAGE;
+    sink->used = 0;
+    sink->in_row = 0;
+    sink->fields = 0;
+    sink->rows = sink->rows_committed;
+    port_status port = port_file_truncate(&sink->file, sink->committed);
+    if (port != PORT_OK)
+        return csv_sticky_fail(sink, CSV_ERR_TRUNCATE, port);
+    sink->written = sink->committed;
+    sink->error = CSV_OK;
+    return CSV_OK;
+}
+
+/* Writes the folder of path ("." when it has no '/') into folder. */
+static void csv_folder_of(const char *path, char folder[CSV_PATH_MAX])
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        memcpy(folder, ".", 2);
+        return;
+    }
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    memcpy(folder, path, len);
+    folder[len] = '\0';
+}
+
+/* REPLACE: moves "<path>.tmp" over path and makes the move durable. */
+static csv_status csv_publish(csv_sink *sink)
+{
+    char folder[CSV_PATH_MAX];
+    port_status port = port_file_rename(sink->tmp_path, sink->path);
+    if (port != PORT_OK)
+        return csv_port_fail(sink, CSV_ERR_RENAME, port);
+    sink->tmp_path[0] = '\0';
+    csv_folder_of(sink->path, folder);
+    port = port_dir_sync(folder);
+    if (port != PORT_OK)
+        return csv_port_fail(sink, CSV_ERR_SYNC, port);
+    return CSV_OK;
+}
+
+csv_status csv_finish(csv_sink *sink)
+{
+    csv_status status = csv_commit(sink);
+    if (status != CSV_OK)
+        return status;
+    port_status port = port_file_close(&sink->file);
+    if (port != PORT_OK)
+        return csv_port_fail(sink, CSV_ERR_WRITE, port);
+    if (sink->mode == CSV_MODE_APPEND)
+        return CSV_OK;
+    return csv_publish(sink);
+}
+
+void csv_abandon(csv_sink *sink)
+{
+    if (sink->mode == CSV_MODE_APPEND) {
+        if (sink->file.fd >= 0)
+            (void)csv_rollback(sink);
+        (void)port_file_close(&sink->file);
+        return;
+    }
+    (void)port_file_close(&sink->file);
+    if (sink->tmp_path[0] != '\0')
+        (void)port_file_remove(sink->tmp_path);
+    sink->tmp_path[0] = '\0';
+}
