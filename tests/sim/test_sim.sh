@@ -48,7 +48,7 @@ start_sim() {
 start_sim ee --cert "$PKI/server-ec.crt" --key "$PKI/server-ec.key" --seed 1 --apps 3 \
     --users-per-app 600 --clock-offset 3600 || exit 1
 start_sim ce --cert "$PKI/server-ec.crt" --key "$PKI/server-ec.key" --seed 2 --apps 1 \
-    --users-per-app 20 --edition ce --no-dbviewer --tls-max 1.2 || exit 1
+    --users-per-app 20 --edition ce --no-dbviewer --tls-max 1.2 --keepalive-timeout 1 || exit 1
 EE=https://localhost:$(cat "$TMP/ee.port")
 CE=https://localhost:$(cat "$TMP/ce.port")
 
@@ -271,6 +271,26 @@ check_eq "tls-max 1.2: only TLS 1.2 handshakes" '{"TLSv1.2"' \
     "$(curl -s --cacert "$CA" "$CE/__sim/stats" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tls_versions"]).split(":")[0])')"
 check_eq "TLS 1.3 by default" True \
     "$(control stats | python3 -c 'import json,sys; print("TLSv1.3" in json.load(sys.stdin)["tls_versions"])')"
+IDLE=$(python3 - "$(cat "$TMP/ce.port")" "$CA" "$ADMIN" <<'PY'
+import socket, ssl, sys, time
+port, ca, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost") as s:
+    s.sendall(b"GET /o/system/version?api_key=%s HTTP/1.1\r\nHost: localhost\r\n\r\n" % key.encode())
+    data = b""
+    while not data.endswith(b"0\r\n\r\n"):
+        data += s.recv(65536)
+    time.sleep(1.6)
+    s.settimeout(2)
+    try:
+        print("closed" if s.recv(1) == b"" else "open")
+    except (ConnectionError, ssl.SSLError):
+        print("closed")
+    except socket.timeout:
+        print("open")
+PY
+)
+check_eq "keep-alive: idle connection closed after the timeout" closed "$IDLE"
 LOG=$(control 'log?n=500')
 check_match "log: api_key redacted" 'api_key=REDACTED' "$LOG"
 check_nomatch "log: no admin key" "$ADMIN" "$LOG"

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from . import mongo
 from .data import Dataset
-from .jsonjs import ObjectId, decode_html, decode_html_deep, ejson, stringify
+from .jsonjs import ObjectId, decode_html_deep, ejson, stringify
 
 SECRETS = ("salt", "checksum_salt", "api_key")
 APP_COLUMNS = ["app_id", "name", "key", "timezone", "created_at", "updated_at", "icon", "metadata", "processed_at"]
