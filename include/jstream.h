@@ -97,42 +97,42 @@ typedef struct {
     /* ---- private state (see jstream.c); init clears everything before
      * apps[], the large buffers after it are not cleared ---- */
     jstream_envelope envelope;
-    int state;                 /* what the next byte may be */
-    int depth;                 /* open objects and arrays */
+    int state;                            /* what the next byte may be */
+    int depth;                            /* open objects and arrays */
     uint8_t stack[JSTREAM_DEPTH_MAX + 1]; /* container kind per depth (1..) */
-    int string_is_key;         /* the open string is an object key */
-    int number_state;          /* position in the number grammar */
-    int literal_word;          /* which literal is being matched */
-    int literal_len;           /* its characters matched so far */
-    int utf8_need;             /* continuation bytes still expected */
-    uint8_t utf8_lo, utf8_hi;  /* allowed range of the next one */
-    uint8_t utf8_seq[4];       /* the character being read (for captures) */
+    int string_is_key;                    /* the open string is an object key */
+    int number_state;                     /* position in the number grammar */
+    int literal_word;                     /* which literal is being matched */
+    int literal_len;                      /* its characters matched so far */
+    int utf8_need;                        /* continuation bytes still expected */
+    uint8_t utf8_lo, utf8_hi;             /* allowed range of the next one */
+    uint8_t utf8_seq[4];                  /* the character being read (for captures) */
     int utf8_len;
-    int escape_digits;         /* \u hex digits read */
+    int escape_digits; /* \u hex digits read */
     uint32_t escape_cp;
-    int capture;               /* where the current string is being captured */
+    int capture; /* where the current string is being captured */
     size_t capture_len;
-    int capture_full;          /* the capture ran out of room */
-    int capture_bad;           /* a key with an escape (never an envelope key) */
-    uint32_t capture_high;     /* pending high surrogate of a capture */
+    int capture_full;              /* the capture ran out of room */
+    int capture_bad;               /* a key with an escape (never an envelope key) */
+    uint32_t capture_high;         /* pending high surrogate of a capture */
     char key[JSTREAM_KEY_MAX + 1]; /* last envelope key, or record key */
-    int top_key;               /* kind of the open depth-1 member */
-    int top_is_object;         /* the top-level value is an object */
-    int scalar_active;         /* a DB scalar's digits are being kept */
-    char scalar[24];           /* digits of a top-level number being read */
+    int top_key;                   /* kind of the open depth-1 member */
+    int top_is_object;             /* the top-level value is an object */
+    int scalar_active;             /* a DB scalar's digits are being kept */
+    char scalar[24];               /* digits of a top-level number being read */
     int scalar_len;
-    uint64_t scalar_offset;    /* where that value started */
-    int id_pending;            /* the record key just read was "_id" */
+    uint64_t scalar_offset; /* where that value started */
+    int id_pending;         /* the record key just read was "_id" */
     int in_record;
-    int record_depth;          /* depth at which the record value sits */
-    int record_skip;           /* APPS: already delivered, only validate */
+    int record_depth; /* depth at which the record value sits */
+    int record_skip;  /* APPS: already delivered, only validate */
     size_t record_len;
-    int record_overflow;       /* the record outgrew record[] */
-    uint64_t overflow_offset;  /* first byte that did not fit */
-    unsigned long record_seen; /* record values seen (index of the next) */
-    const char *reason;        /* detail of a SHAPE (or internal) error */
+    int record_overflow;               /* the record outgrew record[] */
+    uint64_t overflow_offset;          /* first byte that did not fit */
+    unsigned long record_seen;         /* record values seen (index of the next) */
+    const char *reason;                /* detail of a SHAPE (or internal) error */
     char app_key[JSTREAM_KEY_MAX + 1]; /* APPS: the id of the record */
-    int app_skip;              /* that id was delivered before */
+    int app_skip;                      /* that id was delivered before */
     unsigned app_count;
     uint8_t apps[JSTREAM_APPS_MAX][12]; /* ids delivered, binary */
     jsmntok_t tokens[JSTREAM_TOKENS_MAX];

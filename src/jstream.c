@@ -63,17 +63,36 @@ enum { V_BAD, V_OBJECT, V_ARRAY, V_STRING, V_NUMBER, V_LITERAL };
 
 /* Number grammar positions; N_END and N_BAD are transition results. */
 enum { N_MINUS, N_ZERO, N_INT, N_DOT, N_FRAC, N_EXP, N_EXP_SIGN, N_EXP_DIGITS, N_END, N_BAD };
-enum { C_ZERO, C_DIGIT, C_DOT, C_EXP, C_SIGN, C_WORD, C_OTHER, C_COUNT };
+enum { C_OTHER, C_ZERO, C_DIGIT, C_DOT, C_EXP, C_SIGN, C_WORD, C_COUNT };
 
 static const uint8_t number_next[N_END][C_COUNT] = {
-    [N_MINUS] = {N_ZERO, N_INT, N_BAD, N_BAD, N_BAD, N_BAD, N_BAD},
-    [N_ZERO] = {N_BAD, N_BAD, N_DOT, N_EXP, N_BAD, N_BAD, N_END},
-    [N_INT] = {N_INT, N_INT, N_DOT, N_EXP, N_BAD, N_BAD, N_END},
-    [N_DOT] = {N_FRAC, N_FRAC, N_BAD, N_BAD, N_BAD, N_BAD, N_BAD},
-    [N_FRAC] = {N_FRAC, N_FRAC, N_BAD, N_EXP, N_BAD, N_BAD, N_END},
-    [N_EXP] = {N_EXP_DIGITS, N_EXP_DIGITS, N_BAD, N_BAD, N_EXP_SIGN, N_BAD, N_BAD},
-    [N_EXP_SIGN] = {N_EXP_DIGITS, N_EXP_DIGITS, N_BAD, N_BAD, N_BAD, N_BAD, N_BAD},
-    [N_EXP_DIGITS] = {N_EXP_DIGITS, N_EXP_DIGITS, N_BAD, N_BAD, N_BAD, N_BAD, N_END},
+    [N_MINUS] = {N_BAD, N_ZERO, N_INT, N_BAD, N_BAD, N_BAD, N_BAD},
+    [N_ZERO] = {N_END, N_BAD, N_BAD, N_DOT, N_EXP, N_BAD, N_BAD},
+    [N_INT] = {N_END, N_INT, N_INT, N_DOT, N_EXP, N_BAD, N_BAD},
+    [N_DOT] = {N_BAD, N_FRAC, N_FRAC, N_BAD, N_BAD, N_BAD, N_BAD},
+    [N_FRAC] = {N_END, N_FRAC, N_FRAC, N_BAD, N_EXP, N_BAD, N_BAD},
+    [N_EXP] = {N_BAD, N_EXP_DIGITS, N_EXP_DIGITS, N_BAD, N_BAD, N_EXP_SIGN, N_BAD},
+    [N_EXP_SIGN] = {N_BAD, N_EXP_DIGITS, N_EXP_DIGITS, N_BAD, N_BAD, N_BAD, N_BAD},
+    [N_EXP_DIGITS] = {N_END, N_EXP_DIGITS, N_EXP_DIGITS, N_BAD, N_BAD, N_BAD, N_BAD},
+};
+
+/* Byte classes of the number grammar; letters, digits and '_' that cannot
+ * continue a number make it invalid ("0x1", "1a") instead of ending it. */
+static const uint8_t number_class[256] = {
+    ['0'] = C_ZERO,  ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT, ['4'] = C_DIGIT,
+    ['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT, ['8'] = C_DIGIT, ['9'] = C_DIGIT,
+    ['.'] = C_DOT,   ['e'] = C_EXP,   ['E'] = C_EXP,   ['+'] = C_SIGN,  ['-'] = C_SIGN,
+    ['_'] = C_WORD,  ['A'] = C_WORD,  ['B'] = C_WORD,  ['C'] = C_WORD,  ['D'] = C_WORD,
+    ['F'] = C_WORD,  ['G'] = C_WORD,  ['H'] = C_WORD,  ['I'] = C_WORD,  ['J'] = C_WORD,
+    ['K'] = C_WORD,  ['L'] = C_WORD,  ['M'] = C_WORD,  ['N'] = C_WORD,  ['O'] = C_WORD,
+    ['P'] = C_WORD,  ['Q'] = C_WORD,  ['R'] = C_WORD,  ['S'] = C_WORD,  ['T'] = C_WORD,
+    ['U'] = C_WORD,  ['V'] = C_WORD,  ['W'] = C_WORD,  ['X'] = C_WORD,  ['Y'] = C_WORD,
+    ['Z'] = C_WORD,  ['a'] = C_WORD,  ['b'] = C_WORD,  ['c'] = C_WORD,  ['d'] = C_WORD,
+    ['f'] = C_WORD,  ['g'] = C_WORD,  ['h'] = C_WORD,  ['i'] = C_WORD,  ['j'] = C_WORD,
+    ['k'] = C_WORD,  ['l'] = C_WORD,  ['m'] = C_WORD,  ['n'] = C_WORD,  ['o'] = C_WORD,
+    ['p'] = C_WORD,  ['q'] = C_WORD,  ['r'] = C_WORD,  ['s'] = C_WORD,  ['t'] = C_WORD,
+    ['u'] = C_WORD,  ['v'] = C_WORD,  ['w'] = C_WORD,  ['x'] = C_WORD,  ['y'] = C_WORD,
+    ['z'] = C_WORD,
 };
 
 enum { LIT_TRUE, LIT_FALSE, LIT_NULL, LIT_INFINITY, LIT_NAN };
@@ -156,8 +175,7 @@ static int is_space(uint8_t c)
 
 static int is_word_char(uint8_t c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 static int hex_value(uint8_t c)
@@ -482,13 +500,15 @@ static void app_key_end(jstream *js, const scan *s)
     js->app_skip = 0;
 }
 
-static void key_end(jstream *js, const scan *s)
+/* A key closed; `capture` says what it was captured for. */
+static void key_end(jstream *js, const scan *s, int capture)
 {
-    if (js->capture == CAP_APP_KEY) {
+    if (capture == CAP_APP_KEY) {
         app_key_end(js, s);
-    } else if (js->capture == CAP_KEY && js->in_record) {
-        js->id_pending = !js->capture_bad && strcmp(js->key, "_id") == 0;
-    } else if (js->capture == CAP_KEY) {
+    } else if (capture == CAP_KEY && js->in_record) {
+        js->id_pending = !js->capture_bad && js->capture_len == 3 && js->key[0] == '_' &&
+                         js->key[1] == 'i' && js->key[2] == 'd';
+    } else if (capture == CAP_KEY) {
         js->top_key = classify_key(js);
     }
 }
@@ -704,6 +724,31 @@ static void scalar_keep(jstream *js, const uint8_t *from, const uint8_t *to)
 
 /* ---- values -------------------------------------------------------------------- */
 
+static int key_capture_target(const jstream *js);
+static void capture_begin(jstream *js, int target);
+
+static void key_begin(jstream *js, scan *s)
+{
+    js->string_is_key = 1;
+    capture_begin(js, key_capture_target(js));
+    js->state = ST_STRING;
+    s->p++;
+}
+
+/* Consumes a ',' after a value; in an object a key's quote right after it too. */
+static void after_comma(jstream *js, scan *s)
+{
+    s->p++;
+    if (js->stack[js->depth] == CONTAINER_ARRAY) {
+        js->state = ST_VALUE;
+        return;
+    }
+    js->state = ST_KEY;
+    if (s->p < s->end && *s->p == '"') {
+        key_begin(js, s);
+    }
+}
+
 /* A value ended just before `after` (its last byte consumed, or a number's
  * delimiter not yet). */
 static void value_end(jstream *js, scan *s, const uint8_t *after)
@@ -715,6 +760,9 @@ static void value_end(jstream *js, scan *s, const uint8_t *after)
         }
     }
     js->state = js->depth == 0 ? ST_DONE : ST_AFTER_VALUE;
+    if (js->depth > 0 && s->p < s->end && *s->p == ',') {
+        after_comma(js, s); /* the common case, without a trip through scan_step */
+    }
 }
 
 static void skip_space(jstream *js, scan *s)
@@ -777,8 +825,11 @@ static void push(jstream *js, scan *s, int container)
 
 static void start_literal(jstream *js, uint8_t c)
 {
-    static const char firsts[] = "tfnIN";
-    js->literal_word = (int)(strchr(firsts, c) - firsts);
+    js->literal_word = c == 't'   ? LIT_TRUE
+                       : c == 'f' ? LIT_FALSE
+                       : c == 'n' ? LIT_NULL
+                       : c == 'I' ? LIT_INFINITY
+                                  : LIT_NAN;
     js->literal_len = 1;
     js->state = ST_LITERAL;
 }
@@ -853,10 +904,7 @@ static void scan_key(jstream *js, scan *s)
     if (is_space(c)) {
         skip_space(js, s);
     } else if (c == '"') {
-        js->string_is_key = 1;
-        capture_begin(js, key_capture_target(js));
-        js->state = ST_STRING;
-        s->p++;
+        key_begin(js, s);
     } else if (c == '}' && js->state == ST_KEY_OR_CLOSE) {
         close_container(js, s, CONTAINER_OBJECT);
     } else {
@@ -883,8 +931,7 @@ static void scan_after_value(jstream *js, scan *s)
     if (is_space(c)) {
         skip_space(js, s);
     } else if (c == ',') {
-        js->state = top_container(js) == CONTAINER_OBJECT ? ST_KEY : ST_VALUE;
-        s->p++;
+        after_comma(js, s);
     } else if (c == '}' || c == ']') {
         close_container(js, s, c == '}' ? CONTAINER_OBJECT : CONTAINER_ARRAY);
     } else {
@@ -905,16 +952,22 @@ static void scan_done(jstream *js, scan *s)
 
 static void string_end(jstream *js, scan *s)
 {
-    if (js->capture != CAP_NONE) {
+    int capture = js->capture;
+    if (capture != CAP_NONE) {
         capture_end(js);
+        js->capture = CAP_NONE;
     }
-    if (js->string_is_key) {
-        key_end(js, s);
-        js->state = ST_COLON;
-    } else {
+    if (!js->string_is_key) {
         value_end(js, s, s->p);
+        return;
     }
-    js->capture = CAP_NONE;
+    key_end(js, s, capture);
+    js->state = ST_COLON;
+    if (js->error == JSTREAM_OK && s->p + 1 < s->end && *s->p == ':') {
+        s->p++; /* the common case, without a trip through scan_step */
+        js->state = ST_VALUE;
+        scan_value(js, s);
+    }
 }
 
 static void utf8_lead(jstream *js, scan *s, uint8_t c)
@@ -932,13 +985,34 @@ static void utf8_lead(jstream *js, scan *s, uint8_t c)
     s->p++;
 }
 
-static void scan_string(jstream *js, scan *s)
+/* End of the run of plain string bytes at q: eight at a time while no byte
+ * in the word is '"', '\\', < 0x20 or >= 0x80, then one at a time. */
+static const uint8_t *plain_run_end(const uint8_t *q, const uint8_t *end)
 {
-    const uint8_t *q = s->p;
-    uint8_t c;
-    while (q < s->end && string_plain[*q]) {
+    const uint64_t ones = 0x0101010101010101u;
+    const uint64_t highs = 0x8080808080808080u;
+    while (end - q >= 8) {
+        uint64_t w;
+        memcpy(&w, q, sizeof(w));
+        uint64_t quote = w ^ (ones * '"');
+        uint64_t backslash = w ^ (ones * '\\');
+        uint64_t special = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
+                           ((w - ones * 0x20) & ~w) | w;
+        if ((special & highs) != 0) {
+            break;
+        }
+        q += 8;
+    }
+    while (q < end && string_plain[*q]) {
         q++;
     }
+    return q;
+}
+
+static void scan_string(jstream *js, scan *s)
+{
+    const uint8_t *q = plain_run_end(s->p, s->end);
+    uint8_t c;
     if (js->capture != CAP_NONE && q > s->p) {
         capture_text(js, s->p, (size_t)(q - s->p), 1);
     }
@@ -1020,26 +1094,6 @@ static void scan_unicode(jstream *js, scan *s)
 
 /* ---- numbers and literals ------------------------------------------------------------ */
 
-static int number_class(uint8_t c)
-{
-    if (c == '0') {
-        return C_ZERO;
-    }
-    if (c >= '1' && c <= '9') {
-        return C_DIGIT;
-    }
-    if (c == '.') {
-        return C_DOT;
-    }
-    if (c == 'e' || c == 'E') {
-        return C_EXP;
-    }
-    if (c == '+' || c == '-') {
-        return C_SIGN;
-    }
-    return is_word_char(c) ? C_WORD : C_OTHER;
-}
-
 static void number_end(jstream *js, scan *s)
 {
     if (js->scalar_active) {
@@ -1065,7 +1119,15 @@ static void scan_number(jstream *js, scan *s)
             s->p = q;
             return;
         }
-        next = number_next[state][number_class(*q)];
+        if (state == N_INT || state == N_FRAC || state == N_EXP_DIGITS) {
+            while (q < s->end && (uint8_t)(*q - '0') < 10) {
+                q++;
+            }
+            if (q == s->end) {
+                break;
+            }
+        }
+        next = number_next[state][number_class[*q]];
         if (next >= N_END) {
             break;
         }

@@ -216,85 +216,84 @@ static outcome *scan_all(jstream_envelope envelope, const char *body)
 /* ---- countly-api.md section 6 bodies ------------------------------------------- */
 
 #define APP1                                                                                       \
-    "{\"_id\":\"64b0ac10c2c3ce0012dd1001\",\"category\":\"6\",\"country\":\"US\",\"key\":"      \
-    "\"3a4f9d0c2b7e4e1f9a8b7c6d5e4f3a2b1c0d9e8f\",\"name\":\"Acme Shop "                         \
+    "{\"_id\":\"64b0ac10c2c3ce0012dd1001\",\"category\":\"6\",\"country\":\"US\",\"key\":"         \
+    "\"3a4f9d0c2b7e4e1f9a8b7c6d5e4f3a2b1c0d9e8f\",\"name\":\"Acme Shop "                           \
     "iOS\",\"timezone\":\"America/New_York\",\"salt\":\"\"}"
 #define APP2                                                                                       \
-    "{\"_id\":\"64b0ac10c2c3ce0012dd1002\",\"category\":\"3\",\"country\":\"DE\",\"key\":"      \
-    "\"b7c1e2f3a4d5968778695a4b3c2d1e0f9a8b7c6d\",\"name\":\"Acme Web &amp; "                    \
+    "{\"_id\":\"64b0ac10c2c3ce0012dd1002\",\"category\":\"3\",\"country\":\"DE\",\"key\":"         \
+    "\"b7c1e2f3a4d5968778695a4b3c2d1e0f9a8b7c6d\",\"name\":\"Acme Web &amp; "                      \
     "Mobile\",\"timezone\":\"Europe/Berlin\",\"salt\":\"x9Kq2LmP\"}"
-#define APPS_MAP                                                                                   \
-    "{\"64b0ac10c2c3ce0012dd1001\":" APP1 ",\"64b0ac10c2c3ce0012dd1002\":" APP2 "}"
+#define APPS_MAP "{\"64b0ac10c2c3ce0012dd1001\":" APP1 ",\"64b0ac10c2c3ce0012dd1002\":" APP2 "}"
 
 static const char apps_all_body[] = "{\"admin_of\":" APPS_MAP ",\"user_of\":" APPS_MAP "}";
 
 #define DB_APP1                                                                                    \
-    "{\"_id\":\"ObjectId(64b0ac10c2c3ce0012dd1001)\",\"name\":\"Acme Shop "                      \
-    "iOS\",\"country\":\"US\",\"type\":\"mobile\",\"category\":\"6\",\"key\":"                   \
-    "\"3a4f9d0c2b7e4e1f9a8b7c6d5e4f3a2b1c0d9e8f\",\"timezone\":\"America/New_York\","            \
-    "\"created_at\":1689299984,\"edited_at\":1712053321,\"owner\":\"64afcc1a4f5f0f0012a11101\"," \
+    "{\"_id\":\"ObjectId(64b0ac10c2c3ce0012dd1001)\",\"name\":\"Acme Shop "                        \
+    "iOS\",\"country\":\"US\",\"type\":\"mobile\",\"category\":\"6\",\"key\":"                     \
+    "\"3a4f9d0c2b7e4e1f9a8b7c6d5e4f3a2b1c0d9e8f\",\"timezone\":\"America/New_York\","              \
+    "\"created_at\":1689299984,\"edited_at\":1712053321,\"owner\":\"64afcc1a4f5f0f0012a11101\","   \
     "\"seq\":3,\"has_image\":false,\"plugins\":{},\"last_data\":1717600200}"
 #define DB_APP2                                                                                    \
-    "{\"_id\":\"ObjectId(64b0ac10c2c3ce0012dd1002)\",\"name\":\"Acme Web & "                     \
-    "Mobile\",\"country\":\"DE\",\"type\":\"web\",\"category\":\"3\",\"key\":"                   \
-    "\"b7c1e2f3a4d5968778695a4b3c2d1e0f9a8b7c6d\",\"timezone\":\"Europe/Berlin\","               \
-    "\"created_at\":1689299985,\"edited_at\":1689299985,\"owner\":\"64afcc1a4f5f0f0012a11101\"," \
-    "\"seq\":0,\"has_image\":true,\"salt\":\"x9Kq2LmP\",\"plugins\":{\"consolidate\":[]},"      \
+    "{\"_id\":\"ObjectId(64b0ac10c2c3ce0012dd1002)\",\"name\":\"Acme Web & "                       \
+    "Mobile\",\"country\":\"DE\",\"type\":\"web\",\"category\":\"3\",\"key\":"                     \
+    "\"b7c1e2f3a4d5968778695a4b3c2d1e0f9a8b7c6d\",\"timezone\":\"Europe/Berlin\","                 \
+    "\"created_at\":1689299985,\"edited_at\":1689299985,\"owner\":\"64afcc1a4f5f0f0012a11101\","   \
+    "\"seq\":0,\"has_image\":true,\"salt\":\"x9Kq2LmP\",\"plugins\":{\"consolidate\":[]},"         \
     "\"last_data\":1717000000}"
 
-static const char db_apps_body[] = "{\"limit\":100, \"start\":1, \"end\":2, \"total\":2, "
-                                   "\"pages\":1, \"curPage\":1, \"collections\":[" DB_APP1
-                                   "," DB_APP2 "]}";
+static const char db_apps_body[] =
+    "{\"limit\":100, \"start\":1, \"end\":2, \"total\":2, "
+    "\"pages\":1, \"curPage\":1, \"collections\":[" DB_APP1 "," DB_APP2 "]}";
 
 #define GROUP1                                                                                     \
-    "{\"_id\":\"65a0b1c2d3e4f5a6b7c8d9e0\",\"name\":\"Marketing "                                \
-    "Team\",\"groupID\":\"marketing-team\",\"global_admin\":false,\"permission\":{\"c\":{},"     \
-    "\"r\":{\"64b0ac10c2c3ce0012dd1001\":{\"all\":true,\"allowed\":{}}},\"u\":{},\"d\":{},"     \
-    "\"_\":{\"u\":[[\"64b0ac10c2c3ce0012dd1001\"]],\"a\":[]}},\"users\":["                      \
+    "{\"_id\":\"65a0b1c2d3e4f5a6b7c8d9e0\",\"name\":\"Marketing "                                  \
+    "Team\",\"groupID\":\"marketing-team\",\"global_admin\":false,\"permission\":{\"c\":{},"       \
+    "\"r\":{\"64b0ac10c2c3ce0012dd1001\":{\"all\":true,\"allowed\":{}}},\"u\":{},\"d\":{},"        \
+    "\"_\":{\"u\":[[\"64b0ac10c2c3ce0012dd1001\"]],\"a\":[]}},\"users\":["                         \
     "\"64c1f0e2a1b2c3d4e5f60718\",\"64c1f0e2a1b2c3d4e5f60719\"],\"matched_users_count\":2}"
 #define GROUP2                                                                                     \
-    "{\"_id\":\"65a0b1c2d3e4f5a6b7c8d9e1\",\"name\":\"Platform "                                 \
-    "Admins\",\"groupID\":\"platform-admins\",\"global_admin\":true,\"permission\":{\"c\":{},"   \
-    "\"r\":{},\"u\":{},\"d\":{},\"_\":{\"u\":[],\"a\":[]}},\"users\":["                          \
+    "{\"_id\":\"65a0b1c2d3e4f5a6b7c8d9e1\",\"name\":\"Platform "                                   \
+    "Admins\",\"groupID\":\"platform-admins\",\"global_admin\":true,\"permission\":{\"c\":{},"     \
+    "\"r\":{},\"u\":{},\"d\":{},\"_\":{\"u\":[],\"a\":[]}},\"users\":["                            \
     "\"64afcc1a4f5f0f0012a11101\"],\"matched_users_count\":1}"
 
 static const char groups_body[] = "{\"result\":[" GROUP1 "," GROUP2 "]}";
 
 #define USER1                                                                                      \
-    "{\"_id\":\"270a7ed80e6dd551a9c0b519f46c7a06e1be8e2a\",\"uid\":\"2\",\"did\":"               \
-    "\"c41e9f0a7b3d2e15\",\"fac\":1705312800,\"first_sync\":1705312801,\"fs\":1705312800,"      \
-    "\"ls\":1716400000,\"lac\":1716405000,\"last_sync\":1716405001,\"lu\":{\"$date\":"          \
-    "\"2024-05-22T19:10:01.204Z\"},\"sc\":3,\"tsd\":420,\"sd\":0,\"lsid\":"                     \
-    "\"5f0c2b7e1a9d4c3e8b6a7f21\",\"hos\":false,\"cc\":\"DE\",\"cty\":\"Berlin\",\"rgn\":"      \
-    "\"BE\",\"tz\":\"120\",\"p\":\"Android\",\"pv\":\"a14\",\"d\":\"SM-S911B\",\"mnf\":"         \
-    "\"samsung\",\"dt\":\"phone\",\"r\":\"1080x2340\",\"dnst\":\"XXHDPI\",\"c\":\"Telekom.de\"," \
-    "\"av\":\"2:3:0\",\"av_major\":2,\"av_minor\":3,\"av_patch\":0,\"sdk\":{\"name\":"           \
+    "{\"_id\":\"270a7ed80e6dd551a9c0b519f46c7a06e1be8e2a\",\"uid\":\"2\",\"did\":"                 \
+    "\"c41e9f0a7b3d2e15\",\"fac\":1705312800,\"first_sync\":1705312801,\"fs\":1705312800,"         \
+    "\"ls\":1716400000,\"lac\":1716405000,\"last_sync\":1716405001,\"lu\":{\"$date\":"             \
+    "\"2024-05-22T19:10:01.204Z\"},\"sc\":3,\"tsd\":420,\"sd\":0,\"lsid\":"                        \
+    "\"5f0c2b7e1a9d4c3e8b6a7f21\",\"hos\":false,\"cc\":\"DE\",\"cty\":\"Berlin\",\"rgn\":"         \
+    "\"BE\",\"tz\":\"120\",\"p\":\"Android\",\"pv\":\"a14\",\"d\":\"SM-S911B\",\"mnf\":"           \
+    "\"samsung\",\"dt\":\"phone\",\"r\":\"1080x2340\",\"dnst\":\"XXHDPI\",\"c\":\"Telekom.de\","   \
+    "\"av\":\"2:3:0\",\"av_major\":2,\"av_minor\":3,\"av_patch\":0,\"sdk\":{\"name\":"             \
     "\"java-native-android\",\"version\":\"24.4.1\"}}"
 #define USER2                                                                                      \
-    "{\"_id\":\"0d3a243a95b1af7e3a94331878424fd05811eadc\",\"uid\":\"1\",\"did\":"               \
-    "\"jane.doe@example.com\",\"t\":\"0\",\"hasInfo\":true,\"fac\":1700000000,\"first_sync\":"  \
-    "1700000001,\"fs\":1700000000,\"ls\":1717590000,\"lac\":1717600300,\"last_sync\":"          \
-    "1717600301,\"lu\":{\"$date\":\"2024-06-05T15:11:41.877Z\"},\"sc\":42,\"tsd\":18234,\"sd\":" \
-    "0,\"lsid\":\"6660812ff3a1b2c3d4e5f607\",\"hos\":false,\"cc\":\"US\",\"cty\":\"New "         \
-    "York\",\"rgn\":\"NY\",\"loc\":{\"gps\":true,\"geo\":{\"type\":\"Point\",\"coordinates\":"   \
-    "[-73.9857,40.7484]},\"date\":1717590000123},\"tz\":\"-240\",\"p\":\"iOS\",\"pv\":"          \
-    "\"i17:4\",\"d\":\"iPhone15,2\",\"r\":\"1179x2556\",\"c\":\"Verizon\",\"av\":\"2:4:1\","      \
-    "\"av_major\":2,\"av_minor\":4,\"av_patch\":1,\"name\":\"Jane "                              \
-    "Doe\",\"username\":\"jdoe\",\"email\":\"jane.doe@example.com\",\"organization\":\"Acme\","   \
-    "\"phone\":\"+15551234567\",\"picture\":\"https://cdn.example.com/u/jane.png\",\"gender\":"  \
-    "\"F\",\"byear\":1990,\"custom\":{\"plan\":\"pro\",\"logins\":17,\"tags\":[\"beta\","       \
+    "{\"_id\":\"0d3a243a95b1af7e3a94331878424fd05811eadc\",\"uid\":\"1\",\"did\":"                 \
+    "\"jane.doe@example.com\",\"t\":\"0\",\"hasInfo\":true,\"fac\":1700000000,\"first_sync\":"     \
+    "1700000001,\"fs\":1700000000,\"ls\":1717590000,\"lac\":1717600300,\"last_sync\":"             \
+    "1717600301,\"lu\":{\"$date\":\"2024-06-05T15:11:41.877Z\"},\"sc\":42,\"tsd\":18234,\"sd\":"   \
+    "0,\"lsid\":\"6660812ff3a1b2c3d4e5f607\",\"hos\":false,\"cc\":\"US\",\"cty\":\"New "           \
+    "York\",\"rgn\":\"NY\",\"loc\":{\"gps\":true,\"geo\":{\"type\":\"Point\",\"coordinates\":"     \
+    "[-73.9857,40.7484]},\"date\":1717590000123},\"tz\":\"-240\",\"p\":\"iOS\",\"pv\":"            \
+    "\"i17:4\",\"d\":\"iPhone15,2\",\"r\":\"1179x2556\",\"c\":\"Verizon\",\"av\":\"2:4:1\","       \
+    "\"av_major\":2,\"av_minor\":4,\"av_patch\":1,\"name\":\"Jane "                                \
+    "Doe\",\"username\":\"jdoe\",\"email\":\"jane.doe@example.com\",\"organization\":\"Acme\","    \
+    "\"phone\":\"+15551234567\",\"picture\":\"https://cdn.example.com/u/jane.png\",\"gender\":"    \
+    "\"F\",\"byear\":1990,\"custom\":{\"plan\":\"pro\",\"logins\":17,\"tags\":[\"beta\","          \
     "\"vip\"]},\"sdk\":{\"name\":\"objc-native-ios\",\"version\":\"24.4.0\"}}"
 #define USER3                                                                                      \
-    "{\"_id\":\"3ab2b147d94ae3ca3633f88da65776ac0e6334cf\",\"uid\":\"3\",\"did\":"               \
-    "\"8D2F6C1E-4B7A-4C1D-9E3F-2A6B5C4D3E2F\",\"fac\":1717599100,\"first_sync\":1717599101,"     \
-    "\"fs\":1717599100,\"ls\":1717599100,\"lac\":1717600500,\"last_sync\":1717600501,\"sc\":1,"  \
-    "\"tsd\":65,\"sd\":65,\"hos\":true,\"cc\":\"Unknown\",\"cty\":\"Unknown\",\"p\":\"iOS\","   \
-    "\"pv\":\"i16:7:2\",\"d\":\"iPhone12,1\",\"r\":\"828x1792\",\"av\":\"2:4:1\",\"name\":"     \
+    "{\"_id\":\"3ab2b147d94ae3ca3633f88da65776ac0e6334cf\",\"uid\":\"3\",\"did\":"                 \
+    "\"8D2F6C1E-4B7A-4C1D-9E3F-2A6B5C4D3E2F\",\"fac\":1717599100,\"first_sync\":1717599101,"       \
+    "\"fs\":1717599100,\"ls\":1717599100,\"lac\":1717600500,\"last_sync\":1717600501,\"sc\":1,"    \
+    "\"tsd\":65,\"sd\":65,\"hos\":true,\"cc\":\"Unknown\",\"cty\":\"Unknown\",\"p\":\"iOS\","      \
+    "\"pv\":\"i16:7:2\",\"d\":\"iPhone12,1\",\"r\":\"828x1792\",\"av\":\"2:4:1\",\"name\":"        \
     "\"Zo\\u00eb M\\u00fcller\",\"custom\":{}}"
 
-static const char users_page1_body[] = "{\"limit\":2, \"start\":1, \"end\":2, \"total\":3, "
-                                       "\"pages\":2, \"curPage\":1, \"collections\":[" USER1
-                                       "," USER2 "]}";
+static const char users_page1_body[] =
+    "{\"limit\":2, \"start\":1, \"end\":2, \"total\":3, "
+    "\"pages\":2, \"curPage\":1, \"collections\":[" USER1 "," USER2 "]}";
 static const char users_page2_body[] = "{\"limit\":2, \"start\":3, \"end\":3, \"total\":3, "
                                        "\"pages\":2, \"curPage\":2, \"collections\":[" USER3 "]}";
 
@@ -419,8 +418,8 @@ static void db_pages_infinity_nan_are_accepted(void **state)
 {
     (void)state;
     static const char *const bodies[] = {
-        "{\"limit\":0,\"start\":1,\"end\":1,\"total\":1,\"pages\":Infinity,\"curPage\":1,"
-        "\"collections\":[{\"_id\":\"a\"}]}",
+        ("{\"limit\":0,\"start\":1,\"end\":1,\"total\":1,\"pages\":Infinity,\"curPage\":1,"
+         "\"collections\":[{\"_id\":\"a\"}]}"),
         "{\"pages\":-Infinity,\"collections\":[{\"_id\":\"a\"}],\"total\":1}",
         "{\"pages\" : NaN , \"collections\":[{\"_id\":\"a\"}],\"total\":1}",
     };
@@ -461,10 +460,10 @@ static void nasty_values_inside_records_pass_through(void **state)
 {
     (void)state;
 #define NASTY                                                                                      \
-    "{\"_id\":\"n\",\"e\":\"\xF0\x9F\x98\x80 \xC3\xA9\xE2\x82\xAC\",\"q\":\"a\\\"b\\\\c\\/\","    \
-    "\"z\":\"\\u0000\",\"s\":\"\\uD800\",\"lo\":\"\\udc00x\",\"pair\":\"\\ud83d\\ude00\","        \
-    "\"n\":1e400,\"m\":-0,\"f\":-1.5E-7,\"g\":0.0e+0,\"d\":[[[]],{\"x\":{}},[{}]],\"k\":1,"    \
-    "\"k\":2,\"t\":true,\"u\":null,\"b\":false,\"es\":\"\",\"ctl\":\"\\b\\f\\n\\r\\t\","         \
+    "{\"_id\":\"n\",\"e\":\"\xF0\x9F\x98\x80 \xC3\xA9\xE2\x82\xAC\",\"q\":\"a\\\"b\\\\c\\/\","     \
+    "\"z\":\"\\u0000\",\"s\":\"\\uD800\",\"lo\":\"\\udc00x\",\"pair\":\"\\ud83d\\ude00\","         \
+    "\"n\":1e400,\"m\":-0,\"f\":-1.5E-7,\"g\":0.0e+0,\"d\":[[[]],{\"x\":{}},[{}]],\"k\":1,"        \
+    "\"k\":2,\"t\":true,\"u\":null,\"b\":false,\"es\":\"\",\"ctl\":\"\\b\\f\\n\\r\\t\","           \
     "\"del\":\"\x7F\"}"
     outcome *o = scan_all(JSTREAM_ENVELOPE_DB, "{\"collections\":[" NASTY ",{},{\"a\":[]}]}");
     assert_int_equal(o->status, JSTREAM_OK);
@@ -596,8 +595,8 @@ static const error_case error_cases[] = {
     {"trailing_comma_in_list", LIST, "[1,]", JSTREAM_ERR_TRAILING_COMMA, 3, 1, 0},
     {"trailing_comma_in_record_object", DB, "{\"collections\":[{\"a\":1,}]}",
      JSTREAM_ERR_TRAILING_COMMA, 23, 0, 1},
-    {"trailing_comma_after_last_record", DB, "{\"collections\":[{},]}",
-     JSTREAM_ERR_TRAILING_COMMA, 19, 1, 0},
+    {"trailing_comma_after_last_record", DB, "{\"collections\":[{},]}", JSTREAM_ERR_TRAILING_COMMA,
+     19, 1, 0},
     {"trailing_comma_in_envelope", DB, "{\"a\":1,}", JSTREAM_ERR_TRAILING_COMMA, 7, 0, 0},
     {"trailing_comma_in_nested_array", GROUPS, "{\"result\":[{\"a\":[1, ]}]}",
      JSTREAM_ERR_TRAILING_COMMA, 20, 0, 1},
@@ -631,7 +630,10 @@ static const error_case error_cases[] = {
     {"number_hex", LIST, "[0x10]", JSTREAM_ERR_NUMBER, 2, 0, 1},
     {"number_two_dots", LIST, "[1.5.3]", JSTREAM_ERR_NUMBER, 4, 0, 1},
     {"number_minus_nan", DB, "{\"pages\":-NaN}", JSTREAM_ERR_NUMBER, 10, 0, 0},
-    {"control_char_in_string", LIST, "[\"a\x01" "b\"]", JSTREAM_ERR_CONTROL_CHAR, 3, 0, 1},
+    {"control_char_in_string", LIST,
+     "[\"a\x01"
+     "b\"]",
+     JSTREAM_ERR_CONTROL_CHAR, 3, 0, 1},
     {"raw_tab_in_string", LIST, "[\"\t\"]", JSTREAM_ERR_CONTROL_CHAR, 2, 0, 1},
     {"raw_newline_in_key", DB, "{\"a\nb\":1}", JSTREAM_ERR_CONTROL_CHAR, 3, 0, 0},
     {"unknown_escape", LIST, "[\"\\x\"]", JSTREAM_ERR_ESCAPE, 3, 0, 1},
@@ -665,24 +667,23 @@ static const error_case error_cases[] = {
     {"db_top_level_number", DB, " 5", JSTREAM_ERR_SHAPE, 1, 0, 0},
     {"list_top_level_string", LIST, "\"x\"", JSTREAM_ERR_SHAPE, 0, 0, 0},
     {"list_object_without_message", LIST, "{\"a\":1}", JSTREAM_ERR_SHAPE, 6, 0, 0},
-    {"list_object_with_non_string_result", LIST, "{\"result\":1}", JSTREAM_ERR_SHAPE, 11, 0,
-     0},
+    {"list_object_with_non_string_result", LIST, "{\"result\":1}", JSTREAM_ERR_SHAPE, 11, 0, 0},
     {"collections_not_an_array", DB, "{\"collections\":{}}", JSTREAM_ERR_SHAPE, 15, 0, 0},
-    {"collections_element_not_an_object", DB, "{\"collections\":[{},1]}", JSTREAM_ERR_SHAPE,
-     19, 1, 0},
+    {"collections_element_not_an_object", DB, "{\"collections\":[{},1]}", JSTREAM_ERR_SHAPE, 19, 1,
+     0},
     {"total_is_a_string", DB, "{\"total\":\"3\"}", JSTREAM_ERR_SHAPE, 9, 0, 0},
     {"total_is_fractional", DB, "{\"total\":1.5}", JSTREAM_ERR_SHAPE, 9, 0, 0},
     {"end_has_an_exponent", DB, "{\"end\":1e3}", JSTREAM_ERR_SHAPE, 7, 0, 0},
     {"limit_is_null", DB, "{\"limit\":null}", JSTREAM_ERR_SHAPE, 9, 0, 0},
     {"total_above_int64", DB, "{\"total\":9223372036854775808}", JSTREAM_ERR_SHAPE, 9, 0, 0},
     {"total_below_int64", DB, "{\"total\":-9223372036854775809}", JSTREAM_ERR_SHAPE, 9, 0, 0},
-    {"total_far_too_long", DB, "{\"total\":123456789012345678901234567890}", JSTREAM_ERR_SHAPE,
-     9, 0, 0},
+    {"total_far_too_long", DB, "{\"total\":123456789012345678901234567890}", JSTREAM_ERR_SHAPE, 9,
+     0, 0},
     {"groups_result_is_a_number", GROUPS, "{\"result\":5}", JSTREAM_ERR_SHAPE, 10, 0, 0},
     {"groups_record_is_a_string", GROUPS, "{\"result\":[\"x\"]}", JSTREAM_ERR_SHAPE, 11, 0, 0},
     {"apps_admin_of_is_an_array", APPS, "{\"admin_of\":[]}", JSTREAM_ERR_SHAPE, 12, 0, 0},
-    {"apps_key_is_not_an_object_id", APPS, "{\"user_of\":{\"abc\":{}}}", JSTREAM_ERR_SHAPE, 16,
-     0, 0},
+    {"apps_key_is_not_an_object_id", APPS, "{\"user_of\":{\"abc\":{}}}", JSTREAM_ERR_SHAPE, 16, 0,
+     0},
     {"apps_key_has_a_non_hex_digit", APPS, "{\"user_of\":{\"64b0ac10c2c3ce0012dd100g\":{}}}",
      JSTREAM_ERR_SHAPE, 37, 0, 0},
     {"apps_key_is_escaped", APPS, "{\"user_of\":{\"64b0ac10c2c3ce0012dd100\\u0031\":{}}}",
@@ -931,8 +932,8 @@ static void callback_abort_stops_at_that_record(void **state)
     assert_int_equal(o->error_record, 0);
     assert_int_equal(o->error_in_record, 1);
     assert_int_equal(o->error_offset, strlen("{\"result\":[" GROUP1) - 1);
-    assert_string_equal(o->describe,
-                        "record 0 (_id \"65a0b1c2d3e4f5a6b7c8d9e0\"): stopped by the record callback");
+    assert_string_equal(
+        o->describe, "record 0 (_id \"65a0b1c2d3e4f5a6b7c8d9e0\"): stopped by the record callback");
     outcome_free(o);
 
     o = scan_all_len(JSTREAM_ENVELOPE_LIST, "[1,22,3]", 8, 2);
@@ -946,7 +947,8 @@ static void describe_names_offset_record_and_id(void **state)
 {
     (void)state;
     outcome *o = scan_all(JSTREAM_ENVELOPE_DB, "{\"collections\":[{\"_id\":\"abc\",\"a\":1,}]}");
-    assert_string_equal(o->describe, "invalid JSON at byte 35 (record 0, _id \"abc\"): trailing comma");
+    assert_string_equal(o->describe,
+                        "invalid JSON at byte 35 (record 0, _id \"abc\"): trailing comma");
     outcome_free(o);
 
     o = scan_all(JSTREAM_ENVELOPE_DB, "{\"collections\":[{\"a\":1,}]}");
