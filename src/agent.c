@@ -1015,12 +1015,39 @@ static int stream_result(int code, int *worst)
     return code != AGENT_EXIT_DATA;
 }
 
+/* Creates a folder and its missing parents (like mkdir -p); with
+ * parent_only, only the folder that holds the file `path`. */
+static int make_folders(agent *a, const char *path, int parent_only)
+{
+    size_t len = strlen(path);
+    if (len >= sizeof a->path)
+        return -1;
+    memcpy(a->path, path, len + 1);
+    if (parent_only) {
+        char *slash = strrchr(a->path, '/');
+        if (slash == NULL || slash == a->path)
+            return 0;
+        *slash = '\0';
+    }
+    for (char *p = a->path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        port_status st = port_dir_create(a->path);
+        *p = c;
+        if (st != PORT_OK)
+            return -1;
+        if (c == '\0')
+            return 0;
+    }
+}
+
 static int run_sync(agent *a)
 {
     int worst = 0;
-    if (port_dir_create(a->cfg.output_dir) != PORT_OK) {
-        log_error(&a->log, "cannot create the output folder %s: %s", a->cfg.output_dir,
-                  port_last_os_error());
+    if (make_folders(a, a->cfg.output_dir, 0) != 0 || make_folders(a, a->cfg.state_file, 1) != 0) {
+        log_error(&a->log, "cannot create the output folder %s: %s", a->path, port_last_os_error());
         return AGENT_EXIT_OUTPUT;
     }
     if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK) {
