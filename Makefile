@@ -232,4 +232,7 @@ clean:
 distclean:
 	rm -rf $(BUILD_DIR)
 
+# Embedded targets: the lwIP port and its build live in their own fragment.
+-include port/lwip/lwip.mk
+
 -include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)

@@ -186,9 +186,11 @@
 #define CONFIG_DETAIL_MAX 512
 #endif
 
-/* Largest state file: per app about 60 bytes, plus the run in progress. */
+/* Largest state file: per app about 50 bytes, plus the run in progress
+ * (CONFIG_APPS_MAX apps: about 13 KiB). The state is parsed as one jstream
+ * record, so it can be no larger than JSTREAM_RECORD_MAX. */
 #ifndef STATE_FILE_MAX
-#define STATE_FILE_MAX 20480
+#define STATE_FILE_MAX JSTREAM_RECORD_MAX
 #endif
 
 /* ---- retries ---------------------------------------------------------------------- */

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # test_sync.sh - countly-sync end to end against the Countly simulator.
 #
+# Environment: COUNTLY_SYNC (the binary), COUNTLY_SYNC_WRAPPER (a command
+# prefix such as valgrind), E2E_USERS_PER_APP (default 5000), BUILD_DIR.
+#
 # Starts tests/sim/countly_sim.py (TLS, test CA, 127.0.0.1) in the editions
 # the cases need, runs the real binary ($COUNTLY_SYNC, default
 # build/native/bin/countly-sync) and compares every output row with the
@@ -22,6 +25,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BUILD_DIR=${BUILD_DIR:-build}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
 BIN=${COUNTLY_SYNC:-$BUILD_DIR/native/bin/countly-sync}
+read -r -a WRAP <<<"${COUNTLY_SYNC_WRAPPER:-}" # e.g. "valgrind --error-exitcode=99 -q"
 TMP=${TEST_TMP:-$BUILD_DIR/test-tmp/e2e}
 USERS=${E2E_USERS_PER_APP:-5000}
 PKI=$TMP/pki
@@ -93,7 +97,7 @@ PY
 run_cs() {
     local name=$1 key=$2
     shift 2
-    COUNTLY_API_KEY=$key "$BIN" "$@" >"$RUNS/$name.out" 2>"$RUNS/$name.err"
+    COUNTLY_API_KEY=$key "${WRAP[@]}" "$BIN" "$@" >"$RUNS/$name.out" 2>"$RUNS/$name.err"
     RC=$?
     OUT=$(cat "$RUNS/$name.out")
     ERR=$(cat "$RUNS/$name.err")
