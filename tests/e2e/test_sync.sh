@@ -237,7 +237,8 @@ SQL
     pg_rows=$(pg_psql -At -c "SELECT (SELECT count(*) FROM apps)||' '||(SELECT count(*) FROM groups)||' '||(SELECT count(*) FROM users)")
     check_eq "db: PostgreSQL row counts" "3 $(data_lines "$D/out/groups.csv") $(data_lines "$D/out/users.csv")" "$pg_rows"
     latest=$(pg_psql -At -c "SELECT count(*) FROM (SELECT DISTINCT ON (user_id) user_id FROM users ORDER BY user_id, processed_at DESC) t")
-    check_eq "db: PostgreSQL: newest row per user = every user once" "$(sort -u "$TMP/users1.keys" | wc -l)" "$latest"
+    check_eq "db: PostgreSQL: newest row per user = every user once" \
+        "$(sort -u "$TMP/users1.keys" "$TMP/incr.keys" | wc -l)" "$latest"
 else
     tl_fail "db: PostgreSQL started" "$PG_ERROR"
 fi

@@ -302,7 +302,9 @@ static void file_larger_than_limit_is_refused(void **state)
     memset(text + n, ' ', STATE_FILE_MAX + 1 - (size_t)n);
     text[STATE_FILE_MAX + 1] = '\0';
     assert_int_equal(load_text(text), STATE_ERR_TOO_LARGE);
-    assert_non_null(strstr(loaded.detail, "STATE_FILE_MAX (20480 bytes)"));
+    char limit[64];
+    (void)snprintf(limit, sizeof limit, "STATE_FILE_MAX (%u bytes)", (unsigned)STATE_FILE_MAX);
+    assert_non_null(strstr(loaded.detail, limit));
     assert_non_null(strstr(loaded.detail, RECOVER));
 }
 
