@@ -648,10 +648,10 @@ typedef struct {
 static int read_sort_key(const jstream_record *r, sort_key *k)
 {
     const jsmntok_t *v;
-    char num[32];
     k->lac_missing = 1;
     k->lac = 0;
     if (record_value(r, "lac", &v) && v->type == JSMN_PRIMITIVE && r->json[v->start] != 'n') {
+        char num[32];
         size_t len = (size_t)(v->end - v->start);
         if (len < sizeof num) {
             memcpy(num, r->json + v->start, len);
@@ -1132,7 +1132,11 @@ int agent_run(agent *a, const agent_options *opts)
     if (code == 0)
         code = opts->command == AGENT_CHECK ? run_check(a) : run_sync(a);
     http_client_close(&a->http);
-    if (a->cfg.server.tls)
+    if (a->cfg.server.tls) {
+        size_t peak = 0, current = 0;
+        tls_arena_stats(&peak, &current);
+        log_debug(&a->log, "tls arena peak %zu bytes", peak);
         tls_free(&a->tls);
+    }
     return code;
 }
