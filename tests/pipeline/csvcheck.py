@@ -13,6 +13,8 @@
       tables and compares them field by field (printing key=value lines)
   csvcheck.py secrets --dir D --csv FILE...
       counts lines of the CSV files holding any secret value of the metas
+  csvcheck.py reader-selftest
+      checks the RFC 4180 reader on hand-written files (good and malformed)
 
 Results are printed as key=value lines (for the shell runner), details of
 mismatches as lines starting with "  ". Standard library only.
@@ -336,6 +338,44 @@ def cmd_pg_sql(args):
     print("\n".join(out))
 
 
+def cmd_reader_selftest(args):
+    """The reader itself: NULL vs "", quoting, and what it must refuse."""
+    import tempfile
+    good = [
+        ('a,b,c\n,"",x\n', [[None, "", "x"]]),
+        ('a,b\n"q""uote","line\r\nbreak"\n', [['q"uote', "line\r\nbreak"]]),
+        ('a,b\n" lead",trail \n', [[" lead", "trail "]]),
+        ('a\n""\n\n', [[""], [None]]),
+        ('a,b\n"é,😀",\n', [["é,😀", None]]),
+    ]
+    bad = ['a,b\r\n1,2\r\n', 'a,b\n1,2', 'a,b\nx"y,2\n', 'a,b\n"x"y,2\n', 'a,b\n1\n',
+           'a,b\n"open,2\n', 'a,b\n1,2\r\n']
+    failures = 0
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "t.csv")
+        for text, rows in good:
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            try:
+                got = read_csv(path)[1]
+            except CsvError as e:
+                got = "error: %s" % e
+            if got != rows:
+                failures += 1
+                print("  %r: expected %r, got %r" % (text, rows, got))
+        for text in bad:
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            try:
+                read_csv(path)
+                failures += 1
+                print("  %r: accepted" % text)
+            except CsvError:
+                pass
+    print("cases=%d" % (len(good) + len(bad)))
+    print("failures=%d" % failures)
+
+
 def cmd_secrets(args):
     secrets = set()
     for path in glob.glob(os.path.join(args.dir, "*.meta.json")):
@@ -368,12 +408,13 @@ def main():
     p = sub.add_parser("pg-sql")
     for a in ("--dir", "--kind", "--csv"):
         p.add_argument(a, required=True)
+    sub.add_parser("reader-selftest")
     p = sub.add_parser("secrets")
     p.add_argument("--dir", required=True)
     p.add_argument("--csv", nargs="+", required=True)
     args = ap.parse_args()
     {"selfcheck": cmd_selfcheck, "sqlite": cmd_sqlite, "pg-sql": cmd_pg_sql,
-     "secrets": cmd_secrets}[args.cmd](args)
+     "secrets": cmd_secrets, "reader-selftest": cmd_reader_selftest}[args.cmd](args)
     return 0
 
 

@@ -22,6 +22,7 @@
 #   PG_BIN         PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
 #   PIPELINE_USERS users to generate (default 20000, over 20 pages)
 #   PIPELINE_SEED  generator seed (default 20240605)
+#   PIPELINE_NASTY fraction of hostile records (default 0.15)
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,6 +38,7 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 USERS=${PIPELINE_USERS:-20000}
 USER_PAGES=20
 SEED=${PIPELINE_SEED:-20240605}
+NASTY=${PIPELINE_NASTY:-0.15}
 APP_ID=64b0ac10c2c3ce0012dd1001
 SERVER_URL=https://countly.example.com/analytics
 PROCESSED_AT=1717650000
@@ -135,6 +137,14 @@ trap 'exit 130' INT TERM
 # pg_start: a private cluster in $PGBASE, unix socket only; status 1 on failure
 # with the reason on stdout.
 pg_start() {
+    # a cluster left running by an interrupted run
+    if [ -f "$PGBASE/data/postmaster.pid" ]; then
+        if [ "$(id -u)" = 0 ]; then
+            runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGBASE/data" -m immediate -w stop
+        else
+            "$PG_BIN/pg_ctl" -D "$PGBASE/data" -m immediate -w stop
+        fi >/dev/null 2>&1
+    fi
     rm -rf "$PGBASE"
     mkdir -p "$PGBASE/data" "$PGBASE/sock"
     PG_SOCK=$PGBASE/sock
@@ -194,7 +204,7 @@ for kind in "${KINDS[@]}"; do
     apps_mine) args=(--count 300) ;;
     groups) args=(--count 400) ;;
     esac
-    "${PY[@]}" "$HERE/gen_body.py" --kind "$kind" "${args[@]}" --seed "$SEED" --nasty 0.15 \
+    "${PY[@]}" "$HERE/gen_body.py" --kind "$kind" "${args[@]}" --seed "$SEED" --nasty "$NASTY" \
         --out-dir "$GEN" --app-id "$APP_ID" --server-url "$SERVER_URL" \
         --processed-at "$PROCESSED_AT" >"$TMP/gen-$kind.log" 2>&1
     check_eq "generate $kind" 0 $?
@@ -303,6 +313,11 @@ fi
 
 # ---------------------------------------------------------------------------
 echo "== SQLite: strict RFC 4180 reader, typed load, field-by-field comparison"
+
+out=$("${CHECK[@]}" reader-selftest 2>&1)
+check_ge "csv reader self-test: cases" "$(kv cases "$out")" 10
+check_zero "csv reader self-test: NULL vs \"\", quoting, malformed files refused" \
+    "$(kv failures "$out")" "$out"
 
 rm -f "$TMP/sqlite.db"
 for kind in "${KINDS[@]}"; do
