@@ -1,5 +1,5 @@
 /*
- * test_port_posix.c - unit tests of the POSIX port (port/posix/port_posix.c).
+ * test_port_posix.c - unit tests of the POSIX port (port/posix/).
  *
  * Files: everything happens inside a mkdtemp() folder removed at the end.
  * Network: only 127.0.0.1 and ::1, against sockets the test itself opens

@@ -1,0 +1,25 @@
+/*
+ * port_posix_clock.c - the port's time base on POSIX: the monotonic clock
+ * and sleeping (clock_gettime, nanosleep). A network stack with its own
+ * time base (port/lwip/, sys_now) replaces this file.
+ */
+#include "port.h"
+
+#include <errno.h>
+#include <time.h>
+
+uint64_t port_clock_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void port_sleep_ms(uint32_t ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1000u);
+    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}

@@ -1,0 +1,318 @@
+/*
+ * port_posix_sys.c - the operating-system half of the port contract
+ * (include/port.h) on POSIX: error words, the wall clock, getrandom, plain
+ * file descriptors, folders, the environment and the console. Every port
+ * that runs on a POSIX-like system links it; the network half and the
+ * monotonic clock come from port_posix_net.c + port_posix_clock.c or from
+ * another network stack (port/lwip/).
+ */
+#include "port.h"
+#include "port_posix_errno.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *port_strerror(port_status status)
+{
+    switch (status) {
+    case PORT_OK:
+        return "ok";
+    case PORT_ERR_RESOLVE:
+        return "host name did not resolve";
+    case PORT_ERR_REFUSED:
+        return "connection refused";
+    case PORT_ERR_TIMEOUT:
+        return "timed out";
+    case PORT_ERR_NOENT:
+        return "no such file or folder";
+    case PORT_ERR_ACCESS:
+        return "permission denied";
+    case PORT_ERR_NOSPC:
+        return "no space left on device";
+    case PORT_ERR_EOF:
+        return "end of file";
+    case PORT_ERR_IO:
+        return "input/output error";
+    }
+    return "unknown port status";
+}
+
+const char *port_last_os_error(void)
+{
+    return strerror(errno);
+}
+
+port_status port_posix_status_from_errno(int err)
+{
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+        return PORT_ERR_NOENT;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return PORT_ERR_ACCESS;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+        return PORT_ERR_NOSPC;
+    case ECONNREFUSED:
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+        return PORT_ERR_REFUSED;
+    case ETIMEDOUT:
+        return PORT_ERR_TIMEOUT;
+    default:
+        return PORT_ERR_IO;
+    }
+}
+
+/* ---- time and randomness ------------------------------------------------------- */
+
+int64_t port_time_utc(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+port_status port_entropy(uint8_t *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = getrandom(buf + done, len - done, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return PORT_ERR_IO;
+        done += (size_t)n;
+    }
+    return PORT_OK;
+}
+
+/* ---- files -------------------------------------------------------------------------- */
+
+void port_file_init(port_file *file)
+{
+    file->fd = -1;
+}
+
+port_status port_file_open(port_file *file, const char *path, unsigned flags)
+{
+    int oflags = O_CLOEXEC;
+    if ((flags & PORT_FILE_READ) && (flags & PORT_FILE_WRITE))
+        oflags |= O_RDWR;
+    else if (flags & PORT_FILE_WRITE)
+        oflags |= O_WRONLY;
+    else
+        oflags |= O_RDONLY;
+    if (flags & PORT_FILE_CREATE)
+        oflags |= O_CREAT;
+    if (flags & PORT_FILE_TRUNC)
+        oflags |= O_TRUNC;
+    if (flags & PORT_FILE_APPEND)
+        oflags |= O_APPEND;
+    mode_t mode = (flags & PORT_FILE_PRIVATE) ? 0600 : 0644;
+    int fd;
+    do {
+        fd = open(path, oflags, mode);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return port_posix_status_from_errno(errno);
+    file->fd = fd;
+    return PORT_OK;
+}
+
+port_status port_file_read(port_file *file, void *buf, size_t cap, size_t *got)
+{
+    for (;;) {
+        ssize_t n = read(file->fd, buf, cap);
+        if (n >= 0) {
+            *got = (size_t)n;
+            return PORT_OK;
+        }
+        if (errno != EINTR)
+            return port_posix_status_from_errno(errno);
+    }
+}
+
+port_status port_file_write(port_file *file, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = write(file->fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return port_posix_status_from_errno(errno);
+        if (n == 0)
+            return PORT_ERR_NOSPC;
+        p += n;
+        len -= (size_t)n;
+    }
+    return PORT_OK;
+}
+
+port_status port_file_sync(port_file *file)
+{
+    return fsync(file->fd) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+}
+
+port_status port_file_truncate(port_file *file, uint64_t size)
+{
+    if (size > (uint64_t)INT64_MAX)
+        return PORT_ERR_IO;
+    return ftruncate(file->fd, (off_t)size) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+}
+
+port_status port_file_size(port_file *file, uint64_t *size)
+{
+    struct stat st;
+    if (fstat(file->fd, &st) != 0)
+        return port_posix_status_from_errno(errno);
+    *size = (uint64_t)st.st_size;
+    return PORT_OK;
+}
+
+port_status port_file_close(port_file *file)
+{
+    port_status st = PORT_OK;
+    if (file->fd >= 0 && close(file->fd) != 0)
+        st = port_posix_status_from_errno(errno);
+    file->fd = -1;
+    return st;
+}
+
+port_status port_file_rename(const char *from, const char *to)
+{
+    return rename(from, to) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+}
+
+port_status port_file_remove(const char *path)
+{
+    return unlink(path) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+}
+
+port_status port_path_stat(const char *path, int *is_dir, uint64_t *size)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return port_posix_status_from_errno(errno);
+    if (is_dir != NULL)
+        *is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
+    if (size != NULL)
+        *size = (uint64_t)st.st_size;
+    return PORT_OK;
+}
+
+port_status port_dir_create(const char *path)
+{
+    if (mkdir(path, 0755) == 0)
+        return PORT_OK;
+    if (errno == EEXIST) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return PORT_OK;
+        errno = EEXIST;
+        return PORT_ERR_IO; /* something else has the name */
+    }
+    return port_posix_status_from_errno(errno);
+}
+
+port_status port_dir_sync(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return port_posix_status_from_errno(errno);
+    port_status st = fsync(fd) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+    (void)close(fd);
+    return st;
+}
+
+port_status port_dir_open(port_dir *dir, const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return port_posix_status_from_errno(errno);
+    dir->handle = d;
+    return PORT_OK;
+}
+
+port_status port_dir_next(port_dir *dir, char *name, size_t cap)
+{
+    for (;;) {
+        errno = 0;
+        const struct dirent *e = readdir((DIR *)dir->handle);
+        if (e == NULL)
+            return errno == 0 ? PORT_ERR_EOF : port_posix_status_from_errno(errno);
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        size_t len = strlen(e->d_name);
+        if (len + 1 > cap)
+            continue; /* a name we could not open anyway */
+        memcpy(name, e->d_name, len + 1);
+        return PORT_OK;
+    }
+}
+
+void port_dir_close(port_dir *dir)
+{
+    if (dir->handle != NULL)
+        (void)closedir((DIR *)dir->handle);
+    dir->handle = NULL;
+}
+
+port_status port_path_readable_by_others(const char *path, int *readable)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return port_posix_status_from_errno(errno);
+    *readable = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+    return PORT_OK;
+}
+
+/* ---- process ------------------------------------------------------------------------------ */
+
+const char *port_getenv(const char *name)
+{
+    return getenv(name);
+}
+
+int port_console_is_terminal(void)
+{
+    return isatty(STDERR_FILENO);
+}
+
+/* ---- console ----------------------------------------------------------------------------- */
+
+static void write_all(int fd, const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
+void port_console_err(const char *text, size_t len)
+{
+    write_all(STDERR_FILENO, text, len);
+}
+
+void port_console_out(const char *text, size_t len)
+{
+    write_all(STDOUT_FILENO, text, len);
+}
