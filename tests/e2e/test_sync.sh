@@ -21,6 +21,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 . "$ROOT/tests/lib/testlib.sh"
 # shellcheck source=../lib/pg.sh
 . "$ROOT/tests/lib/pg.sh"
+# shellcheck source=../lib/e2e.sh
+. "$ROOT/tests/lib/e2e.sh"
 
 BUILD_DIR=${BUILD_DIR:-build}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
@@ -30,8 +32,6 @@ TMP=${TEST_TMP:-$BUILD_DIR/test-tmp/e2e}
 USERS=${E2E_USERS_PER_APP:-5000}
 PKI=$TMP/pki
 RUNS=$TMP/runs
-SIM_PIDS=()
-declare -A PORT=()
 
 rm -rf "$TMP" && mkdir -p "$RUNS"
 
@@ -45,65 +45,6 @@ trap cleanup EXIT
 
 # ---- helpers ----------------------------------------------------------------------
 
-# start_sim NAME ARGS...: a simulator on a free port; its port in PORT[NAME].
-start_sim() {
-    local name=$1 i
-    shift
-    python3 "$ROOT/tests/sim/countly_sim.py" --port 0 --port-file "$TMP/$name.port" \
-        --cert "$PKI/server-ec.crt" --key "$PKI/server-ec.key" "$@" \
-        >"$TMP/$name.sim.log" 2>&1 &
-    SIM_PIDS+=($!)
-    for ((i = 0; i < 600; i++)); do
-        if [ -s "$TMP/$name.port" ] && sim_get "$(cat "$TMP/$name.port")" /__sim/info >/dev/null; then
-            PORT[$name]=$(cat "$TMP/$name.port")
-            return 0
-        fi
-        sleep 0.1
-    done
-    tl_fail "setup: simulator $name" "did not start: $(tail -n 3 "$TMP/$name.sim.log")"
-    tl_summary
-    exit 1
-}
-
-# sim_get PORT PATH: a control or API request to a simulator.
-sim_get() {
-    curl -sf --cacert "$PKI/ca-ec.crt" "https://localhost:$1$2"
-}
-
-# json_field JSON KEY: one top-level value of a JSON document.
-json_field() {
-    python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if not isinstance(v,list) else " ".join(v))' "$1" "$2"
-}
-
-# write_config FILE KEY=VALUE...: a configuration.json with string values
-# (as the seed connector writes them); VALUE may be JSON when it starts with [ or {.
-write_config() {
-    local file=$1
-    shift
-    python3 - "$file" "$@" <<'PY'
-import json, sys
-conf = {}
-for kv in sys.argv[2:]:
-    k, v = kv.split("=", 1)
-    conf[k] = json.loads(v) if v[:1] in "[{" else v
-with open(sys.argv[1], "w") as f:
-    json.dump(conf, f, indent=2)
-PY
-    chmod 600 "$file"
-}
-
-# run_cs NAME KEY ARGS...: runs countly-sync with COUNTLY_API_KEY=KEY;
-# sets RC, OUT (stdout) and ERR (stderr); keeps both for the key search.
-run_cs() {
-    local name=$1 key=$2
-    shift 2
-    COUNTLY_API_KEY=$key "${WRAP[@]}" "$BIN" "$@" >"$RUNS/$name.out" 2>"$RUNS/$name.err"
-    RC=$?
-    OUT=$(cat "$RUNS/$name.out")
-    ERR=$(cat "$RUNS/$name.err")
-    printf '%s\n' "$*" >"$RUNS/$name.cmd"
-}
-
 # base_config FILE SIM OUTDIR KEY=VALUE...: a working configuration for SIM.
 base_config() {
     local file=$1 sim=$2 out=$3
@@ -112,26 +53,6 @@ base_config() {
         "ca_file=$PKI/ca-ec.crt" "output_dir=$out" "max_records_per_page=500" \
         "initial_sync_days=0" "retry_attempts=1" "$@"
 }
-
-# truth SIM TABLE QUERY OUT: the simulator's expected rows into OUT.
-truth() {
-    sim_get "${PORT[$1]}" "/__sim/truth?table=$2$3" >"$4"
-}
-
-# compare NAME CSV TRUTHFILE: every row against the truth; fields into CMP.
-compare() {
-    local name=$1
-    CMP=$(python3 "$HERE/compare.py" --csv "$2" --truth "$3" ${4:+--keys-out "$4"} 2>&1)
-    local rc=$?
-    check_eq "$name: rows match the truth" 0 "$rc"
-    [ $rc -eq 0 ] || printf '%s\n' "$CMP" | head -n 20 | sed 's/^/#   /'
-}
-
-cmp_field() { sed -n "s/^$1=//p" <<<"$CMP"; }
-
-iso_to_unix() { python3 -c 'import sys,datetime; print(int(datetime.datetime.strptime(sys.argv[1],"%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()))' "$1"; }
-
-data_lines() { python3 -c 'import sys; sys.path.insert(0, sys.argv[2]); import csvcheck; print(len(csvcheck.read_csv(sys.argv[1])[1]))' "$1" "$ROOT/tests/pipeline"; }
 
 # ---- setup ---------------------------------------------------------------------------
 
