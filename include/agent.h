@@ -91,8 +91,6 @@ struct agent {
     int has_groups_plugin;
     unsigned visible_count;
     char visible[CONFIG_APPS_MAX][25];
-    unsigned selected_count;
-    char selected[CONFIG_APPS_MAX][25];
 
     /* transport */
     _Alignas(16) unsigned char tls_arena[TLS_ARENA_SIZE];

@@ -75,7 +75,7 @@
  * handshake and GET: 30.4 KiB (ECDSA chain), 33.0 KiB (RSA-2048 chain),
  * with 16 KiB + 4 KiB record buffers (`make bench`). */
 #ifndef TLS_ARENA_SIZE
-#define TLS_ARENA_SIZE (64 * 1024)
+#define TLS_ARENA_SIZE (48 * 1024)
 #endif
 
 /* Largest DER certificate read from a CA bundle (a few roots exceed 2 KiB). */
@@ -110,7 +110,7 @@
 /* jsmn tokens per record (20 bytes each with parent links): every key,
  * value, object and array is one. */
 #ifndef JSTREAM_TOKENS_MAX
-#define JSTREAM_TOKENS_MAX 1024
+#define JSTREAM_TOKENS_MAX 896
 #endif
 
 /* Deepest nesting of objects and arrays anywhere in a body. */
@@ -137,7 +137,7 @@
 /* Most distinct apps in one /o/apps/all or /o/apps/mine answer (12 bytes each, to report
  * each app once although admin_of and user_of both list it). */
 #ifndef JSTREAM_APPS_MAX
-#define JSTREAM_APPS_MAX 512
+#define JSTREAM_APPS_MAX 256
 #endif
 
 /* ---- mapping and CSV ---------------------------------------------------------- */
@@ -176,9 +176,10 @@
 #define CONFIG_PATH_MAX 400
 #endif
 
-/* Most app ids listed in app_id (and most apps the state remembers). */
+/* Most apps one key may see and sync (app ids in app_id, apps in the
+ * state file); 25 + 33 bytes per app across config, state and agent. */
 #ifndef CONFIG_APPS_MAX
-#define CONFIG_APPS_MAX 256
+#define CONFIG_APPS_MAX 128
 #endif
 
 /* Room for one configuration or state error message. */

@@ -871,17 +871,29 @@ static int read_app_window(agent *a, const char *app_id, int64_t from, int64_t t
     return 0;
 }
 
-/* The apps whose users are read: app_id "*" = every visible app; listed
- * ids must be visible to the key. */
+/* The apps whose users are read: app_id "*" = every visible app, else the
+ * listed ids (which select_apps has checked are visible to the key). */
+static unsigned selected_count(const agent *a)
+{
+    return a->cfg.all_apps ? a->visible_count : a->cfg.app_count;
+}
+
+static const char *selected_app(const agent *a, unsigned i)
+{
+    return a->cfg.all_apps ? a->visible[i] : a->cfg.app_ids[i];
+}
+
+static int is_selected(const agent *a, const char *app_id)
+{
+    for (unsigned i = 0; i < selected_count(a); i++)
+        if (strcmp(selected_app(a, i), app_id) == 0)
+            return 1;
+    return 0;
+}
+
 static int select_apps(agent *a)
 {
-    a->selected_count = 0;
-    if (a->cfg.all_apps) {
-        memcpy(a->selected, a->visible, sizeof a->visible[0] * a->visible_count);
-        a->selected_count = a->visible_count;
-        return 0;
-    }
-    for (unsigned i = 0; i < a->cfg.app_count; i++) {
+    for (unsigned i = 0; !a->cfg.all_apps && i < a->cfg.app_count; i++) {
         if (!list_contains(a->visible, a->visible_count, a->cfg.app_ids[i])) {
             log_error(&a->log,
                       "configuration: app_id %s: no such app visible to this API key "
@@ -889,7 +901,6 @@ static int select_apps(agent *a)
                       a->cfg.app_ids[i], a->cfg.server.host);
             return AGENT_EXIT_CONFIG;
         }
-        memcpy(a->selected[a->selected_count++], a->cfg.app_ids[i], 25);
     }
     return 0;
 }
@@ -931,12 +942,12 @@ static int sync_users(agent *a)
         code = open_users_file(a);
     /* A window interrupted by a crash is finished first, with its bounds. */
     state_run *run = &a->state.run;
-    if (code == 0 && run->active && !list_contains(a->selected, a->selected_count, run->app_id))
+    if (code == 0 && run->active && !is_selected(a, run->app_id))
         run->active = 0;
     if (code == 0 && run->active)
         code = read_app_window(a, run->app_id, run->from, run->to, run->all_history);
-    for (unsigned i = 0; code == 0 && i < a->selected_count; i++) {
-        const char *app = a->selected[i];
+    for (unsigned i = 0; code == 0 && i < selected_count(a); i++) {
+        const char *app = selected_app(a, i);
         int64_t cursor = state_cursor(&a->state, app);
         int64_t days = (int64_t)a->cfg.initial_sync_days;
         int all_history = cursor < 0 && days == 0;
@@ -994,11 +1005,11 @@ static int run_check(agent *a)
     code = select_apps(a);
     if (code != 0)
         return code;
-    log_report(&a->log, "users would be read for %u app%s%s", a->selected_count,
-               a->selected_count == 1 ? "" : "s",
+    log_report(&a->log, "users would be read for %u app%s%s", selected_count(a),
+               selected_count(a) == 1 ? "" : "s",
                a->cfg.enable_users ? "" : " (users sync disabled)");
-    for (unsigned i = 0; i < a->selected_count; i++)
-        log_report(&a->log, "  %s", a->selected[i]);
+    for (unsigned i = 0; i < selected_count(a); i++)
+        log_report(&a->log, "  %s", selected_app(a, i));
     return 0;
 }
 

@@ -714,7 +714,10 @@ static void app_id_limit_is_config_apps_max(void **state)
     assert_int_equal(load_many_apps(CONFIG_APPS_MAX, 0), CONFIG_OK);
     assert_int_equal(cfg.app_count, CONFIG_APPS_MAX);
     assert_int_equal(load_many_apps(CONFIG_APPS_MAX + 1, 0), CONFIG_ERR_RANGE);
-    assert_detail("key 'app_id': more than CONFIG_APPS_MAX (256) app ids");
+    char message[96];
+    (void)snprintf(message, sizeof message, "key 'app_id': more than CONFIG_APPS_MAX (%u) app ids",
+                   (unsigned)CONFIG_APPS_MAX);
+    assert_detail(message);
     assert_int_equal(load_many_apps(CONFIG_APPS_MAX + 1, 1), CONFIG_ERR_RANGE);
 }
 
