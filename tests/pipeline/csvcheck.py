@@ -30,6 +30,7 @@ from decimal import Decimal
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import py_export  # noqa: E402
 
 SQLITE_TYPE = {"text": "TEXT", "int": "INTEGER", "ts": "TEXT", "json": "TEXT"}

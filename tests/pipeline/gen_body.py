@@ -15,7 +15,7 @@ generator's own model of each record (never by parsing the body back):
   <kind>-page-NNN.json  the body, split into --pages pages like a paged sync
   <kind>.truth.jsonl    one line per expected row, in file order:
                         {"cols": {column: text or null}, "json": [columns whose
-                        value is JSON text, compared as JSON], "nulls_kept": ...}
+                        value is JSON text, compared as JSON]}
   <kind>.meta.json      table name, columns with kinds, record count, expected
                         U+FFFD replacements, the secret values, page files
 
@@ -725,7 +725,6 @@ class TruthSink:
         self.kind, self.ctx = kind, ctx
         self.records = 0
         self.replaced = 0
-        self.keys = []
 
     def add(self, rec):
         self.records += 1
