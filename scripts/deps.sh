@@ -1,9 +1,11 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages countly-sync needs are installed.
 #
-# Usage: scripts/deps.sh [build|test|all]
+# Usage: scripts/deps.sh [build|cross|test|all]
 #   build: what `make` needs (compiler, archive tools, apt source fetch)
-#   test:  build + what `make test` needs (cmocka, musl, servers, sanitizers)
+#   cross: build + the ARM cross compilers (`make cross`)
+#   test:  build + what `make test` needs (cmocka, musl, servers, sanitizers,
+#          the ARM cross compilers and qemu-user for `make cross`/`test-cross`)
 # As root, installs whatever is missing with apt-get; otherwise prints the
 # exact apt-get line to run and fails.
 set -eu
@@ -11,13 +13,16 @@ set -eu
 want=${1:-all}
 
 build_pkgs="gcc make libc6-dev bzip2 tar ca-certificates apt file binutils libjsmn-dev"
-test_pkgs="libcmocka-dev musl-tools python3 openssl nginx curl clang libclang-rt-14-dev cppcheck valgrind sqlite3 postgresql jq"
+cross_pkgs="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf"
+test_pkgs="libcmocka-dev musl-tools python3 openssl nginx curl clang libclang-rt-14-dev cppcheck valgrind sqlite3 postgresql jq
+           $cross_pkgs qemu-user"
 
 case "$want" in
 build) pkgs=$build_pkgs ;;
+cross) pkgs="$build_pkgs $cross_pkgs" ;;
 test | all) pkgs="$build_pkgs $test_pkgs" ;;
 *)
-    echo "deps.sh: unknown set '$want' (use build, test or all)" >&2
+    echo "deps.sh: unknown set '$want' (use build, cross, test or all)" >&2
     exit 64
     ;;
 esac
