@@ -21,6 +21,7 @@
 
 #include "json_string.h"
 #include "port.h"
+#include "text.h"
 #include "url.h"
 
 /* What one attempt at a request came to. */
@@ -95,17 +96,6 @@ static void strip_object_id(char *id)
     }
 }
 
-static int is_app_id(const char *id)
-{
-    size_t n = 0;
-    for (; id[n] != '\0'; n++) {
-        char c = id[n];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return 0;
-    }
-    return n == 24;
-}
-
 static int list_contains(char (*list)[25], unsigned count, const char *id)
 {
     for (unsigned i = 0; i < count; i++)
@@ -117,7 +107,7 @@ static int list_contains(char (*list)[25], unsigned count, const char *id)
 /* Adds an app id the key can see (once). */
 static int remember_visible_app(agent *a, const char *id)
 {
-    if (!is_app_id(id) || list_contains(a->visible, a->visible_count, id))
+    if (!text_is_object_id(id, strlen(id)) || list_contains(a->visible, a->visible_count, id))
         return 0;
     if (a->visible_count >= CONFIG_APPS_MAX) {
         log_error(&a->log,

@@ -30,6 +30,7 @@
 
 #include "json_string.h"
 #include "port.h"
+#include "text.h"
 
 /* Turns a numeric limit into text for the messages below. */
 #define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
@@ -490,18 +491,6 @@ static config_status config_set_url(config_ctx *ctx, const config_key *key, int 
 
 /* ---- app_id ------------------------------------------------------------------------------- */
 
-static int config_is_app_id(const char *text, size_t len)
-{
-    if (len != 24)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return 0;
-    }
-    return 1;
-}
-
 /* Adds one 24-hex id, lowercased, unless it is already listed. */
 static config_status config_add_app(config_ctx *ctx, const char *text)
 {
@@ -539,7 +528,7 @@ static config_status config_app_item(config_ctx *ctx, const char *text, size_t l
     }
     if (len == 0)
         return config_fail(ctx, CONFIG_ERR_VALUE, "key 'app_id': an empty entry in the list");
-    if (!config_is_app_id(text, len)) {
+    if (!text_is_object_id(text, len)) {
         char shown[CONFIG_SHOW_MAX + 8];
         config_show_text(ctx, text, len, "\"", shown, sizeof shown);
         return config_fail(ctx, CONFIG_ERR_VALUE,

@@ -25,6 +25,7 @@
 #include "http_parser.h"
 
 #include "civil_time.h"
+#include "text.h"
 
 #include <string.h>
 
@@ -122,19 +123,6 @@ static int is_ows(unsigned char c)
 }
 
 /* Value of a hex digit, or -1. */
-static int hex_value(unsigned char c)
-{
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 /* tchar of RFC 9110 5.6.2: the characters of a header name. */
 static int is_tchar(unsigned char c)
@@ -479,7 +467,7 @@ static void end_chunk_line(http_parser *p)
 /* A byte of the chunk-size line other than CR and LF. */
 static void chunk_line_char(http_parser *p, unsigned char c)
 {
-    int hex = hex_value(c);
+    int hex = text_hex_value(c);
     if (p->state == ST_CHUNK_SIZE_START || p->state == ST_CHUNK_SIZE) {
         if (hex >= 0 && p->line_len <= CHUNK_SIZE_DIGITS_MAX) {
             /* line_len counts the hex digits so far, so this cannot overflow */

@@ -19,6 +19,7 @@
  * are written unchanged or replaced by fewer, so the bound holds at the end.
  */
 #include "json_string.h"
+#include "text.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -151,20 +152,6 @@ static int decoder_flush(decoder *d)
 
 /* ---- decoding: escapes ------------------------------------------------------- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* The code unit of "\uXXXX" at s (6 bytes available), or -1. */
 static long unicode_unit(const char *s)
 {
@@ -173,7 +160,7 @@ static long unicode_unit(const char *s)
     }
     long unit = 0;
     for (int i = 2; i < 6; i++) {
-        int v = hex_value(s[i]);
+        int v = text_hex_value((unsigned char)s[i]);
         if (v < 0) {
             return -1;
         }
@@ -185,29 +172,10 @@ static long unicode_unit(const char *s)
 /* Appends code point cp (at most U+10FFFF, not a surrogate) as UTF-8. */
 static int decoder_code_point(decoder *d, uint32_t cp)
 {
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
+    uint8_t b[4];
+    size_t n = text_utf8_encode(cp, b);
     for (size_t i = 0; i < n; i++) {
-        if (!decoder_byte(d, b[i])) {
+        if (!decoder_byte(d, (char)b[i])) {
             return 0;
         }
     }

@@ -35,6 +35,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wsign-conversion"
 #include "jstream.h"
+#include "text.h"
 #pragma GCC diagnostic pop
 
 #include <inttypes.h>
@@ -178,20 +179,6 @@ static int is_word_char(uint8_t c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-static int hex_value(uint8_t c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 static uint64_t scan_offset(const scan *s, const uint8_t *at)
 {
     return s->base + (uint64_t)(at - s->data);
@@ -270,30 +257,10 @@ static void capture_append(jstream *js, const uint8_t *bytes, size_t n, int divi
 static void capture_code_point(jstream *js, uint32_t cp)
 {
     uint8_t b[4];
-    size_t n;
     if (cp < 0x20) {
         cp = ' ';
     }
-    if (cp < 0x80) {
-        b[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (uint8_t)(0xC0 | (cp >> 6));
-        b[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (uint8_t)(0xE0 | (cp >> 12));
-        b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (uint8_t)(0xF0 | (cp >> 18));
-        b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    capture_append(js, b, n, 0);
+    capture_append(js, b, text_utf8_encode(cp, b), 0);
 }
 
 /* A high surrogate not followed by a low one is shown as U+FFFD. */
@@ -467,8 +434,8 @@ static int app_id_decode(const jstream *js, uint8_t id[12])
         return 0;
     }
     for (i = 0; i < 12; i++) {
-        int hi = hex_value((uint8_t)js->app_key[2 * i]);
-        int lo = hex_value((uint8_t)js->app_key[2 * i + 1]);
+        int hi = text_hex_value((uint8_t)js->app_key[2 * i]);
+        int lo = text_hex_value((uint8_t)js->app_key[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return 0;
         }
@@ -1077,7 +1044,7 @@ static void scan_escape(jstream *js, scan *s)
 
 static void scan_unicode(jstream *js, scan *s)
 {
-    int digit = hex_value(*s->p);
+    int digit = text_hex_value(*s->p);
     if (digit < 0) {
         fail(js, s, JSTREAM_ERR_ESCAPE, s->p);
         return;

@@ -26,6 +26,7 @@
 
 #include "json_string.h"
 #include "port.h"
+#include "text.h"
 
 /* Turns a numeric limit into text for the messages below. */
 #define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
@@ -231,19 +232,12 @@ static int state_tok_string(const state_ctx *ctx, int t, char *out, size_t cap)
     return 1;
 }
 
-static int state_is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* 1 when text is 24 hex digits; copies it lowercased into id[25]. */
 static int state_app_id(const char *text, char id[25])
 {
-    if (strlen(text) != 24)
+    if (!text_is_object_id(text, strlen(text)))
         return 0;
     for (size_t i = 0; i < 24; i++) {
-        if (!state_is_hex(text[i]))
-            return 0;
         id[i] = (text[i] >= 'A' && text[i] <= 'F') ? (char)(text[i] - 'A' + 'a') : text[i];
     }
     id[24] = '\0';

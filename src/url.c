@@ -9,6 +9,7 @@
  * info, query, fragment, spaces, control and non-ASCII bytes are rejected.
  */
 #include "url.h"
+#include "text.h"
 
 #include <string.h>
 
@@ -56,7 +57,7 @@ static int is_alpha(char c)
 
 static int is_hex(char c)
 {
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    return text_hex_value((unsigned char)c) >= 0;
 }
 
 static char to_lower(char c)
