@@ -49,32 +49,32 @@ typedef enum {
 } jstream_envelope;
 
 typedef enum {
-    JSTREAM_OK = 0,                /* bytes consumed; body complete after finish */
-    JSTREAM_ERR_UNEXPECTED,        /* a byte that cannot come here */
-    JSTREAM_ERR_TRAILING_COMMA,    /* "[1,]" or "{"a":1,}" */
-    JSTREAM_ERR_LITERAL,           /* "tru", "nul", "falsey" */
-    JSTREAM_ERR_NUMBER,            /* leading zero, "1.", "-", "1e" */
-    JSTREAM_ERR_CONTROL_CHAR,      /* raw byte < 0x20 inside a string */
-    JSTREAM_ERR_ESCAPE,            /* bad backslash escape or \u digits */
-    JSTREAM_ERR_UTF8,              /* invalid UTF-8 (overlong, surrogate, > U+10FFFF) */
-    JSTREAM_ERR_DEPTH,             /* nesting deeper than JSTREAM_DEPTH_MAX */
-    JSTREAM_ERR_TRAILING_DATA,     /* non-space bytes after the top-level value */
-    JSTREAM_ERR_TRUNCATED,         /* the body ended inside the JSON (at finish) */
-    JSTREAM_ERR_SHAPE,             /* valid JSON, but not the expected envelope */
-    JSTREAM_ERR_RECORD_TOO_LARGE,  /* record exceeds JSTREAM_RECORD_MAX */
-    JSTREAM_ERR_TOO_MANY_TOKENS,   /* record exceeds JSTREAM_TOKENS_MAX tokens */
-    JSTREAM_ERR_TOO_MANY_APPS,     /* more than JSTREAM_APPS_MAX distinct apps */
-    JSTREAM_ERR_ABORTED            /* the record callback asked to stop */
+    JSTREAM_OK = 0,               /* bytes consumed; body complete after finish */
+    JSTREAM_ERR_UNEXPECTED,       /* a byte that cannot come here */
+    JSTREAM_ERR_TRAILING_COMMA,   /* "[1,]" or "{"a":1,}" */
+    JSTREAM_ERR_LITERAL,          /* "tru", "nul", "falsey" */
+    JSTREAM_ERR_NUMBER,           /* leading zero, "1.", "-", "1e" */
+    JSTREAM_ERR_CONTROL_CHAR,     /* raw byte < 0x20 inside a string */
+    JSTREAM_ERR_ESCAPE,           /* bad backslash escape or \u digits */
+    JSTREAM_ERR_UTF8,             /* invalid UTF-8 (overlong, surrogate, > U+10FFFF) */
+    JSTREAM_ERR_DEPTH,            /* nesting deeper than JSTREAM_DEPTH_MAX */
+    JSTREAM_ERR_TRAILING_DATA,    /* non-space bytes after the top-level value */
+    JSTREAM_ERR_TRUNCATED,        /* the body ended inside the JSON (at finish) */
+    JSTREAM_ERR_SHAPE,            /* valid JSON, but not the expected envelope */
+    JSTREAM_ERR_RECORD_TOO_LARGE, /* record exceeds JSTREAM_RECORD_MAX */
+    JSTREAM_ERR_TOO_MANY_TOKENS,  /* record exceeds JSTREAM_TOKENS_MAX tokens */
+    JSTREAM_ERR_TOO_MANY_APPS,    /* more than JSTREAM_APPS_MAX distinct apps */
+    JSTREAM_ERR_ABORTED           /* the record callback asked to stop */
 } jstream_status;
 
 /* One record, valid only during the callback. */
 typedef struct {
-    const char *json;         /* compact JSON text, NUL-terminated */
-    size_t len;               /* bytes of json */
-    const jsmntok_t *tokens;  /* tokens[0] is the record value itself */
+    const char *json;        /* compact JSON text, NUL-terminated */
+    size_t len;              /* bytes of json */
+    const jsmntok_t *tokens; /* tokens[0] is the record value itself */
     int token_count;
-    unsigned long index;      /* 0-based position in the envelope's list */
-    const char *key;          /* APPS: the map key (app id); NULL otherwise */
+    unsigned long index; /* 0-based position in the envelope's list */
+    const char *key;     /* APPS: the map key (app id); NULL otherwise */
 } jstream_record;
 
 /* Receives each record; returns 0 to go on, non-zero to stop (ABORTED). */
@@ -83,16 +83,16 @@ typedef int (*jstream_record_fn)(void *user, const jstream_record *record);
 typedef struct {
     /* ---- results ---- */
     int has_total, has_end, has_limit;
-    int64_t total, end, limit;   /* DB envelope scalars */
+    int64_t total, end, limit; /* DB envelope scalars */
     int has_message;
     char message[JSTREAM_MESSAGE_MAX + 1]; /* top-level "result" string, decoded */
-    unsigned long records;       /* records delivered so far */
-    uint64_t offset;             /* body bytes consumed so far */
-    jstream_status error;        /* sticky error, JSTREAM_OK if none */
-    uint64_t error_offset;       /* body offset of the byte that failed */
-    unsigned long error_record;  /* record index the error belongs to */
-    int error_in_record;         /* 1 when the error happened inside a record */
-    char record_id[JSTREAM_ID_MAX + 4]; /* the current record's _id ("" if not seen) */
+    unsigned long records;                 /* records delivered so far */
+    uint64_t offset;                       /* body bytes consumed so far */
+    jstream_status error;                  /* sticky error, JSTREAM_OK if none */
+    uint64_t error_offset;                 /* body offset of the byte that failed */
+    unsigned long error_record;            /* record index the error belongs to */
+    int error_in_record;                   /* 1 when the error happened inside a record */
+    char record_id[JSTREAM_ID_MAX + 4];    /* the current record's _id ("" if not seen) */
 
     /* ---- private state (see jstream.c); init clears everything before
      * apps[], the large buffers after it are not cleared ---- */
@@ -151,6 +151,9 @@ jstream_status jstream_feed(jstream *js, const uint8_t *data, size_t len,
 
 /* Ends the body: JSTREAM_OK only if it was one complete, valid envelope. */
 jstream_status jstream_finish(jstream *js);
+
+/* Index of the token after token t and everything inside it. */
+int jstream_token_next(const jstream_record *record, int t);
 
 /* One line on the sticky error: "invalid JSON at byte 1234 (record 17,
  * _id \"abc\"): trailing comma". Returns the length written. */

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_file.h"
 #include "json_string.h"
 #include "port.h"
 #include "text.h"
@@ -37,7 +38,6 @@
 #define LIMIT_TEXT_(x) #x
 
 /* Bytes read from the file per port call (only a stack buffer). */
-#define CONFIG_READ_CHUNK 512
 
 /* Room for a decoded key name: longer keys are unknown keys anyway. */
 #define CONFIG_KEY_TEXT 48
@@ -110,7 +110,6 @@ typedef struct {
     const char *path;
     const jstream_record *rec;
     config_status status;
-    int delivered;                         /* the record callback ran */
     int file_api_key;                      /* the file holds an api_key string */
     int star;                              /* app_id listed "*" */
     const char *secret[2];                 /* the API keys (env, file's raw text) */
@@ -274,15 +273,6 @@ static int config_tok_is_empty_string(const config_ctx *ctx, int t)
 }
 
 /* Index of the token after t and everything inside it. */
-static int config_tok_skip(const jstream_record *rec, int t)
-{
-    int end = rec->tokens[t].end;
-    int next = t + 1;
-    while (next < rec->token_count && rec->tokens[next].start < end)
-        next++;
-    return next;
-}
-
 /* Decodes string token t into out; NO_ROOM when it does not fit. */
 static json_string_status config_tok_decode(const config_ctx *ctx, int t, char *out, size_t cap,
                                             unsigned long *replaced)
@@ -567,7 +557,7 @@ static config_status config_set_apps(config_ctx *ctx, const config_key *key, int
                                    "key '%s': element %d of the array is not a string", key->name,
                                    i + 1);
             st = config_app_list(ctx, e);
-            e = config_tok_skip(ctx->rec, e);
+            e = jstream_token_next(ctx->rec, e);
         }
     } else {
         char shown[CONFIG_SHOW_MAX + 8];
@@ -723,7 +713,7 @@ static void config_find_file_key(config_ctx *ctx)
         int decoded = config_tok_decode(ctx, k, name, sizeof name, &replaced) == JSON_STRING_OK;
         if (decoded && strcmp(name, "api_key") == 0 && rec->tokens[k + 1].type == JSMN_STRING)
             ctx->secret[1] = config_tok_text(ctx, k + 1, &ctx->secret_len[1]);
-        k = config_tok_skip(rec, k + 1);
+        k = jstream_token_next(rec, k + 1);
     }
 }
 
@@ -733,7 +723,6 @@ static int config_on_record(void *user, const jstream_record *rec)
 {
     config_ctx *ctx = user;
     ctx->rec = rec;
-    ctx->delivered = 1;
     if (rec->token_count < 1 || rec->tokens[0].type != JSMN_OBJECT) {
         (void)config_fail(ctx, CONFIG_ERR_JSON, "must be one JSON object");
         return 0;
@@ -742,7 +731,7 @@ static int config_on_record(void *user, const jstream_record *rec)
     int k = 1;
     for (int i = 0; i < rec->tokens[0].size && ctx->status == CONFIG_OK; i++) {
         (void)config_member(ctx, k);
-        k = config_tok_skip(rec, k + 1);
+        k = jstream_token_next(rec, k + 1);
     }
     ctx->rec = NULL;
     ctx->secret[1] = NULL; /* points into the record */
@@ -770,46 +759,28 @@ static config_status config_json_error(config_ctx *ctx, const jstream *js)
     return config_fail(ctx, CONFIG_ERR_JSON, "%s", text);
 }
 
-/* Feeds the open file to js in chunks; the callback fills ctx->cfg. */
-static config_status config_feed(config_ctx *ctx, port_file *file, jstream *js)
-{
-    uint8_t chunk[CONFIG_READ_CHUNK];
-    size_t total = 0;
-    for (;;) {
-        size_t got = 0;
-        port_status ps = port_file_read(file, chunk, sizeof chunk, &got);
-        if (ps != PORT_OK)
-            return config_fail(ctx, CONFIG_ERR_READ, "cannot read: %s", config_port_text(ps));
-        if (got == 0)
-            break;
-        total += got;
-        if (total > CONFIG_FILE_MAX)
-            return config_fail(
-                ctx, CONFIG_ERR_TOO_LARGE,
-                "larger than CONFIG_FILE_MAX (" LIMIT_TEXT(CONFIG_FILE_MAX) " bytes)");
-        if (jstream_feed(js, chunk, got, config_on_record, ctx) != JSTREAM_OK)
-            return config_json_error(ctx, js);
-    }
-    if (total == 0)
-        return config_fail(ctx, CONFIG_ERR_JSON, "the file is empty (one JSON object expected)");
-    if (jstream_finish(js) != JSTREAM_OK)
-        return config_json_error(ctx, js);
-    if (ctx->status == CONFIG_OK && !ctx->delivered)
-        return config_fail(ctx, CONFIG_ERR_JSON, "must be one JSON object");
-    return ctx->status;
-}
-
+/* Reads the file through js; the record callback fills ctx->cfg. */
 static config_status config_read(config_ctx *ctx, jstream *js)
 {
-    port_file file;
-    port_file_init(&file);
-    port_status ps = port_file_open(&file, ctx->path, PORT_FILE_READ);
-    if (ps != PORT_OK)
+    port_status ps = PORT_OK;
+    switch (json_file_read(js, ctx->path, CONFIG_FILE_MAX, config_on_record, ctx, &ps)) {
+    case JSON_FILE_OK:
+        return ctx->status;
+    case JSON_FILE_ERR_OPEN:
         return config_fail(ctx, CONFIG_ERR_READ, "cannot open: %s", config_port_text(ps));
-    jstream_init(js, JSTREAM_ENVELOPE_VALUE);
-    config_status st = config_feed(ctx, &file, js);
-    (void)port_file_close(&file);
-    return st;
+    case JSON_FILE_ERR_READ:
+        return config_fail(ctx, CONFIG_ERR_READ, "cannot read: %s", config_port_text(ps));
+    case JSON_FILE_ERR_TOO_LARGE:
+        return config_fail(ctx, CONFIG_ERR_TOO_LARGE,
+                           "larger than CONFIG_FILE_MAX (" LIMIT_TEXT(CONFIG_FILE_MAX) " bytes)");
+    case JSON_FILE_ERR_EMPTY:
+        return config_fail(ctx, CONFIG_ERR_JSON, "the file is empty (one JSON object expected)");
+    case JSON_FILE_ERR_JSON:
+        return config_json_error(ctx, js);
+    case JSON_FILE_ERR_NO_VALUE:
+        break;
+    }
+    return config_fail(ctx, CONFIG_ERR_JSON, "must be one JSON object");
 }
 
 /* ---- after the file ------------------------------------------------------------------------ */

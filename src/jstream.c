@@ -1334,3 +1334,13 @@ size_t jstream_describe(const jstream *js, char *out, size_t cap)
     }
     return (size_t)n < cap ? (size_t)n : cap - 1;
 }
+
+int jstream_token_next(const jstream_record *record, int t)
+{
+    int end = record->tokens[t].end;
+    int next = t + 1;
+    while (next < record->token_count && record->tokens[next].start < end) {
+        next++;
+    }
+    return next;
+}

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_file.h"
 #include "json_string.h"
 #include "port.h"
 #include "text.h"
@@ -33,7 +34,6 @@
 #define LIMIT_TEXT_(x) #x
 
 /* Bytes read from the file per port call (only a stack buffer). */
-#define STATE_READ_CHUNK 512
 
 /* Room for a decoded key name: longer keys are unknown keys anyway. */
 #define STATE_KEY_TEXT 32
@@ -81,7 +81,6 @@ typedef struct {
     const char *path;
     const jstream_record *rec;
     state_status status;
-    int delivered;
     unsigned seen; /* TOP_* bits */
 } state_ctx;
 
@@ -245,15 +244,6 @@ static int state_app_id(const char *text, char id[25])
 }
 
 /* Index of the token after t and everything inside it. */
-static int state_tok_skip(const jstream_record *rec, int t)
-{
-    int end = rec->tokens[t].end;
-    int next = t + 1;
-    while (next < rec->token_count && rec->tokens[next].start < end)
-        next++;
-    return next;
-}
-
 /* ---- cursors ---------------------------------------------------------------------------- */
 
 static int state_same_id(const char *a, const char *b)
@@ -367,7 +357,7 @@ static state_status state_load_apps(state_ctx *ctx, int t)
     int k = t + 1;
     for (int i = 0; i < rec->tokens[t].size && ctx->status == STATE_OK; i++) {
         (void)state_load_app(ctx, k);
-        k = state_tok_skip(rec, k + 1);
+        k = jstream_token_next(rec, k + 1);
     }
     return ctx->status;
 }
@@ -433,7 +423,7 @@ static state_status state_load_run(state_ctx *ctx, int t)
     int k = t + 1;
     for (int i = 0; i < rec->tokens[t].size && ctx->status == STATE_OK; i++) {
         (void)state_load_run_member(ctx, k, &seen);
-        k = state_tok_skip(rec, k + 1);
+        k = jstream_token_next(rec, k + 1);
     }
     if (ctx->status != STATE_OK)
         return ctx->status;
@@ -513,7 +503,6 @@ static int state_on_record(void *user, const jstream_record *rec)
 {
     state_ctx *ctx = user;
     ctx->rec = rec;
-    ctx->delivered = 1;
     if (rec->token_count < 1 || rec->tokens[0].type != JSMN_OBJECT) {
         (void)state_corrupt(ctx, "not a JSON object");
         return 0;
@@ -521,7 +510,7 @@ static int state_on_record(void *user, const jstream_record *rec)
     int k = 1;
     for (int i = 0; i < rec->tokens[0].size && ctx->status == STATE_OK; i++) {
         (void)state_load_member(ctx, k);
-        k = state_tok_skip(rec, k + 1);
+        k = jstream_token_next(rec, k + 1);
     }
     unsigned required = TOP_VERSION | TOP_USERS_CSV_BYTES | TOP_APPS;
     if (ctx->status == STATE_OK && (ctx->seen & required) != required)
@@ -548,56 +537,47 @@ static state_status state_json_error(state_ctx *ctx, const jstream *js)
     return state_corrupt(ctx, "%s", text);
 }
 
-/* Feeds the open file to js in chunks; the callback fills the state. */
-static state_status state_feed(state_ctx *ctx, port_file *file, jstream *js)
+/* Reads the file through js; the record callback fills the state. */
+static state_status state_read(state_ctx *ctx, jstream *js)
 {
-    uint8_t chunk[STATE_READ_CHUNK];
-    size_t total = 0;
-    for (;;) {
-        size_t got = 0;
-        port_status ps = port_file_read(file, chunk, sizeof chunk, &got);
-        if (ps != PORT_OK)
-            return state_fail(ctx->state, STATE_ERR_READ, "cannot read state file %s: %s",
-                              ctx->path, state_port_text(ps));
-        if (got == 0)
-            break;
-        total += got;
-        if (total > STATE_FILE_MAX)
-            return state_fail(ctx->state, STATE_ERR_TOO_LARGE,
-                              "state file %s is larger than STATE_FILE_MAX (" LIMIT_TEXT(
-                                  STATE_FILE_MAX) " bytes). %s",
-                              ctx->path, STATE_RECOVER);
-        if (jstream_feed(js, chunk, got, state_on_record, ctx) != JSTREAM_OK)
-            return state_json_error(ctx, js);
-    }
-    if (total == 0)
+    port_status ps = PORT_OK;
+    json_file_status fs = json_file_read(js, ctx->path, STATE_FILE_MAX, state_on_record, ctx, &ps);
+    if (fs == JSON_FILE_ERR_OPEN && ps == PORT_ERR_NOENT)
+        return STATE_OK; /* the first run */
+    if (fs != JSON_FILE_ERR_OPEN)
+        ctx->state->exists = 1;
+    switch (fs) {
+    case JSON_FILE_OK:
+        return ctx->status;
+    case JSON_FILE_ERR_OPEN:
+        return state_fail(ctx->state, STATE_ERR_READ, "cannot open state file %s: %s", ctx->path,
+                          state_port_text(ps));
+    case JSON_FILE_ERR_READ:
+        return state_fail(ctx->state, STATE_ERR_READ, "cannot read state file %s: %s", ctx->path,
+                          state_port_text(ps));
+    case JSON_FILE_ERR_TOO_LARGE:
+        return state_fail(ctx->state, STATE_ERR_TOO_LARGE,
+                          "state file %s is larger than STATE_FILE_MAX (" LIMIT_TEXT(
+                              STATE_FILE_MAX) " bytes). %s",
+                          ctx->path, STATE_RECOVER);
+    case JSON_FILE_ERR_EMPTY:
         return state_corrupt(ctx, "the file is empty");
-    if (jstream_finish(js) != JSTREAM_OK)
+    case JSON_FILE_ERR_JSON:
         return state_json_error(ctx, js);
-    if (ctx->status == STATE_OK && !ctx->delivered)
-        return state_corrupt(ctx, "not a JSON object");
-    return ctx->status;
+    case JSON_FILE_ERR_NO_VALUE:
+        break;
+    }
+    return state_corrupt(ctx, "not a JSON object");
 }
 
 state_status state_load(sync_state *state, const char *path, jstream *scratch)
 {
     state_ctx ctx;
-    port_file file;
     memset(state, 0, sizeof *state);
     memset(&ctx, 0, sizeof ctx);
     ctx.state = state;
     ctx.path = path;
-    port_file_init(&file);
-    port_status ps = port_file_open(&file, path, PORT_FILE_READ);
-    if (ps == PORT_ERR_NOENT)
-        return STATE_OK; /* the first run */
-    if (ps != PORT_OK)
-        return state_fail(state, STATE_ERR_READ, "cannot open state file %s: %s", path,
-                          state_port_text(ps));
-    state->exists = 1;
-    jstream_init(scratch, JSTREAM_ENVELOPE_VALUE);
-    state_status st = state_feed(&ctx, &file, scratch);
-    (void)port_file_close(&file);
+    state_status st = state_read(&ctx, scratch);
     if (st != STATE_OK) {
         char detail[CONFIG_DETAIL_MAX];
         memcpy(detail, state->detail, sizeof detail);
