@@ -534,8 +534,8 @@ csync nginx
 expect_exit "nginx 502/503/504" 0
 no_error_line "nginx 502/503/504"
 for code in 502 503 504; do
-    check_match "nginx 502/503/504: retry after the $code page logged as HTTP $code" \
-        "retry 1/3 in [0-9.]+ s: HTTP $code from localhost \\(GET " "$ERR"
+    check_eq "nginx 502/503/504: retry after the $code page logged as HTTP $code" 1 \
+        "$(grep -cE "retry 1/3 in [0-9.]+ s: HTTP $code from localhost \\(GET " <<<"$ERR")"
 done
 exact "nginx 502/503/504" "$TMP/nginx/out"
 
