@@ -3,13 +3,18 @@
 #   make              native binary            build/native/bin/countly-sync
 #   make test         unit + integration tests (sanitizer build), lint
 #   make static       fully static x86_64 binary built with musl-gcc
+#   make cross        ARCH=aarch64|armhf: fully static ARM binary (musl, Debian cross gcc)
+#   make test-cross   ARCH=...: end-to-end subset under qemu-user, CSV compared with x86_64
+#   make footprint    docs/footprint.md: sizes, RAM, arena peaks, stack (all measured)
 #   make bench        benchmarks (figures, not pass/fail)
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make deps         install missing Debian packages (as root) or say which
 #   make clean
 #
 # Variables: CC, CFLAGS, LDFLAGS, CROSS_COMPILE, PREFIX, DESTDIR, BUILD_DIR,
-# MBEDTLS_SRC (an mbedTLS 3.6 source tree to use instead of fetching one).
+# MBEDTLS_SRC (an mbedTLS 3.6 source tree to use instead of fetching one),
+# MUSL_SRC (a musl tree for the cross builds), ARCH (cross), SIZE=1 (static
+# and cross: -Os), SMALL=1 (static and cross: the PROFILE_SMALL memory budget).
 #
 # Every profile builds mbedTLS 3.6 from source with the project's config
 # (port/mbedtls/), in its own copy of the tree under $(BUILD_DIR)/deps.
@@ -36,6 +41,10 @@ STRIP := $(CROSS_COMPILE)strip
 TOP := $(abspath .)
 OUT := $(BUILD_DIR)/$(PROFILE)
 DEPS := $(abspath $(BUILD_DIR))/deps
+# jsmn is header-only (libjsmn-dev); musl-gcc and cross compilers do not
+# search /usr/include, so every profile reads a copy from the build folder.
+# (Defined before the rules that name it: prerequisites expand when read.)
+JSMN_HEADER := $(DEPS)/include/jsmn.h
 
 # The mbedTLS copy used by this profile (sanitizer builds link the native one).
 MBEDTLS_PROFILE ?= $(PROFILE)
@@ -44,7 +53,8 @@ MBEDTLS_STAMP := $(MBEDTLS_DIR)/.built
 MBEDTLS_LIBS := $(MBEDTLS_DIR)/library/libmbedtls.a $(MBEDTLS_DIR)/library/libmbedx509.a \
                 $(MBEDTLS_DIR)/library/libmbedcrypto.a
 MBEDTLS_CONFIG := -DMBEDTLS_CONFIG_FILE='<countly_sync_mbedtls_config.h>'
-MBEDTLS_CFLAGS ?= -O2
+MBEDTLS_OPT ?= -O2
+MBEDTLS_CFLAGS ?= $(MBEDTLS_OPT)
 # On x86_64 let mbedTLS use AES-NI/PCLMUL intrinsics (still runtime-detected):
 # the assembly fallback runs AES-GCM at about a third of the speed.
 ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
@@ -136,9 +146,6 @@ $(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedt
 	    static
 	@touch $@
 
-# jsmn is header-only (libjsmn-dev); musl-gcc and cross compilers do not
-# search /usr/include, so every profile reads a copy from the build folder.
-JSMN_HEADER := $(DEPS)/include/jsmn.h
 $(JSMN_HEADER): /usr/include/jsmn.h
 	@mkdir -p $(dir $@) && cp -f $< $@
 
@@ -148,12 +155,81 @@ $(JSMN_HEADER): /usr/include/jsmn.h
 # functions of mbedTLS and ours are dropped by the linker.
 STATIC_CFLAGS := -ffunction-sections -fdata-sections
 STATIC_LDFLAGS := -static -Wl,--gc-sections
-static: deps-build
-	@$(MAKE) --no-print-directory PROFILE=static CC=musl-gcc \
-	    PROFILE_CFLAGS="$(STATIC_CFLAGS)" PROFILE_LDFLAGS="$(STATIC_LDFLAGS)" bin tools
-	@$(STRIP) -o $(BUILD_DIR)/static/bin/countly-sync.stripped $(BUILD_DIR)/static/bin/countly-sync
-	@file $(BUILD_DIR)/static/bin/countly-sync.stripped
-	@ls -l $(BUILD_DIR)/static/bin/countly-sync.stripped
+
+# Variants of the static and cross profiles, each in its own folder
+# (static-os, cross-armhf-os-small, ...) with its own mbedTLS copy:
+#   SIZE=1   -Os for our code and mbedTLS (instead of -O2)
+#   SMALL=1  the small memory profile: -D overrides of include/options.h and
+#            of mbedTLS's record buffers (docs/footprint.md explains each).
+#            IN_CONTENT_LEN 4096 needs a server that honours max fragment
+#            length (see docs/footprint.md: tls.c must ask for it).
+PROFILE_SMALL ?= -DTLS_ARENA_SIZE=32768 -DMBEDTLS_SSL_OUT_CONTENT_LEN=1024 \
+                 -DJSTREAM_RECORD_MAX=10240 -DJSTREAM_TOKENS_MAX=256 -DJSTREAM_APPS_MAX=32 \
+                 -DCONFIG_APPS_MAX=8 -DCONFIG_FILE_MAX=4096 -DCONFIG_PATH_MAX=256 \
+                 -DCSV_BUFFER_SIZE=1024 -DCSV_PATH_MAX=256 -DHTTP_RECV_BUFFER_SIZE=1024 \
+                 -DHTTP_REQUEST_MAX=1024 -DHTTP_HEADER_LINE_MAX=512 \
+                 -DTLS_CA_DER_MAX=2048 -DTLS_PATH_MAX=256
+#   STACK=1  -fstack-usage -fcallgraph-info=su (.su and .ci files next to
+#            every object, mbedTLS's included) for scripts/footprint.sh
+SIZE ?=
+SMALL ?=
+STACK ?=
+STACK_CFLAGS := -fstack-usage -fcallgraph-info=su
+VARIANT := $(if $(filter 1,$(SIZE)),-os)$(if $(filter 1,$(SMALL)),-small)$(if $(filter 1,$(STACK)),-stack)
+VARIANT_CFLAGS := $(if $(filter 1,$(SMALL)),$(PROFILE_SMALL)) $(if $(filter 1,$(STACK)),$(STACK_CFLAGS))
+VARIANT_MAKE := $(if $(filter 1,$(SIZE)),OPT="-Os -g" MBEDTLS_OPT=-Os)
+
+static: deps-build $(JSMN_HEADER)
+	@$(MAKE) --no-print-directory PROFILE=static$(VARIANT) CC=musl-gcc $(VARIANT_MAKE) \
+	    PROFILE_CFLAGS="$(STATIC_CFLAGS) $(VARIANT_CFLAGS)" PROFILE_LDFLAGS="$(STATIC_LDFLAGS)" \
+	    bin tools
+	@$(STRIP) -o $(BUILD_DIR)/static$(VARIANT)/bin/countly-sync.stripped \
+	    $(BUILD_DIR)/static$(VARIANT)/bin/countly-sync
+	@file $(BUILD_DIR)/static$(VARIANT)/bin/countly-sync.stripped
+	@ls -l $(BUILD_DIR)/static$(VARIANT)/bin/countly-sync.stripped
+
+# Fully static ARM binaries on musl: Debian's cross gcc (gcc-aarch64-linux-gnu,
+# gcc-arm-linux-gnueabihf) with a musl built from Debian's source package for
+# that CPU (scripts/musl-cross.sh: build/deps/musl-ARCH, once, about 45 s) and
+# musl's spec wrapper, so no glibc header or library is involved. mbedTLS is
+# built for the CPU in its own copy (build/deps/mbedtls-cross-ARCH[-os]).
+# Output: build/cross-ARCH[-os][-small]/bin/countly-sync (+ .stripped).
+ARCH ?= aarch64
+CROSS_TRIPLET_aarch64 := aarch64-linux-gnu
+CROSS_TRIPLET_armhf := arm-linux-gnueabihf
+QEMU_aarch64 := qemu-aarch64
+QEMU_armhf := qemu-arm
+CROSS_TRIPLET = $(CROSS_TRIPLET_$(ARCH))
+CROSS_OUT = $(BUILD_DIR)/cross-$(ARCH)$(VARIANT)
+
+.PHONY: cross cross-check-arch test-cross footprint
+cross-check-arch:
+	@test -n "$(CROSS_TRIPLET)" || { echo "make: ARCH must be aarch64 or armhf (got '$(ARCH)')" >&2; exit 2; }
+
+cross: cross-check-arch
+	@sh scripts/deps.sh cross
+	@$(MAKE) --no-print-directory $(JSMN_HEADER)
+	@wrapper=$$(MUSL_SRC="$(MUSL_SRC)" sh scripts/musl-cross.sh $(ARCH) $(DEPS)) || exit 1; \
+	$(MAKE) --no-print-directory PROFILE=cross-$(ARCH)$(VARIANT) CC="$$wrapper" \
+	    CROSS_COMPILE=$(CROSS_TRIPLET)- $(VARIANT_MAKE) \
+	    PROFILE_CFLAGS="$(STATIC_CFLAGS) $(VARIANT_CFLAGS)" PROFILE_LDFLAGS="$(STATIC_LDFLAGS)" \
+	    bin tools
+	@$(CROSS_TRIPLET)-strip -o $(CROSS_OUT)/bin/countly-sync.stripped $(CROSS_OUT)/bin/countly-sync
+	@file $(CROSS_OUT)/bin/countly-sync.stripped
+	@ls -l $(CROSS_OUT)/bin/countly-sync.stripped
+
+# The end-to-end subset under qemu-user, output compared byte for byte with
+# the native x86_64 binary on the same simulator (tests/cross/test_cross.sh).
+test-cross: cross-check-arch deps-test
+	@$(MAKE) --no-print-directory cross ARCH=$(ARCH)
+	@$(MAKE) --no-print-directory PROFILE=native bin
+	@BUILD_DIR=$(BUILD_DIR) ARCH=$(ARCH) QEMU=$(QEMU_$(ARCH)) \
+	    COUNTLY_SYNC=$(abspath $(CROSS_OUT))/bin/countly-sync bash tests/cross/test_cross.sh
+
+# docs/footprint.md from measurements only (scripts/footprint.sh builds what
+# it needs: static, cross aarch64/armhf, -O2 and -Os, the small profile).
+footprint: deps-test
+	@BUILD_DIR=$(BUILD_DIR) MAKE="$(MAKE)" bash scripts/footprint.sh docs/footprint.md
 
 # Sanitizer build of the tests: ASan + UBSan, no recovery.
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -224,10 +300,12 @@ deps-build:
 deps-test:
 	@sh scripts/deps.sh test
 
-# Keeps $(BUILD_DIR)/deps (the cached mbedTLS source): a rebuild needs no network.
+# Keeps $(BUILD_DIR)/deps (the cached mbedTLS and musl sources, the ARM musl
+# libraries): a rebuild needs no network.
 clean:
-	rm -rf $(BUILD_DIR)/native $(BUILD_DIR)/asan $(BUILD_DIR)/static $(BUILD_DIR)/fuzz \
-	    $(BUILD_DIR)/test-tmp $(BUILD_DIR)/bench
+	rm -rf $(BUILD_DIR)/native $(BUILD_DIR)/asan $(BUILD_DIR)/static $(BUILD_DIR)/static-* \
+	    $(BUILD_DIR)/cross-* $(BUILD_DIR)/fuzz $(BUILD_DIR)/test-tmp $(BUILD_DIR)/bench \
+	    $(BUILD_DIR)/footprint
 
 distclean:
 	rm -rf $(BUILD_DIR)
