@@ -2,7 +2,7 @@
 """countly_sim: a Countly server simulator for the countly-sync tests.
 
 Serves the Countly read API (/o/system, /o/apps, /o/groups, /o/db) over
-HTTPS (or plain HTTP with --http) on 127.0.0.1 only, framed like Node, with
+HTTPS (or plain HTTP with --http) on 127.0.0.1 (or --host), framed like Node, with
 deterministic data, a control API under /__sim/ and switchable faults.
 See tests/sim/README.md.
 
@@ -32,8 +32,11 @@ GEN_PKI = os.path.join(HERE, "..", "integration", "gen_pki.sh")
 
 def parse_args(argv: list) -> argparse.Namespace:
     """Command-line options."""
-    p = argparse.ArgumentParser(description="Countly server simulator (127.0.0.1 only)")
+    p = argparse.ArgumentParser(description="Countly server simulator (127.0.0.1 unless --host)")
     p.add_argument("--port", type=int, default=0, help="TCP port, 0 = any free port")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="IPv4 address to bind (default 127.0.0.1; anything else only inside a "
+                        "network namespace the test made itself, e.g. tests/lwip)")
     p.add_argument("--port-file", help="write the bound port to this file once listening")
     p.add_argument("--cert", help="server certificate (PEM)")
     p.add_argument("--key", help="server private key (PEM)")
@@ -105,15 +108,15 @@ def main(argv: list) -> int:
     state.truth_backend = truth_backend
     ctx = None if args.http else server.make_context(args.cert, args.key, args.tls_max)
     srv = server.Server(state, ctx, logger)
-    port = srv.listen(args.port)
+    port = srv.listen(args.port, args.host)
     if args.demo_dir:
         write_demo_config(args, port)
     if args.port_file:
         write_atomic(args.port_file, "%d\n" % port)
     sys.stdout.write("%d\nadmin_key=%s\nuser_key=%s\n" % (port, ADMIN_KEY, USER_KEY))
     sys.stdout.flush()
-    logger.write("listening on 127.0.0.1:%d (%s, %s, dbviewer %s, %d apps x %d users, generator %s, %.1fs)"
-                 % (port, state.scheme, args.edition, "on" if options.dbviewer else "off", args.apps,
+    logger.write("listening on %s:%d (%s, %s, dbviewer %s, %d apps x %d users, generator %s, %.1fs)"
+                 % (args.host, port, state.scheme, args.edition, "on" if options.dbviewer else "off", args.apps,
                     args.users_per_app, factory_name, time.time() - started))
     try:
         srv.serve_forever()

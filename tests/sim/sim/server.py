@@ -323,11 +323,11 @@ class Server:
         self._numbers = iter(range(1, 1 << 62))
         self._numbers_lock = threading.Lock()
 
-    def listen(self, port: int) -> int:
-        """Bind 127.0.0.1:port (0 = any free port); returns the port."""
+    def listen(self, port: int, host: str = "127.0.0.1") -> int:
+        """Bind host:port (0 = any free port); returns the port."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
+        sock.bind((host, port))
         sock.listen(128)
         self.listener = sock
         self.state.port = sock.getsockname()[1]
