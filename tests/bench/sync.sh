@@ -8,11 +8,14 @@
 #
 #   throughput  3 x 100,000 users from a private nginx serving pre-generated
 #               static pages over TLS (the Python simulator would be the
-#               bottleneck): wall time and rows/s, best of BENCH_SYNC_RUNS;
-#               and once 3 x 10,000 users from the real Python simulator
+#               bottleneck): wall time, rows/s, MB/s and the agent's CPU time,
+#               best of BENCH_SYNC_RUNS; the same with the output on tmpfs
+#               (/dev/shm, when it has room) to show what the per-page fsyncs
+#               cost; and once 3 x 10,000 users from the real Python simulator
 #               (tests/sim) for a "realistic server" figure
-#   memory      peak RSS (/usr/bin/time %M) for 3 x 10,000 and 3 x 100,000
-#               users: fixed memory, so equal within 5 %
+#   memory      peak RSS (/usr/bin/time %M, median of the runs; the kernel's
+#               figure varies by ~100 KB from run to run) for 3 x 10,000 and
+#               3 x 100,000 users: fixed memory, so equal within 5 %
 #   heap        valgrind memcheck's "total heap usage" for 3 x 1,000 and
 #               3 x 10,000 users: must not grow with rows (no malloc in the
 #               program; libc and getaddrinfo make a few)
@@ -83,6 +86,7 @@ stop_sim() {
 cleanup() {
     stop_nginx
     stop_sim
+    if [ -n "${SYNC_OUT:-}" ]; then rm -rf "$SYNC_OUT"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -203,7 +207,8 @@ PY
 }
 
 # run_sync NAME PORT USERS [WRAPPER...]: one first run of countly-sync (fresh
-# output and state); sets WALL_MS, RSS_KB (0 under a wrapper), USER_KB
+# output and state, in $OUT/runs/NAME/out or, when SYNC_OUT is set, there);
+# sets WALL_MS, RSS_KB and CPU_MS (user + system; both 0 under a wrapper), USER_KB
 # (users body KB the agent read), EXPECTED (users rows: APPS x USERS, or what
 # the simulator's oracle says for the run's window); dies when the output is
 # not complete.
@@ -212,7 +217,9 @@ run_sync() {
     shift 3
     dir=$OUT/runs/$name
     rm -rf "$dir" && mkdir -p "$dir"
-    python3 - "$dir/configuration.json" "https://localhost:$port" "$CA" "$dir/out" $LIMIT <<'PY'
+    local outdir=${SYNC_OUT:-$dir/out}
+    rm -rf "$outdir"
+    python3 - "$dir/configuration.json" "https://localhost:$port" "$CA" "$outdir" $LIMIT <<'PY'
 import json, sys
 conf = {"server_url": sys.argv[2], "app_id": "*", "ca_file": sys.argv[3],
         "output_dir": sys.argv[4], "max_records_per_page": int(sys.argv[5]),
@@ -222,17 +229,18 @@ with open(sys.argv[1], "w") as f:
 PY
     chmod 600 "$dir/configuration.json"
     [ -n "$NGINX_PID" ] && : >"$OUT/nginx/access.log"
-    RSS_KB=0
+    RSS_KB=0 CPU_MS=0
     t0=$(date +%s%N)
     if [ $# -gt 0 ]; then
         COUNTLY_API_KEY=$KEY "$@" "$BIN" -c "$dir/configuration.json" sync \
             >"$dir/stdout" 2>"$dir/stderr"
         rc=$?
     else
-        COUNTLY_API_KEY=$KEY "$TIME" -f '%M' -o "$dir/time" \
+        COUNTLY_API_KEY=$KEY "$TIME" -f '%M %U %S' -o "$dir/time" \
             "$BIN" -c "$dir/configuration.json" sync >"$dir/stdout" 2>"$dir/stderr"
         rc=$?
-        RSS_KB=$(tail -n 1 "$dir/time")
+        read -r RSS_KB CPU_MS <<<"$(tail -n 1 "$dir/time" |
+            awk '{ printf "%d %d", $1, ($2 + $3) * 1000 }')"
     fi
     t1=$(date +%s%N)
     WALL_MS=$(((t1 - t0) / 1000000))
@@ -240,19 +248,19 @@ PY
     if [ -n "$SIM_PID" ]; then
         # the simulator's own data may hold users outside the window: ask its oracle
         local truth
-        truth="/__sim/truth?table=users&app=*&full=$(run_start "$dir/out/users.csv")"
+        truth="/__sim/truth?table=users&app=*&full=$(run_start "$outdir/users.csv")"
         EXPECTED=$(curl -sf --cacert "$CA" "https://localhost:$port$truth" | wc -l)
     else
         EXPECTED=$((APPS * users))
     fi
-    rows=$(csv_rows "$dir/out/users.csv")
+    rows=$(csv_rows "$outdir/users.csv")
     if [ "$EXPECTED" -eq 0 ] || [ "$rows" != "$EXPECTED $EXPECTED" ]; then
         die "$name: users.csv has '$rows' rows/distinct ids, expected $EXPECTED"
     fi
-    rows=$(csv_rows "$dir/out/apps.csv")
+    rows=$(csv_rows "$outdir/apps.csv")
     [ "${rows%% *}" = $APPS ] || die "$name: apps.csv has ${rows%% *} rows, expected $APPS"
     if [ -n "$NGINX_PID" ]; then
-        rows=$(csv_rows "$dir/out/groups.csv")
+        rows=$(csv_rows "$outdir/groups.csv")
         [ "${rows%% *}" = $N_GROUPS ] ||
             die "$name: groups.csv has ${rows%% *} rows, expected $N_GROUPS"
         grep -qv '^200 ' "$OUT/nginx/access.log" &&
@@ -263,8 +271,10 @@ PY
             die "$name: $requests requests, expected $((3 + APPS * $(skips "$users")))"
     fi
     USER_KB=$(sed -n 's/.*users: [0-9]* rows, [0-9]* pages*, \([0-9.]*\) KB.*/\1/p' "$dir/stderr")
-    printf '  %-14s exit 0, %7d users rows (all distinct), %7d ms%s\n' "$name" \
-        "$EXPECTED" "$WALL_MS" "$([ "$RSS_KB" -gt 0 ] && echo ", peak RSS $RSS_KB KB")"
+    rm -rf "$outdir" # checked; up to 260 MB each
+    printf '  %-10s exit 0, %6d users rows (all distinct), %6d ms%s\n' "$name" \
+        "$EXPECTED" "$WALL_MS" \
+        "$([ "$RSS_KB" -gt 0 ] && echo ", CPU $CPU_MS ms, peak RSS $RSS_KB KB")"
 }
 
 # skips USERS: pages the agent requests per app (skip 0, L-1, 2(L-1), ...).
@@ -296,31 +306,58 @@ pages "$MID" && P_MID=$PAGES
 P_SMALL=""
 [ "$VALGRIND" = 1 ] && pages "$SMALL" && P_SMALL=$PAGES
 
+# series NAME PORT USERS: RUNS runs; S_ROWS, S_WALL (best, ms), S_CPU (least,
+# ms), S_KB (users body KB), S_RSS (median peak RSS), S_RSS_RANGE ("min..max").
+series() {
+    local name=$1 port=$2 users=$3 i rss=()
+    S_WALL=0 S_CPU=0
+    for ((i = 1; i <= RUNS; i++)); do
+        run_sync "$name-$i" "$port" "$users"
+        if [ "$S_WALL" -eq 0 ] || [ "$WALL_MS" -lt "$S_WALL" ]; then S_WALL=$WALL_MS; fi
+        if [ "$S_CPU" -eq 0 ] || [ "$CPU_MS" -lt "$S_CPU" ]; then S_CPU=$CPU_MS; fi
+        rss+=("$RSS_KB")
+    done
+    S_ROWS=$EXPECTED S_KB=$USER_KB
+    mapfile -t rss < <(printf '%s\n' "${rss[@]}" | sort -n)
+    S_RSS=${rss[$((RUNS / 2))]}
+    S_RSS_RANGE="${rss[0]}..${rss[$((RUNS - 1))]}"
+}
+
+ROWS=() # summary table rows
+# row LABEL: a table row from the last series.
+row() {
+    ROWS+=("$(printf '%-36s %9d %7s %9s %8s %7s %10s  %s' "$1" "$S_ROWS" "$(secs "$S_WALL")" \
+        "$(rate "$S_ROWS" "$S_WALL")" "$(mbs "$S_KB" "$S_WALL")" "$(secs "$S_CPU")" \
+        "$S_RSS" "$S_RSS_RANGE")")
+}
+
 echo "-- server: private nginx serving pre-generated static pages over TLS" \
     "(not the Python simulator, which would be the bottleneck)"
-best_ms=0 rss_big=0 kb_big=0
 start_nginx "$P_BIG"
-for ((i = 1; i <= RUNS; i++)); do
-    run_sync "big-$i" "$PORT" "$BIG"
-    if [ $best_ms -eq 0 ] || [ "$WALL_MS" -lt $best_ms ]; then best_ms=$WALL_MS; fi
-    [ "$RSS_KB" -gt "$rss_big" ] && rss_big=$RSS_KB
-    kb_big=$USER_KB
-done
-rss_mid=0 mid_ms=0
+series big "$PORT" "$BIG"
+row "nginx static pages, $APPS x $BIG"
+rss_big=$S_RSS
+if [ -d /dev/shm ] && [ -w /dev/shm ] &&
+    [ "$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')" -gt $((BIG * APPS * 2)) ]; then
+    echo "-- the same, output on tmpfs (/dev/shm): without the disk's fsync latency"
+    SYNC_OUT=/dev/shm/countly-sync-bench.$$
+    series shm "$PORT" "$BIG"
+    row "  same, output on tmpfs (no disk)"
+    rm -rf "$SYNC_OUT"
+    unset SYNC_OUT
+fi
 start_nginx "$P_MID"
-for ((i = 1; i <= RUNS; i++)); do
-    run_sync "mid-$i" "$PORT" "$MID"
-    [ "$RSS_KB" -gt "$rss_mid" ] && rss_mid=$RSS_KB
-    if [ $mid_ms -eq 0 ] || [ "$WALL_MS" -lt $mid_ms ]; then mid_ms=$WALL_MS; fi
-done
+series mid "$PORT" "$MID"
+row "nginx static pages, $APPS x $MID"
+rss_mid=$S_RSS
 
 heap_small="" heap_mid=""
 if [ "$VALGRIND" = 1 ]; then
     echo "-- valgrind memcheck (same static pages)"
-    run_sync "vg-mid" "$PORT" "$MID" valgrind --tool=memcheck --log-file="$OUT/runs/vg-mid.valgrind"
+    run_sync vg-mid "$PORT" "$MID" valgrind --tool=memcheck --log-file="$OUT/runs/vg-mid.valgrind"
     heap_mid=$(heap "$OUT/runs/vg-mid.valgrind")
     start_nginx "$P_SMALL"
-    run_sync "vg-small" "$PORT" "$SMALL" valgrind --tool=memcheck \
+    run_sync vg-small "$PORT" "$SMALL" valgrind --tool=memcheck \
         --log-file="$OUT/runs/vg-small.valgrind"
     heap_small=$(heap "$OUT/runs/vg-small.valgrind")
     if [ -z "$heap_mid" ] || [ -z "$heap_small" ]; then
@@ -329,31 +366,26 @@ if [ "$VALGRIND" = 1 ]; then
 fi
 stop_nginx
 
-sim_ms=""
 if [ "$SIM_USERS" -gt 0 ]; then
     echo "-- server: the Python Countly simulator (tests/sim), $APPS x $SIM_USERS users" \
         "(generating them takes a while)"
     start_sim "$SIM_USERS"
-    run_sync "sim" "$PORT" "$SIM_USERS"
-    sim_ms=$WALL_MS sim_rows=$EXPECTED sim_rss=$RSS_KB
+    run_sync sim "$PORT" "$SIM_USERS"
+    S_ROWS=$EXPECTED S_WALL=$WALL_MS S_CPU=$CPU_MS S_KB=$USER_KB S_RSS=$RSS_KB S_RSS_RANGE="(1 run)"
+    row "Python simulator, $APPS x $SIM_USERS"
     stop_sim
 fi
 
 # ---- summary -------------------------------------------------------------------------
 echo
-echo "== summary (countly-sync $("$BIN" version | sed 's/^countly-sync //'), first run," \
-    "all history, $APPS apps, max_records_per_page $LIMIT)"
-printf '%-40s %12s %9s %9s %11s %9s\n' "server, data" "users rows" "wall s" "rows/s" \
-    "body MB/s" "RSS KB"
-printf '%-40s %12d %9s %9s %11s %9s\n' "nginx static pages, TLS, $APPS x $BIG" $((APPS * BIG)) \
-    "$(secs $best_ms)" "$(rate $((APPS * BIG)) $best_ms)" "$(mbs "$kb_big" $best_ms)" "$rss_big"
-printf '%-40s %12d %9s %9s %11s %9s\n' "nginx static pages, TLS, $APPS x $MID" $((APPS * MID)) \
-    "$(secs $mid_ms)" "$(rate $((APPS * MID)) $mid_ms)" "" "$rss_mid"
-if [ -n "$sim_ms" ]; then
-    printf '%-40s %12d %9s %9s %11s %9s\n' "Python simulator, TLS, $APPS x $SIM_USERS" \
-        "$sim_rows" "$(secs "$sim_ms")" "$(rate "$sim_rows" "$sim_ms")" "" "$sim_rss"
-fi
-echo "(wall: best of $RUNS runs for nginx, one run for the simulator; RSS: the largest of the runs)"
+echo "== summary: countly-sync $("$BIN" version | sed 's/^countly-sync //'), first run" \
+    "(all history), $APPS apps, max_records_per_page $LIMIT, over loopback TLS"
+printf '%-36s %9s %7s %9s %8s %7s %10s  %s\n' "server, users" "rows" "wall s" "rows/s" \
+    "MB/s" "CPU s" "RSS KB" "RSS range"
+printf '%s\n' "${ROWS[@]}"
+echo "(wall: best of $RUNS runs, users.csv fsync'ed per page; MB/s: users JSON bodies;" \
+    "CPU: the agent's user + system time,"
+echo " least of the runs; RSS: median peak RSS of the runs; the simulator: one run)"
 awk -v a="$rss_mid" -v b="$rss_big" -v m="$MID" -v g="$BIG" -v n=$APPS 'BEGIN {
     d = (b - a) * 100 / a
     printf "peak RSS: %d KB (%d x %d users) vs %d KB (%d x %d users): %+.1f %%", a, n, m, b, n, g, d
