@@ -42,401 +42,223 @@ typedef struct {
 enum { STREAM_APPS = 0, STREAM_GROUPS, STREAM_USERS };
 static const char *const STREAM_NAMES[3] = {"apps", "groups", "users"};
 
-/* ==== small helpers ========================================================== */
-
-/* Joins dir and name into a->path. */
-static const char *output_path(agent *a, const char *name)
-{
-    (void)snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, name);
-    return a->path;
-}
-
-/* Text of a top-level key's value in a record ("" and 0 when absent). */
-static int record_value(const jstream_record *r, const char *key, const jsmntok_t **value)
-{
-    const jsmntok_t *t = r->tokens;
-    size_t klen = strlen(key);
-    int found = 0;
-    if (t[0].type != JSMN_OBJECT)
-        return 0;
-    for (int i = 1; i + 1 < r->token_count; i++) {
-        if (t[i].parent != 0 || t[i].type != JSMN_STRING)
-            continue;
-        if ((size_t)(t[i].end - t[i].start) == klen &&
-            memcmp(r->json + t[i].start, key, klen) == 0) {
-            *value = &t[i + 1]; /* last wins */
-            found = 1;
-        }
-    }
-    return found;
-}
-
-/* Decodes a string value into out; 0 when it is not a string or too long. */
-static int record_string(const jstream_record *r, const char *key, char *out, size_t cap)
-{
-    const jsmntok_t *v;
-    size_t len = 0;
-    unsigned long replaced = 0;
-    if (!record_value(r, key, &v) || v->type != JSMN_STRING)
-        return 0;
-    if (json_string_decode(r->json + v->start, (size_t)(v->end - v->start), 0, out, cap - 1, &len,
-                           &replaced) != JSON_STRING_OK)
-        return 0;
-    out[len] = '\0';
-    return 1;
-}
-
-/* "ObjectId(<hex>)" -> "<hex>", in place. */
-static void strip_object_id(char *id)
-{
-    size_t len = strlen(id);
-    if (len > 10 && memcmp(id, "ObjectId(", 9) == 0 && id[len - 1] == ')') {
-        memmove(id, id + 9, len - 10);
-        id[len - 10] = '\0';
-    }
-}
-
-static int list_contains(char (*list)[25], unsigned count, const char *id)
-{
-    for (unsigned i = 0; i < count; i++)
-        if (strcmp(list[i], id) == 0)
-            return 1;
-    return 0;
-}
-
-/* Adds an app id the key can see (once). */
-static int remember_visible_app(agent *a, const char *id)
-{
-    if (!text_is_object_id(id, strlen(id)) || list_contains(a->visible, a->visible_count, id))
-        return 0;
-    if (a->visible_count >= CONFIG_APPS_MAX) {
-        log_error(&a->log,
-                  "the server lists more than CONFIG_APPS_MAX (%d) apps; rebuild "
-                  "with a larger CONFIG_APPS_MAX",
-                  CONFIG_APPS_MAX);
-        return AGENT_EXIT_DATA;
-    }
-    memcpy(a->visible[a->visible_count++], id, 25);
-    return 0;
-}
-
-/* ==== requests ================================================================ */
-
-/* Starts a request target: path, and the same without any secret. */
-static void target_begin(agent *a, const char *path)
-{
-    (void)snprintf(a->target_shown, sizeof a->target_shown, "%s", path);
-}
-
-/* Adds one query parameter (value percent-encoded). */
-static int target_add(agent *a, const char *key, const char *value)
-{
-    if (url_append_query(a->target_shown, sizeof a->target_shown, key, value) != URL_OK) {
-        log_error(&a->log, "%s: request longer than HTTP_REQUEST_MAX (%d bytes)", a->where,
-                  HTTP_REQUEST_MAX);
-        return AGENT_EXIT_CONFIG;
-    }
-    return 0;
-}
-
-/* The real target: the shown one plus the API key, which is never shown. */
-static int target_finish(agent *a)
-{
-    (void)snprintf(a->target, sizeof a->target, "%s", a->target_shown);
-    if (url_append_query(a->target, sizeof a->target, "api_key", a->cfg.api_key) != URL_OK) {
-        log_error(&a->log, "%s: request longer than HTTP_REQUEST_MAX (%d bytes)", a->where,
-                  HTTP_REQUEST_MAX);
-        return AGENT_EXIT_CONFIG;
-    }
-    return 0;
-}
-
-static int on_record(void *user, const jstream_record *record)
-{
-    agent *a = user;
-    if (a->http.parser.status_code != 200)
-        return 0; /* an error body's records mean nothing */
-    int code = a->handler(a, record);
-    if (code != 0)
-        a->record_error = code;
-    return code != 0;
-}
-
-static int on_body(void *user, const uint8_t *data, size_t len)
-{
-    agent *a = user;
-    a->body_bytes += len;
-    return jstream_feed(&a->js, data, len, on_record, a) != JSTREAM_OK;
-}
-
-/* ==== one GET, with retries ====================================================== */
-
-/* The transport or HTTP exchange failed: retry, unless the certificate was
- * refused or the TLS handshake itself failed (neither heals by waiting). */
-static fetch_result exchange_failed(agent *a, http_client_status st)
-{
-    fetch_result r = {FETCH_RETRY, 0, 0};
-    transport_status ts = a->resp.transport_status;
-    (void)snprintf(a->message, sizeof a->message, "%s", http_client_detail(&a->http));
-    if (st == HTTP_CLIENT_ERR_CONNECT && (ts == TRANSPORT_ERR_CERT || ts == TRANSPORT_ERR_TLS)) {
-        log_error(&a->log, "%s: cannot connect to %s: %s", a->where, a->cfg.server.host,
-                  a->message);
-        r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_UNAVAILABLE;
-    } else if (st == HTTP_CLIENT_ERR_REQUEST_LONG || st == HTTP_CLIENT_ERR_TARGET) {
-        log_error(&a->log, "%s: %s", a->where, a->message);
-        r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_CONFIG;
-    }
-    return r;
-}
-
-/* Bad data in a 200 answer: retried, then exit 65. Sink failures are fatal. */
-static fetch_result body_failed(agent *a)
-{
-    fetch_result r = {FETCH_RETRY, 0, 1};
-    if (a->shift_detected) {
-        r.outcome = FETCH_SHIFT;
-        return r;
-    }
-    if (a->record_error == AGENT_EXIT_OUTPUT) {
-        log_error(&a->log, "%s: %s", a->where, a->message);
-        r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_OUTPUT;
-        return r;
-    }
-    if (a->record_error == 0) {
-        char what[LOG_LINE_MAX / 2];
-        (void)jstream_describe(&a->js, what, sizeof what);
-        (void)snprintf(a->message, sizeof a->message, "bad response body: %s", what);
-    }
-    return r;
-}
-
-/* Judges a complete answer by its status code. */
-static fetch_result judge_status(agent *a)
-{
-    fetch_result r = {FETCH_STATUS, 0, 0};
-    int code = a->resp.status_code;
-    const char *said = a->js.has_message ? a->js.message : "";
-    if (code == 429 || code == 500 || code == 502 || code == 503 || code == 504) {
-        (void)snprintf(a->message, sizeof a->message, "HTTP %d from %s%s%s", code,
-                       a->cfg.server.host, said[0] ? ": " : "", said);
-        r.outcome = FETCH_RETRY;
-        return r;
-    }
-    if (code == 401 &&
-        (strcmp(said, "User does not exist") == 0 || strcmp(said, "User is locked") == 0 ||
-         strcmp(said, "Token is invalid") == 0)) {
-        log_error(&a->log,
-                  "%s: the API key was refused by %s (401 %s): check api_key or "
-                  "COUNTLY_API_KEY",
-                  a->where, a->cfg.server.host, said);
-        r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_AUTH;
-        return r;
-    }
-    if (code >= 500) {
-        log_error(&a->log, "%s: %s answered HTTP %d%s%s", a->where, a->cfg.server.host, code,
-                  said[0] ? ": " : "", said);
-        r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_UNAVAILABLE;
-    }
-    return r;
-}
-
-/* One attempt: GET a->target, stream the body through jstream to handler. */
-static fetch_result attempt_once(agent *a, jstream_envelope envelope)
-{
-    fetch_result ok = {FETCH_OK, 0, 0};
-    jstream_init(&a->js, envelope);
-    a->record_error = 0;
-    a->shift_detected = 0;
-    a->body_bytes = 0;
-    http_client_status st = http_client_get(&a->http, a->target, on_body, a, &a->resp);
-    if (!a->run_start_known && a->resp.date > 0) {
-        a->run_start = a->resp.date; /* the server's clock, not ours */
-        a->run_start_known = 1;
-    }
-    if (st == HTTP_CLIENT_ERR_ABORTED)
-        return body_failed(a);
-    if (st != HTTP_CLIENT_OK)
-        return exchange_failed(a, st);
-    if (a->resp.status_code != 200)
-        return judge_status(a);
-    if (jstream_finish(&a->js) != JSTREAM_OK)
-        return body_failed(a);
-    return ok;
-}
-
-/* Random milliseconds in [0, bound) from the port's entropy. */
-static uint64_t jitter(uint64_t bound)
-{
-    uint8_t b[4] = {0, 0, 0, 0};
-    if (bound == 0 || port_entropy(b, sizeof b) != PORT_OK)
-        return bound / 2;
-    uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    return v % bound;
-}
-
-/* Waits before retry number attempt+1; 0 when the run's budget is spent. */
-static int wait_before_retry(agent *a, unsigned attempt)
-{
-    uint64_t cap = AGENT_BACKOFF_BASE_MS;
-    for (unsigned i = 0; i < attempt && cap < AGENT_BACKOFF_CAP_MS; i++)
-        cap *= 2;
-    if (cap > AGENT_BACKOFF_CAP_MS)
-        cap = AGENT_BACKOFF_CAP_MS;
-    uint64_t wait = jitter(cap);
-    if (a->resp.retry_after >= 0)
-        wait = (uint64_t)a->resp.retry_after * 1000u; /* the server knows best */
-    if (a->retry_wait_ms + wait > AGENT_RETRY_BUDGET_MS)
-        return 0;
-    log_warn(&a->log, "%s: retry %u/%u in %.1f s: %s (GET %s)", a->where, attempt + 1,
-             a->cfg.retry_attempts, (double)wait / 1000.0, a->message, a->target_shown);
-    a->retry_wait_ms += wait;
-    port_sleep_ms((uint32_t)wait);
-    return 1;
-}
-
-/* GETs the target built with target_begin/target_add, retrying what can
- * succeed on retry. Rows written by a failed attempt are rolled back. */
-static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn handler)
-{
-    fetch_result r = {FETCH_FATAL, AGENT_EXIT_CONFIG, 0};
-    if (target_finish(a) != 0)
-        return r;
-    a->handler = handler;
-    log_debug(&a->log, "GET %s", a->target_shown);
-    for (unsigned attempt = 0;; attempt++) {
-        r = attempt_once(a, envelope);
-        if (r.outcome != FETCH_RETRY)
-            return r;
-        if (a->sink_open && csv_rollback(&a->sink) != CSV_OK) {
-            log_error(&a->log, "%s: cannot roll back %s: %s", a->where, a->sink.path,
-                      csv_strerror(a->sink.port_error == PORT_ERR_NOSPC ? CSV_ERR_NOSPC
-                                                                        : CSV_ERR_TRUNCATE));
-            r.outcome = FETCH_FATAL;
-            r.exit_code = AGENT_EXIT_OUTPUT;
-            return r;
-        }
-        if (attempt >= a->cfg.retry_attempts || !wait_before_retry(a, attempt)) {
-            log_error(&a->log, "%s: %s (GET %s; gave up after %u attempt%s)", a->where, a->message,
-                      a->target_shown, attempt + 1, attempt ? "s" : "");
-            r.outcome = FETCH_FATAL;
-            r.exit_code = r.data_error ? AGENT_EXIT_DATA : AGENT_EXIT_UNAVAILABLE;
-            return r;
-        }
-    }
-}
-
-/* A status answer no stream expected: report it in the server's words. */
-static int unexpected_status(agent *a)
-{
-    int code = a->resp.status_code;
-    log_error(&a->log, "%s: %s answered HTTP %d%s%s (GET %s)", a->where, a->cfg.server.host, code,
-              a->js.has_message ? ": " : "", a->js.has_message ? a->js.message : "",
-              a->target_shown);
-    return (code == 401 || code == 403) ? AGENT_EXIT_AUTH : AGENT_EXIT_DATA;
-}
-
-/* ==== output files ================================================================ */
-
-/* Says why the sink failed, with the file and what to do. */
-static int sink_failed(agent *a, csv_status st)
-{
-    const char *advice = st == CSV_ERR_NOSPC ? "free some space on the device"
-                         : st == CSV_ERR_SHORT
-                             ? "restore the file, or delete it and the state file to re-sync"
-                             : "check the output folder's permissions";
-    (void)snprintf(a->message, sizeof a->message, "cannot write %s: %s (%s): %s", a->sink.path,
-                   csv_strerror(st), port_strerror(a->sink.port_error), advice);
-    return AGENT_EXIT_OUTPUT;
-}
-
-/* Opens a table's CSV file and commits its header right away, so a
- * rollback never takes the header with it. */
+/* The run reads first; the pieces it uses follow in the order it uses them. */
+static int on_body(void *user, const uint8_t *data, size_t len);
+static int run_sync(agent *a);
+static int run_check(agent *a);
+static int probe_server(agent *a);
+static int sync_apps(agent *a, int write);
+static int sync_groups(agent *a);
+static unsigned selected_count(const agent *a);
+static const char *selected_app(const agent *a, unsigned i);
+static int select_apps(agent *a);
+static int sync_users(agent *a);
 static int open_table(agent *a, map_table table, const char *name, csv_mode mode,
-                      uint64_t committed)
+                      uint64_t committed);
+static int commit_rows(agent *a);
+static int close_table(agent *a, int ok);
+static int write_row(agent *a, const jstream_record *r);
+static void stream_begin(agent *a, int stream);
+static void stream_page(agent *a, int stream, unsigned long rows);
+static void stream_summary(agent *a, int stream);
+static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn handler);
+static int unexpected_status(agent *a);
+static void target_begin(agent *a, const char *path);
+static int target_add(agent *a, const char *key, const char *value);
+static int target_finish(agent *a);
+static const char *output_path(agent *a, const char *name);
+static int record_value(const jstream_record *r, const char *key, const jsmntok_t **value);
+static int record_string(const jstream_record *r, const char *key, char *out, size_t cap);
+static void strip_object_id(char *id);
+static int list_contains(char (*list)[25], unsigned count, const char *id);
+static int remember_visible_app(agent *a, const char *id);
+
+/* ==== the run ============================================================================ */
+
+static int load_configuration(agent *a)
 {
-    size_t columns = 0;
-    const char *const *header = map_header(table, &columns);
-    csv_status st = csv_open(&a->sink, output_path(a, name), mode, committed, header, columns);
-    if (st == CSV_OK)
-        st = csv_commit(&a->sink);
-    if (st != CSV_OK) {
-        int code = sink_failed(a, st);
-        log_error(&a->log, "%s: %s", a->where, a->message);
-        return code;
+    const agent_options *o = &a->opts;
+    config_status cs = config_load(&a->cfg, o->config_path, port_getenv("COUNTLY_API_KEY"),
+                                   o->output_dir, o->state_file, &a->js);
+    if (cs != CONFIG_OK) {
+        log_error(&a->log, "%s", a->cfg.detail);
+        return AGENT_EXIT_CONFIG;
     }
-    a->sink_open = 1;
+    log_set_secret(&a->log, a->cfg.api_key);
+    if (a->cfg.file_readable_by_others)
+        log_warn(&a->log, "%s holds the API key and can be read by other users: chmod 600 %s",
+                 o->config_path, o->config_path);
+    if (!a->cfg.tls_verify && a->cfg.server.tls)
+        log_warn(&a->log, "tls_verify is false: the server's certificate and name are NOT "
+                          "checked; anyone on the path can read the API key and the data");
     return 0;
 }
 
-/* Commits the rows written so far (flush + fsync). */
-static int commit_rows(agent *a)
+static int setup_transport(agent *a)
 {
-    csv_status st = csv_commit(&a->sink);
-    if (st == CSV_OK)
-        return 0;
-    int code = sink_failed(a, st);
-    log_error(&a->log, "%s: %s", a->where, a->message);
-    return code;
-}
-
-/* Publishes (REPLACE) or closes (APPEND) the table's file. */
-static int close_table(agent *a, int ok)
-{
-    if (!a->sink_open)
-        return 0;
-    a->sink_open = 0;
-    if (!ok) {
-        csv_abandon(&a->sink);
-        return 0;
+    transport tr;
+    if (a->cfg.server.tls) {
+        tls_options to = tls_default_options();
+        to.ca_path = a->cfg.ca_file[0] != '\0' ? a->cfg.ca_file : NULL;
+        to.verify = a->cfg.tls_verify;
+        if (tls_platform_init(a->tls_arena, sizeof a->tls_arena) != TLS_OK) {
+            log_error(&a->log, "TLS cannot start: no entropy from the system");
+            return AGENT_EXIT_UNAVAILABLE;
+        }
+        tls_status ts = tls_init(&a->tls, &to);
+        if (ts != TLS_OK) {
+            log_error(&a->log, "TLS setup: %s: %s (set ca_file to a PEM bundle)", tls_strerror(ts),
+                      a->tls.detail);
+            return ts == TLS_ERR_CA_PATH ? AGENT_EXIT_CONFIG : AGENT_EXIT_UNAVAILABLE;
+        }
+        tr = tls_transport(&a->tls);
+    } else {
+        tr = tcp_transport(&a->tcp);
     }
-    csv_status st = csv_finish(&a->sink);
-    if (st == CSV_OK)
-        return 0;
-    int code = sink_failed(a, st);
-    log_error(&a->log, "%s: %s", a->where, a->message);
+    uint32_t timeout_ms = a->cfg.request_timeout_seconds * 1000u;
+    if (http_client_init(&a->http, tr, &a->cfg.server, timeout_ms) != HTTP_CLIENT_OK) {
+        log_error(&a->log, "server_url: host name too long");
+        return AGENT_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+int agent_run(agent *a, const agent_options *opts)
+{
+    a->opts = *opts;
+    log_init(&a->log, opts->level, port_console_is_terminal());
+    int code = load_configuration(a);
+    if (code == 0)
+        code = setup_transport(a);
+    if (code == 0)
+        code = opts->command == AGENT_CHECK ? run_check(a) : run_sync(a);
+    http_client_close(&a->http);
+    if (a->cfg.server.tls) {
+        size_t peak = 0, current = 0;
+        tls_arena_stats(&peak, &current);
+        log_debug(&a->log, "tls arena peak %zu bytes", peak);
+        tls_free(&a->tls);
+    }
     return code;
 }
 
-/* Maps one record into the open table; errors become a->message. */
-static int write_row(agent *a, const jstream_record *r)
+/* ==== sync: the three streams ========================================================== */
+
+/* A stream's failure either ends the run (connection, auth, disk) or only
+ * that stream (bad data): the run goes on and exits with 65 at the end. */
+static int stream_result(int code, int *worst)
 {
-    map_status ms = map_record(&a->map, r, &a->sink);
-    if (ms == MAP_OK)
+    if (code == 0)
         return 0;
-    if (ms == MAP_ERR_SINK)
-        return sink_failed(a, a->map.sink_status);
-    char what[LOG_LINE_MAX / 2];
-    (void)map_describe(&a->map, ms, what, sizeof what);
-    (void)snprintf(a->message, sizeof a->message, "bad data from the server: %s", what);
-    return AGENT_EXIT_DATA;
+    if (*worst == 0)
+        *worst = code;
+    return code != AGENT_EXIT_DATA;
 }
 
-static void stream_begin(agent *a, int stream)
+/* Creates a folder and its missing parents (like mkdir -p); with
+ * parent_only, only the folder that holds the file `path`. */
+static int make_folders(agent *a, const char *path, int parent_only)
 {
-    memset(&a->stats[stream], 0, sizeof a->stats[stream]);
-    a->stats[stream].start_ms = port_clock_ms();
-    (void)snprintf(a->where, sizeof a->where, "%s", STREAM_NAMES[stream]);
+    size_t len = strlen(path);
+    if (len >= sizeof a->path)
+        return -1;
+    memcpy(a->path, path, len + 1);
+    if (parent_only) {
+        char *slash = strrchr(a->path, '/');
+        if (slash == NULL || slash == a->path)
+            return 0;
+        *slash = '\0';
+    }
+    for (char *p = a->path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        port_status st = port_dir_create(a->path);
+        *p = c;
+        if (st != PORT_OK)
+            return -1;
+        if (c == '\0')
+            return 0;
+    }
 }
 
-/* Counts a committed page. */
-static void stream_page(agent *a, int stream, unsigned long rows)
+static int run_sync(agent *a)
 {
-    a->stats[stream].pages++;
-    a->stats[stream].rows += rows;
-    a->stats[stream].bytes += a->body_bytes;
+    int worst = 0;
+    if (make_folders(a, a->cfg.output_dir, 0) != 0 || make_folders(a, a->cfg.state_file, 1) != 0) {
+        log_error(&a->log, "cannot create the output folder %s: %s", a->path, port_last_os_error());
+        return AGENT_EXIT_OUTPUT;
+    }
+    if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK) {
+        log_error(&a->log, "%s", a->state.detail);
+        return AGENT_EXIT_CONFIG;
+    }
+    int code = probe_server(a);
+    if (code != 0)
+        return code;
+    a->map_ctx.server_url = a->cfg.server_url;
+    a->map_ctx.processed_at = a->run_start;
+    a->map_ctx.app_id = "";
+    if (a->cfg.enable_apps || a->cfg.enable_users) {
+        code = sync_apps(a, a->cfg.enable_apps);
+        if (stream_result(code, &worst))
+            return worst;
+    }
+    if (a->cfg.enable_groups && stream_result(sync_groups(a), &worst))
+        return worst;
+    if (a->cfg.enable_users && stream_result(sync_users(a), &worst))
+        return worst;
+    return worst;
 }
 
-static void stream_summary(agent *a, int stream)
+/* ==== check: what a sync would read, writing nothing ================================== */
+
+static int count_record(agent *a, const jstream_record *r)
 {
-    const agent_stream_stats *s = &a->stats[stream];
-    double secs = (double)(port_clock_ms() - s->start_ms) / 1000.0;
-    log_notice(&a->log, "%s: %lu rows, %lu page%s, %.1f KB, %.1f s", STREAM_NAMES[stream], s->rows,
-               s->pages, s->pages == 1 ? "" : "s", (double)s->bytes / 1024.0, secs);
+    (void)a;
+    (void)r;
+    return 0;
+}
+
+static int run_check(agent *a)
+{
+    int code = probe_server(a);
+    if (code != 0)
+        return code;
+    log_report(&a->log, "server: %s (%s%s%s)", a->cfg.server_url,
+               a->cfg.server.tls ? tls_version(&a->tls) : "plain HTTP, loopback",
+               a->cfg.server.tls ? ", " : "", a->cfg.server.tls ? tls_suite(&a->tls) : "");
+    char when[32];
+    (void)snprintf(when, sizeof when, "%lld", (long long)a->run_start);
+    log_report(&a->log, "server clock: %s (unix seconds); API key accepted", when);
+    log_report(&a->log, "plugins: dbviewer %s, groups %s", a->has_dbviewer ? "yes" : "no",
+               a->has_groups_plugin ? "yes" : "no");
+    code = sync_apps(a, 0);
+    if (code != 0)
+        return code;
+    log_report(&a->log, "apps visible: %u", a->visible_count);
+    for (unsigned i = 0; i < a->visible_count; i++)
+        log_report(&a->log, "  %s", a->visible[i]);
+    target_begin(a, "/o/groups");
+    (void)snprintf(a->where, sizeof a->where, "groups");
+    fetch_result r = fetch(a, JSTREAM_ENVELOPE_GROUPS, count_record);
+    if (r.outcome == FETCH_FATAL)
+        return r.exit_code;
+    if (r.outcome == FETCH_OK)
+        log_report(&a->log, "groups: %lu", a->js.records);
+    else
+        log_report(&a->log, "groups: none readable (HTTP %d %s)", a->resp.status_code,
+                   a->js.has_message ? a->js.message : "");
+    code = select_apps(a);
+    if (code != 0)
+        return code;
+    log_report(&a->log, "users would be read for %u app%s%s", selected_count(a),
+               selected_count(a) == 1 ? "" : "s",
+               a->cfg.enable_users ? "" : " (users sync disabled)");
+    for (unsigned i = 0; i < selected_count(a); i++)
+        log_report(&a->log, "  %s", selected_app(a, i));
+    return 0;
 }
 
 /* ==== the capability probe: /o/system/plugins ===================================== */
@@ -954,190 +776,399 @@ static int sync_users(agent *a)
     return code != 0 ? code : closed;
 }
 
-/* ==== check: what a sync would read, writing nothing ================================== */
+/* ==== output files ================================================================ */
 
-static int count_record(agent *a, const jstream_record *r)
+/* Says why the sink failed, with the file and what to do. */
+static int sink_failed(agent *a, csv_status st)
 {
-    (void)a;
-    (void)r;
+    const char *advice = st == CSV_ERR_NOSPC ? "free some space on the device"
+                         : st == CSV_ERR_SHORT
+                             ? "restore the file, or delete it and the state file to re-sync"
+                             : "check the output folder's permissions";
+    (void)snprintf(a->message, sizeof a->message, "cannot write %s: %s (%s): %s", a->sink.path,
+                   csv_strerror(st), port_strerror(a->sink.port_error), advice);
+    return AGENT_EXIT_OUTPUT;
+}
+
+/* Opens a table's CSV file and commits its header right away, so a
+ * rollback never takes the header with it. */
+static int open_table(agent *a, map_table table, const char *name, csv_mode mode,
+                      uint64_t committed)
+{
+    size_t columns = 0;
+    const char *const *header = map_header(table, &columns);
+    csv_status st = csv_open(&a->sink, output_path(a, name), mode, committed, header, columns);
+    if (st == CSV_OK)
+        st = csv_commit(&a->sink);
+    if (st != CSV_OK) {
+        int code = sink_failed(a, st);
+        log_error(&a->log, "%s: %s", a->where, a->message);
+        return code;
+    }
+    a->sink_open = 1;
     return 0;
 }
 
-static int run_check(agent *a)
+/* Commits the rows written so far (flush + fsync). */
+static int commit_rows(agent *a)
 {
-    int code = probe_server(a);
-    if (code != 0)
-        return code;
-    log_report(&a->log, "server: %s (%s%s%s)", a->cfg.server_url,
-               a->cfg.server.tls ? tls_version(&a->tls) : "plain HTTP, loopback",
-               a->cfg.server.tls ? ", " : "", a->cfg.server.tls ? tls_suite(&a->tls) : "");
-    char when[32];
-    (void)snprintf(when, sizeof when, "%lld", (long long)a->run_start);
-    log_report(&a->log, "server clock: %s (unix seconds); API key accepted", when);
-    log_report(&a->log, "plugins: dbviewer %s, groups %s", a->has_dbviewer ? "yes" : "no",
-               a->has_groups_plugin ? "yes" : "no");
-    code = sync_apps(a, 0);
-    if (code != 0)
-        return code;
-    log_report(&a->log, "apps visible: %u", a->visible_count);
-    for (unsigned i = 0; i < a->visible_count; i++)
-        log_report(&a->log, "  %s", a->visible[i]);
-    target_begin(a, "/o/groups");
-    (void)snprintf(a->where, sizeof a->where, "groups");
-    fetch_result r = fetch(a, JSTREAM_ENVELOPE_GROUPS, count_record);
-    if (r.outcome == FETCH_FATAL)
-        return r.exit_code;
-    if (r.outcome == FETCH_OK)
-        log_report(&a->log, "groups: %lu", a->js.records);
-    else
-        log_report(&a->log, "groups: none readable (HTTP %d %s)", a->resp.status_code,
-                   a->js.has_message ? a->js.message : "");
-    code = select_apps(a);
-    if (code != 0)
-        return code;
-    log_report(&a->log, "users would be read for %u app%s%s", selected_count(a),
-               selected_count(a) == 1 ? "" : "s",
-               a->cfg.enable_users ? "" : " (users sync disabled)");
-    for (unsigned i = 0; i < selected_count(a); i++)
-        log_report(&a->log, "  %s", selected_app(a, i));
-    return 0;
-}
-
-/* ==== sync: the three streams ========================================================== */
-
-/* A stream's failure either ends the run (connection, auth, disk) or only
- * that stream (bad data): the run goes on and exits with 65 at the end. */
-static int stream_result(int code, int *worst)
-{
-    if (code == 0)
+    csv_status st = csv_commit(&a->sink);
+    if (st == CSV_OK)
         return 0;
-    if (*worst == 0)
-        *worst = code;
-    return code != AGENT_EXIT_DATA;
-}
-
-/* Creates a folder and its missing parents (like mkdir -p); with
- * parent_only, only the folder that holds the file `path`. */
-static int make_folders(agent *a, const char *path, int parent_only)
-{
-    size_t len = strlen(path);
-    if (len >= sizeof a->path)
-        return -1;
-    memcpy(a->path, path, len + 1);
-    if (parent_only) {
-        char *slash = strrchr(a->path, '/');
-        if (slash == NULL || slash == a->path)
-            return 0;
-        *slash = '\0';
-    }
-    for (char *p = a->path + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        port_status st = port_dir_create(a->path);
-        *p = c;
-        if (st != PORT_OK)
-            return -1;
-        if (c == '\0')
-            return 0;
-    }
-}
-
-static int run_sync(agent *a)
-{
-    int worst = 0;
-    if (make_folders(a, a->cfg.output_dir, 0) != 0 || make_folders(a, a->cfg.state_file, 1) != 0) {
-        log_error(&a->log, "cannot create the output folder %s: %s", a->path, port_last_os_error());
-        return AGENT_EXIT_OUTPUT;
-    }
-    if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK) {
-        log_error(&a->log, "%s", a->state.detail);
-        return AGENT_EXIT_CONFIG;
-    }
-    int code = probe_server(a);
-    if (code != 0)
-        return code;
-    a->map_ctx.server_url = a->cfg.server_url;
-    a->map_ctx.processed_at = a->run_start;
-    a->map_ctx.app_id = "";
-    if (a->cfg.enable_apps || a->cfg.enable_users) {
-        code = sync_apps(a, a->cfg.enable_apps);
-        if (stream_result(code, &worst))
-            return worst;
-    }
-    if (a->cfg.enable_groups && stream_result(sync_groups(a), &worst))
-        return worst;
-    if (a->cfg.enable_users && stream_result(sync_users(a), &worst))
-        return worst;
-    return worst;
-}
-
-/* ==== the run ============================================================================ */
-
-static int load_configuration(agent *a)
-{
-    const agent_options *o = &a->opts;
-    config_status cs = config_load(&a->cfg, o->config_path, port_getenv("COUNTLY_API_KEY"),
-                                   o->output_dir, o->state_file, &a->js);
-    if (cs != CONFIG_OK) {
-        log_error(&a->log, "%s", a->cfg.detail);
-        return AGENT_EXIT_CONFIG;
-    }
-    log_set_secret(&a->log, a->cfg.api_key);
-    if (a->cfg.file_readable_by_others)
-        log_warn(&a->log, "%s holds the API key and can be read by other users: chmod 600 %s",
-                 o->config_path, o->config_path);
-    if (!a->cfg.tls_verify && a->cfg.server.tls)
-        log_warn(&a->log, "tls_verify is false: the server's certificate and name are NOT "
-                          "checked; anyone on the path can read the API key and the data");
-    return 0;
-}
-
-static int setup_transport(agent *a)
-{
-    transport tr;
-    if (a->cfg.server.tls) {
-        tls_options to = tls_default_options();
-        to.ca_path = a->cfg.ca_file[0] != '\0' ? a->cfg.ca_file : NULL;
-        to.verify = a->cfg.tls_verify;
-        if (tls_platform_init(a->tls_arena, sizeof a->tls_arena) != TLS_OK) {
-            log_error(&a->log, "TLS cannot start: no entropy from the system");
-            return AGENT_EXIT_UNAVAILABLE;
-        }
-        tls_status ts = tls_init(&a->tls, &to);
-        if (ts != TLS_OK) {
-            log_error(&a->log, "TLS setup: %s: %s (set ca_file to a PEM bundle)", tls_strerror(ts),
-                      a->tls.detail);
-            return ts == TLS_ERR_CA_PATH ? AGENT_EXIT_CONFIG : AGENT_EXIT_UNAVAILABLE;
-        }
-        tr = tls_transport(&a->tls);
-    } else {
-        tr = tcp_transport(&a->tcp);
-    }
-    uint32_t timeout_ms = a->cfg.request_timeout_seconds * 1000u;
-    if (http_client_init(&a->http, tr, &a->cfg.server, timeout_ms) != HTTP_CLIENT_OK) {
-        log_error(&a->log, "server_url: host name too long");
-        return AGENT_EXIT_CONFIG;
-    }
-    return 0;
-}
-
-int agent_run(agent *a, const agent_options *opts)
-{
-    a->opts = *opts;
-    log_init(&a->log, opts->level, port_console_is_terminal());
-    int code = load_configuration(a);
-    if (code == 0)
-        code = setup_transport(a);
-    if (code == 0)
-        code = opts->command == AGENT_CHECK ? run_check(a) : run_sync(a);
-    http_client_close(&a->http);
-    if (a->cfg.server.tls) {
-        size_t peak = 0, current = 0;
-        tls_arena_stats(&peak, &current);
-        log_debug(&a->log, "tls arena peak %zu bytes", peak);
-        tls_free(&a->tls);
-    }
+    int code = sink_failed(a, st);
+    log_error(&a->log, "%s: %s", a->where, a->message);
     return code;
+}
+
+/* Publishes (REPLACE) or closes (APPEND) the table's file. */
+static int close_table(agent *a, int ok)
+{
+    if (!a->sink_open)
+        return 0;
+    a->sink_open = 0;
+    if (!ok) {
+        csv_abandon(&a->sink);
+        return 0;
+    }
+    csv_status st = csv_finish(&a->sink);
+    if (st == CSV_OK)
+        return 0;
+    int code = sink_failed(a, st);
+    log_error(&a->log, "%s: %s", a->where, a->message);
+    return code;
+}
+
+/* Maps one record into the open table; errors become a->message. */
+static int write_row(agent *a, const jstream_record *r)
+{
+    map_status ms = map_record(&a->map, r, &a->sink);
+    if (ms == MAP_OK)
+        return 0;
+    if (ms == MAP_ERR_SINK)
+        return sink_failed(a, a->map.sink_status);
+    char what[LOG_LINE_MAX / 2];
+    (void)map_describe(&a->map, ms, what, sizeof what);
+    (void)snprintf(a->message, sizeof a->message, "bad data from the server: %s", what);
+    return AGENT_EXIT_DATA;
+}
+
+static void stream_begin(agent *a, int stream)
+{
+    memset(&a->stats[stream], 0, sizeof a->stats[stream]);
+    a->stats[stream].start_ms = port_clock_ms();
+    (void)snprintf(a->where, sizeof a->where, "%s", STREAM_NAMES[stream]);
+}
+
+/* Counts a committed page. */
+static void stream_page(agent *a, int stream, unsigned long rows)
+{
+    a->stats[stream].pages++;
+    a->stats[stream].rows += rows;
+    a->stats[stream].bytes += a->body_bytes;
+}
+
+static void stream_summary(agent *a, int stream)
+{
+    const agent_stream_stats *s = &a->stats[stream];
+    double secs = (double)(port_clock_ms() - s->start_ms) / 1000.0;
+    log_notice(&a->log, "%s: %lu rows, %lu page%s, %.1f KB, %.1f s", STREAM_NAMES[stream], s->rows,
+               s->pages, s->pages == 1 ? "" : "s", (double)s->bytes / 1024.0, secs);
+}
+
+/* ==== one GET, with retries ====================================================== */
+
+/* The transport or HTTP exchange failed: retry, unless the certificate was
+ * refused or the TLS handshake itself failed (neither heals by waiting). */
+static fetch_result exchange_failed(agent *a, http_client_status st)
+{
+    fetch_result r = {FETCH_RETRY, 0, 0};
+    transport_status ts = a->resp.transport_status;
+    (void)snprintf(a->message, sizeof a->message, "%s", http_client_detail(&a->http));
+    if (st == HTTP_CLIENT_ERR_CONNECT && (ts == TRANSPORT_ERR_CERT || ts == TRANSPORT_ERR_TLS)) {
+        log_error(&a->log, "%s: cannot connect to %s: %s", a->where, a->cfg.server.host,
+                  a->message);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_UNAVAILABLE;
+    } else if (st == HTTP_CLIENT_ERR_REQUEST_LONG || st == HTTP_CLIENT_ERR_TARGET) {
+        log_error(&a->log, "%s: %s", a->where, a->message);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_CONFIG;
+    }
+    return r;
+}
+
+/* Bad data in a 200 answer: retried, then exit 65. Sink failures are fatal. */
+static fetch_result body_failed(agent *a)
+{
+    fetch_result r = {FETCH_RETRY, 0, 1};
+    if (a->shift_detected) {
+        r.outcome = FETCH_SHIFT;
+        return r;
+    }
+    if (a->record_error == AGENT_EXIT_OUTPUT) {
+        log_error(&a->log, "%s: %s", a->where, a->message);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_OUTPUT;
+        return r;
+    }
+    if (a->record_error == 0) {
+        char what[LOG_LINE_MAX / 2];
+        (void)jstream_describe(&a->js, what, sizeof what);
+        (void)snprintf(a->message, sizeof a->message, "bad response body: %s", what);
+    }
+    return r;
+}
+
+/* Judges a complete answer by its status code. */
+static fetch_result judge_status(agent *a)
+{
+    fetch_result r = {FETCH_STATUS, 0, 0};
+    int code = a->resp.status_code;
+    const char *said = a->js.has_message ? a->js.message : "";
+    if (code == 429 || code == 500 || code == 502 || code == 503 || code == 504) {
+        (void)snprintf(a->message, sizeof a->message, "HTTP %d from %s%s%s", code,
+                       a->cfg.server.host, said[0] ? ": " : "", said);
+        r.outcome = FETCH_RETRY;
+        return r;
+    }
+    if (code == 401 &&
+        (strcmp(said, "User does not exist") == 0 || strcmp(said, "User is locked") == 0 ||
+         strcmp(said, "Token is invalid") == 0)) {
+        log_error(&a->log,
+                  "%s: the API key was refused by %s (401 %s): check api_key or "
+                  "COUNTLY_API_KEY",
+                  a->where, a->cfg.server.host, said);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_AUTH;
+        return r;
+    }
+    if (code >= 500) {
+        log_error(&a->log, "%s: %s answered HTTP %d%s%s", a->where, a->cfg.server.host, code,
+                  said[0] ? ": " : "", said);
+        r.outcome = FETCH_FATAL;
+        r.exit_code = AGENT_EXIT_UNAVAILABLE;
+    }
+    return r;
+}
+
+/* One attempt: GET a->target, stream the body through jstream to handler. */
+static fetch_result attempt_once(agent *a, jstream_envelope envelope)
+{
+    fetch_result ok = {FETCH_OK, 0, 0};
+    jstream_init(&a->js, envelope);
+    a->record_error = 0;
+    a->shift_detected = 0;
+    a->body_bytes = 0;
+    http_client_status st = http_client_get(&a->http, a->target, on_body, a, &a->resp);
+    if (!a->run_start_known && a->resp.date > 0) {
+        a->run_start = a->resp.date; /* the server's clock, not ours */
+        a->run_start_known = 1;
+    }
+    if (st == HTTP_CLIENT_ERR_ABORTED)
+        return body_failed(a);
+    if (st != HTTP_CLIENT_OK)
+        return exchange_failed(a, st);
+    if (a->resp.status_code != 200)
+        return judge_status(a);
+    if (jstream_finish(&a->js) != JSTREAM_OK)
+        return body_failed(a);
+    return ok;
+}
+
+/* Random milliseconds in [0, bound) from the port's entropy. */
+static uint64_t jitter(uint64_t bound)
+{
+    uint8_t b[4] = {0, 0, 0, 0};
+    if (bound == 0 || port_entropy(b, sizeof b) != PORT_OK)
+        return bound / 2;
+    uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return v % bound;
+}
+
+/* Waits before retry number attempt+1; 0 when the run's budget is spent. */
+static int wait_before_retry(agent *a, unsigned attempt)
+{
+    uint64_t cap = AGENT_BACKOFF_BASE_MS;
+    for (unsigned i = 0; i < attempt && cap < AGENT_BACKOFF_CAP_MS; i++)
+        cap *= 2;
+    if (cap > AGENT_BACKOFF_CAP_MS)
+        cap = AGENT_BACKOFF_CAP_MS;
+    uint64_t wait = jitter(cap);
+    if (a->resp.retry_after >= 0)
+        wait = (uint64_t)a->resp.retry_after * 1000u; /* the server knows best */
+    if (a->retry_wait_ms + wait > AGENT_RETRY_BUDGET_MS)
+        return 0;
+    log_warn(&a->log, "%s: retry %u/%u in %.1f s: %s (GET %s)", a->where, attempt + 1,
+             a->cfg.retry_attempts, (double)wait / 1000.0, a->message, a->target_shown);
+    a->retry_wait_ms += wait;
+    port_sleep_ms((uint32_t)wait);
+    return 1;
+}
+
+/* GETs the target built with target_begin/target_add, retrying what can
+ * succeed on retry. Rows written by a failed attempt are rolled back. */
+static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn handler)
+{
+    fetch_result r = {FETCH_FATAL, AGENT_EXIT_CONFIG, 0};
+    if (target_finish(a) != 0)
+        return r;
+    a->handler = handler;
+    log_debug(&a->log, "GET %s", a->target_shown);
+    for (unsigned attempt = 0;; attempt++) {
+        r = attempt_once(a, envelope);
+        if (r.outcome != FETCH_RETRY)
+            return r;
+        if (a->sink_open && csv_rollback(&a->sink) != CSV_OK) {
+            log_error(&a->log, "%s: cannot roll back %s: %s", a->where, a->sink.path,
+                      csv_strerror(a->sink.port_error == PORT_ERR_NOSPC ? CSV_ERR_NOSPC
+                                                                        : CSV_ERR_TRUNCATE));
+            r.outcome = FETCH_FATAL;
+            r.exit_code = AGENT_EXIT_OUTPUT;
+            return r;
+        }
+        if (attempt >= a->cfg.retry_attempts || !wait_before_retry(a, attempt)) {
+            log_error(&a->log, "%s: %s (GET %s; gave up after %u attempt%s)", a->where, a->message,
+                      a->target_shown, attempt + 1, attempt ? "s" : "");
+            r.outcome = FETCH_FATAL;
+            r.exit_code = r.data_error ? AGENT_EXIT_DATA : AGENT_EXIT_UNAVAILABLE;
+            return r;
+        }
+    }
+}
+
+/* A status answer no stream expected: report it in the server's words. */
+static int unexpected_status(agent *a)
+{
+    int code = a->resp.status_code;
+    log_error(&a->log, "%s: %s answered HTTP %d%s%s (GET %s)", a->where, a->cfg.server.host, code,
+              a->js.has_message ? ": " : "", a->js.has_message ? a->js.message : "",
+              a->target_shown);
+    return (code == 401 || code == 403) ? AGENT_EXIT_AUTH : AGENT_EXIT_DATA;
+}
+
+/* ==== requests ================================================================ */
+
+/* Starts a request target: path, and the same without any secret. */
+static void target_begin(agent *a, const char *path)
+{
+    (void)snprintf(a->target_shown, sizeof a->target_shown, "%s", path);
+}
+
+/* Adds one query parameter (value percent-encoded). */
+static int target_add(agent *a, const char *key, const char *value)
+{
+    if (url_append_query(a->target_shown, sizeof a->target_shown, key, value) != URL_OK) {
+        log_error(&a->log, "%s: request longer than HTTP_REQUEST_MAX (%d bytes)", a->where,
+                  HTTP_REQUEST_MAX);
+        return AGENT_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+/* The real target: the shown one plus the API key, which is never shown. */
+static int target_finish(agent *a)
+{
+    (void)snprintf(a->target, sizeof a->target, "%s", a->target_shown);
+    if (url_append_query(a->target, sizeof a->target, "api_key", a->cfg.api_key) != URL_OK) {
+        log_error(&a->log, "%s: request longer than HTTP_REQUEST_MAX (%d bytes)", a->where,
+                  HTTP_REQUEST_MAX);
+        return AGENT_EXIT_CONFIG;
+    }
+    return 0;
+}
+
+static int on_record(void *user, const jstream_record *record)
+{
+    agent *a = user;
+    if (a->http.parser.status_code != 200)
+        return 0; /* an error body's records mean nothing */
+    int code = a->handler(a, record);
+    if (code != 0)
+        a->record_error = code;
+    return code != 0;
+}
+
+static int on_body(void *user, const uint8_t *data, size_t len)
+{
+    agent *a = user;
+    a->body_bytes += len;
+    return jstream_feed(&a->js, data, len, on_record, a) != JSTREAM_OK;
+}
+
+/* ==== small helpers ========================================================== */
+
+/* Joins dir and name into a->path. */
+static const char *output_path(agent *a, const char *name)
+{
+    (void)snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, name);
+    return a->path;
+}
+
+/* Text of a top-level key's value in a record ("" and 0 when absent). */
+static int record_value(const jstream_record *r, const char *key, const jsmntok_t **value)
+{
+    const jsmntok_t *t = r->tokens;
+    size_t klen = strlen(key);
+    int found = 0;
+    if (t[0].type != JSMN_OBJECT)
+        return 0;
+    for (int i = 1; i + 1 < r->token_count; i++) {
+        if (t[i].parent != 0 || t[i].type != JSMN_STRING)
+            continue;
+        if ((size_t)(t[i].end - t[i].start) == klen &&
+            memcmp(r->json + t[i].start, key, klen) == 0) {
+            *value = &t[i + 1]; /* last wins */
+            found = 1;
+        }
+    }
+    return found;
+}
+
+/* Decodes a string value into out; 0 when it is not a string or too long. */
+static int record_string(const jstream_record *r, const char *key, char *out, size_t cap)
+{
+    const jsmntok_t *v;
+    size_t len = 0;
+    unsigned long replaced = 0;
+    if (!record_value(r, key, &v) || v->type != JSMN_STRING)
+        return 0;
+    if (json_string_decode(r->json + v->start, (size_t)(v->end - v->start), 0, out, cap - 1, &len,
+                           &replaced) != JSON_STRING_OK)
+        return 0;
+    out[len] = '\0';
+    return 1;
+}
+
+/* "ObjectId(<hex>)" -> "<hex>", in place. */
+static void strip_object_id(char *id)
+{
+    size_t len = strlen(id);
+    if (len > 10 && memcmp(id, "ObjectId(", 9) == 0 && id[len - 1] == ')') {
+        memmove(id, id + 9, len - 10);
+        id[len - 10] = '\0';
+    }
+}
+
+static int list_contains(char (*list)[25], unsigned count, const char *id)
+{
+    for (unsigned i = 0; i < count; i++)
+        if (strcmp(list[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Adds an app id the key can see (once). */
+static int remember_visible_app(agent *a, const char *id)
+{
+    if (!text_is_object_id(id, strlen(id)) || list_contains(a->visible, a->visible_count, id))
+        return 0;
+    if (a->visible_count >= CONFIG_APPS_MAX) {
+        log_error(&a->log,
+                  "the server lists more than CONFIG_APPS_MAX (%d) apps; rebuild "
+                  "with a larger CONFIG_APPS_MAX",
+                  CONFIG_APPS_MAX);
+        return AGENT_EXIT_DATA;
+    }
+    memcpy(a->visible[a->visible_count++], id, 25);
+    return 0;
 }
