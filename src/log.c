@@ -14,6 +14,7 @@ void log_init(log_ctx *log, log_level level, int terminal)
     memset(log, 0, sizeof *log);
     log->level = level;
     log->terminal = terminal;
+    log->last_progress_ms = port_clock_ms(); /* the first plain line after an interval */
 }
 
 void log_set_secret(log_ctx *log, const char *secret)
