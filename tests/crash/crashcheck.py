@@ -8,9 +8,10 @@
   crashcheck.py probe --dir OUT [--prev-bytes N] [--state-seen 0|1]
       what a killed run left on disk, as key=value lines: state (ok,
       missing or "corrupt: why"), bytes (the state's users_csv_bytes), size
-      (users.csv), tail (none, rows:K = whole rows past the committed size,
+      (users.csv), tail (none, header, rows:K = whole rows past the committed size,
       torn = a partial row), prefix_ok (the committed size ends a row),
-      apps/groups (ok:N rows, missing, "bad: why"), tmp (the *.tmp files),
+      apps/groups (ok:N rows, missing, "bad: why"), tmp (the *.tmp files
+      written since --since-us; stale_tmp: older ones, left by earlier kills),
       category, and problems= followed by one "problem ..." line each
   crashcheck.py users --csv F --truth T [--keys-out K] [--from-byte B]
       like tests/e2e/compare.py (strict RFC 4180 reader, every truth row
@@ -158,8 +159,13 @@ def cmd_probe(args):
             problems.append("%s.csv: %s" % (name, r))
         if r == "missing" and args.tables_seen:
             problems.append("%s.csv vanished" % name)
-    tmps = sorted(n for n in os.listdir(d) if n.endswith(".tmp")) if os.path.isdir(d) else []
+    tmps, stale = [], []
+    for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        if n.endswith(".tmp"):  # one left by an earlier kill is stale, not this run's
+            fresh = os.stat(os.path.join(d, n)).st_mtime_ns // 1000 >= args.since_us
+            (tmps if fresh else stale).append(n)
     out["tmp"] = ",".join(tmps) or "-"
+    out["stale_tmp"] = ",".join(stale) or "-"
     # Where the kill landed, judged by what is on disk.
     if "state.json.tmp" in tmps:
         cat = "state-commit (state.json.tmp written, not yet renamed)"
@@ -279,6 +285,8 @@ def main():
     p.add_argument("--prev-bytes", type=int, default=0)
     p.add_argument("--state-seen", type=int, default=0)
     p.add_argument("--tables-seen", type=int, default=0)
+    p.add_argument("--since-us", type=int, default=0,
+                   help="run start (unix microseconds): older *.tmp files are stale")
     p.add_argument("--apps", type=int, default=-1, help="expected apps.csv rows")
     p.add_argument("--groups", type=int, default=-1, help="expected groups.csv rows")
     u = sub.add_parser("users")

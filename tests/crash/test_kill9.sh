@@ -27,6 +27,8 @@
 #     byte-identical; a clean run replaces both correctly.
 #  3. Users touched, then an incremental run killed a few times (every
 #     /o/db answer slowed): the rows appended are exactly the touched users.
+# Helpers: tests/lib/e2e.sh (simulator, configuration, run_cs, compare.py)
+# and tests/crash/crashcheck.py (kill schedule, on-disk probe, users check).
 # Last line: "N passed, N failed".
 set -u -o pipefail
 
@@ -34,6 +36,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../lib/testlib.sh
 . "$ROOT/tests/lib/testlib.sh"
+# shellcheck source=../lib/e2e.sh
+. "$ROOT/tests/lib/e2e.sh"
 
 BUILD_DIR=${BUILD_DIR:-build}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
@@ -49,9 +53,9 @@ INCR_KILLS=${CRASH_INCR_KILLS:-5}
 CHECK=$HERE/crashcheck.py
 PKI=$TMP/pki
 RUNS=$TMP/runs
-SIM_PID=
+WRAP=() # kill timing is the point here: no valgrind or other wrapper
 CS_PID=
-PORT=
+SP= # the simulator's port
 ADMIN=
 T_BEGIN=$(date +%s%N)
 
@@ -59,62 +63,38 @@ rm -rf "$TMP" && mkdir -p "$RUNS"
 
 cleanup() {
     if [ -n "$CS_PID" ]; then kill -KILL "$CS_PID" 2>/dev/null; fi
-    if [ -n "$SIM_PID" ]; then kill "$SIM_PID" 2>/dev/null; fi
+    stop_sims
     wait 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- helpers (after tests/e2e/test_sync.sh) ------------------------------------------------
+# ---- helpers (the simulator, configuration, runs and compare.py: tests/lib/e2e.sh) -------------
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 elapsed() { echo $((($(date +%s%N) - T_BEGIN) / 1000000000)); }
 
-# start_sim ARGS...: the simulator on a free port (PORT); waits for its data.
-start_sim() {
-    local i
-    python3 "$ROOT/tests/sim/countly_sim.py" --port 0 --port-file "$TMP/sim.port" \
-        --cert "$PKI/server-ec.crt" --key "$PKI/server-ec.key" "$@" >"$TMP/sim.log" 2>&1 &
-    SIM_PID=$!
-    for ((i = 0; i < 1800; i++)); do # generation: about 1 s per 1500 users
-        if [ -s "$TMP/sim.port" ] && sim_get_port "$(cat "$TMP/sim.port")" /__sim/info >/dev/null; then
-            PORT=$(cat "$TMP/sim.port")
-            return 0
-        fi
-        kill -0 "$SIM_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    tl_fail "setup: simulator" "did not start: $(tail -n 3 "$TMP/sim.log")"
-    tl_summary
-    exit 1
-}
+# sim PATH: a control or API request to the simulator.
+sim() { sim_get "$SP" "$1"; }
 
-sim_get_port() { curl -sf --cacert "$PKI/ca-ec.crt" "https://localhost:$1$2"; }
-sim_get() { sim_get_port "$PORT" "$1"; }
-
-json_field() {
-    python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if not isinstance(v,list) else " ".join(v))' "$1" "$2"
-}
-
-# conf FILE OUTDIR PAGE: a configuration for the simulator (written without
-# a Python start-up: it is rewritten before every run).
+# conf FILE OUTDIR PAGE: a configuration for the simulator.
 conf() {
-    printf '{"server_url":"https://localhost:%s","app_id":"*","ca_file":"%s","output_dir":"%s","max_records_per_page":"%s","initial_sync_days":"0","retry_attempts":"2"}\n' \
-        "$PORT" "$PKI/ca-ec.crt" "$2" "$3" >"$1"
-    chmod 600 "$1"
+    write_config "$1" "server_url=https://localhost:$SP" "app_id=*" "ca_file=$PKI/ca-ec.crt" \
+        "output_dir=$2" "max_records_per_page=$3" "initial_sync_days=0" "retry_attempts=2"
 }
 
 # start_cs NAME CONF: countly-sync sync in the background (CS_PID).
+# $TMP/run.start is touched first: a *.tmp not newer than it is stale (an
+# earlier kill left it), not this run's.
 start_cs() {
-    COUNTLY_API_KEY=$ADMIN "$BIN" -q -c "$2" sync >"$RUNS/$1.log" 2>&1 &
+    : >"$TMP/run.start"
+    RUN_T0_US=${EPOCHREALTIME/./}
+    COUNTLY_API_KEY=$ADMIN "$BIN" -q -c "$2" sync >"$RUNS/$1.out" 2>"$RUNS/$1.err" &
     CS_PID=$!
 }
 
-# run_cs NAME CONF: countly-sync sync to its end; RC.
-run_cs() {
-    COUNTLY_API_KEY=$ADMIN "$BIN" -q -c "$2" sync >"$RUNS/$1.log" 2>&1
-    RC=$?
-}
+# sync_cs NAME CONF: countly-sync sync to its end (e2e.sh's run_cs): RC.
+sync_cs() { run_cs "$1" "$ADMIN" -q -c "$2" sync; }
 
 # Linux x86_64 system call numbers worth naming at kill time.
 declare -A SYSCALL=([0]=read [1]=write [3]=close [7]=poll [8]=lseek [44]=sendto [45]=recvfrom
@@ -152,7 +132,7 @@ probe() {
         *=*) P[${line%%=*}]=${line#*=} ;;
         esac
     done < <(python3 "$CHECK" probe --dir "$1" --prev-bytes "$2" --state-seen "$3" \
-        --tables-seen "$4" --apps "$N_APPS" --groups "$N_GROUPS")
+        --tables-seen "$4" --apps "$N_APPS" --groups "$N_GROUPS" --since-us "$RUN_T0_US")
 }
 
 cmp_field() { sed -n "s/^$1=//p" <<<"$CMP"; }
@@ -167,17 +147,13 @@ compare_users() {
     [ $rc -eq 0 ] || printf '%s\n' "$CMP" | head -n 20 | sed 's/^/#   /'
 }
 
-# compare_table NAME CSV TABLE: apps/groups against the truth (tests/e2e/compare.py).
+# compare_table NAME CSV TABLE: apps/groups against the truth (e2e.sh's compare: compare.py).
 compare_table() {
-    local out rc
-    sim_get "/__sim/truth?table=$3" >"$TMP/$3.truth"
-    out=$(python3 "$ROOT/tests/e2e/compare.py" --csv "$2" --truth "$TMP/$3.truth" 2>&1)
-    rc=$?
-    check_eq "$1: matches the truth ($3)" 0 "$rc"
-    [ $rc -eq 0 ] || printf '%s\n' "$out" | head -n 12 | sed 's/^/#   /'
+    truth crash "$3" "" "$TMP/$3.truth"
+    compare "$1 ($3)" "$2" "$TMP/$3.truth"
 }
 
-show_log() { tail -n 5 "$RUNS/$1.log" 2>/dev/null | sed 's/^/#   /'; }
+show_log() { tail -n 5 "$RUNS/$1.err" 2>/dev/null | sed 's/^/#   /'; }
 
 file_size() { if [ -e "$1" ]; then stat -c %s "$1"; else echo -1; fi; }
 
@@ -191,10 +167,18 @@ bash "$ROOT/tests/integration/gen_pki.sh" "$PKI" >/dev/null 2>&1 ||
     { tl_fail "setup: pki" "gen_pki.sh failed"; tl_summary; exit 1; }
 
 echo "# binary $BIN; $USERS users per app; $KILLS kills; seed $SEED"
-start_sim --seed 11 --apps 3 --users-per-app "$USERS"
+sim_launch crash --seed 11 --apps 3 --users-per-app "$USERS"
+# Generation takes about 1 s per 1500 users: wait longer than sim_wait does.
+for ((i = 0; i < 3000; i++)); do
+    [ -s "$TMP/crash.port" ] && sim_get "$(cat "$TMP/crash.port")" /__sim/info >/dev/null && break
+    kill -0 "${SIM_PIDS[0]}" 2>/dev/null || break
+    sleep 0.1
+done
+sim_wait crash
+SP=${PORT[crash]}
 echo "# simulator ready after $(elapsed) s"
-ADMIN=$(json_field "$(sim_get /__sim/keys)" admin)
-read -r -a APPS <<<"$(json_field "$(sim_get /__sim/info)" apps)"
+ADMIN=$(json_field "$(sim /__sim/keys)" admin)
+read -r -a APPS <<<"$(json_field "$(sim /__sim/info)" apps)"
 check_eq "setup: simulator has 3 apps" 3 "${#APPS[@]}"
 N_APPS=${#APPS[@]}
 N_GROUPS=4
@@ -223,7 +207,7 @@ S_S=$(awk -v m="$S_MS" 'BEGIN { printf "%.3f", m / 1000 }')
 
 # The truth does not change in part 1 (no touch): every user, all history.
 t0=$(now_ms)
-sim_get "/__sim/truth?table=users&app=*&full=9999999999" >"$TMP/users.truth"
+sim "/__sim/truth?table=users&app=*&full=9999999999" >"$TMP/users.truth"
 echo "# truth of $(wc -l <"$TMP/users.truth") users fetched in $(($(now_ms) - t0)) ms"
 
 # ---- 1. kill -9 at random moments, restart, again ---------------------------------------------
@@ -245,7 +229,7 @@ PROBLEM_LINES=()
 verify_round() {
     local dir=$1 label=$2
     conf "$TMP/final.json" "$dir" 250
-    run_cs "$label-final" "$TMP/final.json"
+    sync_cs "$label-final" "$TMP/final.json"
     check_eq "$label: final uninterrupted run exit 0" 0 "$RC"
     [ "$RC" -eq 0 ] || show_log "$label-final"
     compare_users "$label: users.csv" "$dir/users.csv" "$TMP/users.truth" --keys-out "$TMP/$label.keys"
@@ -257,7 +241,7 @@ verify_round() {
 
 new_round() {
     ROUND=$((ROUND + 1))
-    OUT=$TMP/round$ROUND/out
+    RDIR=$TMP/round$ROUND/out
     mkdir -p "$TMP/round$ROUND"
     PREV_BYTES=0
     STATE_SEEN=0
@@ -269,7 +253,7 @@ new_round
 while [ "$KILLED" -lt "$KILLS" ] && [ "$(date +%s)" -lt "$LOOP_END" ] && [ "$SCHED_I" -lt "${#SCHEDULE[@]}" ]; do
     read -r delay page mode <<<"${SCHEDULE[$SCHED_I]}"
     SCHED_I=$((SCHED_I + 1))
-    conf "$TMP/round$ROUND/conf.json" "$OUT" "$page"
+    conf "$TMP/round$ROUND/conf.json" "$RDIR" "$page"
     name=r$ROUND-$SCHED_I
     start_cs "$name" "$TMP/round$ROUND/conf.json"
     sleep "$delay"
@@ -277,7 +261,7 @@ while [ "$KILLED" -lt "$KILLS" ] && [ "$(date +%s)" -lt "$LOOP_END" ] && [ "$SCH
         # Spin (no fork, no sleep) until the next state commit has begun:
         # the page's rows are fsync'ed, state.json.tmp is being written.
         for ((spin = 0; spin < 300000; spin++)); do
-            [ -e "$OUT/state.json.tmp" ] && break
+            [ "$RDIR/state.json.tmp" -nt "$TMP/run.start" ] && break
             kill -0 "$CS_PID" 2>/dev/null || break
         done
     fi
@@ -285,7 +269,7 @@ while [ "$KILLED" -lt "$KILLS" ] && [ "$(date +%s)" -lt "$LOOP_END" ] && [ "$SCH
     if [ "$RC" -eq 137 ]; then
         KILLED=$((KILLED + 1))
         ROUND_KILLS=$((ROUND_KILLS + 1))
-        probe "$OUT" "$PREV_BYTES" "$STATE_SEEN" "$TABLES_SEEN"
+        probe "$RDIR" "$PREV_BYTES" "$STATE_SEEN" "$TABLES_SEEN"
         cat=${P[category]:-unknown}
         CAT[$cat]=$((${CAT[$cat]:-0} + 1))
         SCS[$SC]=$((${SCS[$SC]:-0} + 1))
@@ -304,7 +288,7 @@ while [ "$KILLED" -lt "$KILLS" ] && [ "$(date +%s)" -lt "$LOOP_END" ] && [ "$SCH
             FAILS_AFTER_KILL=$((FAILS_AFTER_KILL + 1))
             for p in "${PROBLEMS[@]}"; do PROBLEM_LINES+=("kill $KILLED (round $ROUND): $p"); done
             printf '#   PROBLEM %s\n' "${PROBLEMS[@]}"
-            cp -a "$OUT" "$TMP/round$ROUND/after-kill-$KILLED" 2>/dev/null
+            cp -a "$RDIR" "$TMP/round$ROUND/after-kill-$KILLED" 2>/dev/null
         fi
         [ "${P[state]:-}" = ok ] && STATE_SEEN=1
         case ${P[apps]:-}${P[groups]:-} in ok:*ok:*) TABLES_SEEN=1 ;; esac
@@ -315,15 +299,15 @@ while [ "$KILLED" -lt "$KILLS" ] && [ "$(date +%s)" -lt "$LOOP_END" ] && [ "$SCH
         # The run was over before its kill: the round is complete.
         EXITED=$((EXITED + 1))
         echo "# round $ROUND: run $SCHED_I finished on its own before its kill at $delay s ($ROUND_KILLS kills in this round)"
-        verify_round "$OUT" "round $ROUND"
+        verify_round "$RDIR" "round $ROUND"
         ROUNDS_OK=$((ROUNDS_OK + 1))
-        rm -rf "$OUT"
+        rm -rf "$RDIR"
         new_round
     else
         BAD_RUNS=$((BAD_RUNS + 1))
         tl_fail "part 1: run $name after a kill" "exit $RC without being killed (cannot resume?)"
         show_log "$name"
-        cp -a "$OUT" "$TMP/round$ROUND/after-bad-run-$SCHED_I" 2>/dev/null
+        cp -a "$RDIR" "$TMP/round$ROUND/after-bad-run-$SCHED_I" 2>/dev/null
         [ "$BAD_RUNS" -ge 3 ] && break
     fi
 done
@@ -334,7 +318,7 @@ check_eq "part 1: after every kill: state.json parses, users.csv >= users_csv_by
     0 "$FAILS_AFTER_KILL"
 for p in "${PROBLEM_LINES[@]}"; do echo "#   $p"; done | head -n 20
 if [ "$ROUND_KILLS" -gt 0 ] || [ "$ROUNDS_OK" -eq 0 ]; then
-    verify_round "$OUT" "round $ROUND"
+    verify_round "$RDIR" "round $ROUND"
 fi
 echo "# kill points by what was on disk:"
 for c in "${!CAT[@]}"; do printf '#   %4d  %s\n' "${CAT[$c]}" "$c"; done | sort -rn
@@ -345,7 +329,7 @@ for c in "${!PHASE[@]}"; do printf '#   %4d  %s\n' "${PHASE[$c]}" "$c"; done | s
 
 # ---- 2. kills during the apps/groups full refresh ------------------------------------------------
 
-D=$OUT
+D=$RDIR
 conf "$TMP/refresh.json" "$D" 300
 RANDOM=$SEED
 refresh_kill() { # TABLE FAULT_QUERY N
@@ -353,20 +337,20 @@ refresh_kill() { # TABLE FAULT_QUERY N
     other=$([ "$table" = apps ] && echo groups || echo apps)
     for ((i = 1; i <= n; i++)); do
         cp "$D/apps.csv" "$TMP/apps.before" && cp "$D/groups.csv" "$TMP/groups.before"
-        sim_get "/__sim/reset-faults" >/dev/null
-        sim_get "/__sim/fault?kind=slow&seconds=1&$fault" >/dev/null ||
+        sim "/__sim/reset-faults" >/dev/null
+        sim "/__sim/fault?kind=slow&seconds=1&$fault" >/dev/null ||
             tl_fail "refresh $table $i: arm the slow fault" "$fault"
         start_cs "refresh-$table-$i" "$TMP/refresh.json"
         found=0
         for ((j = 0; j < 2000; j++)); do
-            if [ -e "$D/$table.csv.tmp" ]; then found=1; break; fi
+            if [ "$D/$table.csv.tmp" -nt "$TMP/run.start" ]; then found=1; break; fi
             kill -0 "$CS_PID" 2>/dev/null || break
             sleep 0.005
         done
         wait_s=$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", r % 900 / 1000 }')
         [ "$found" -eq 1 ] && sleep "$wait_s"
         local tmp_at_kill=0
-        [ -e "$D/$table.csv.tmp" ] && tmp_at_kill=1
+        [ "$D/$table.csv.tmp" -nt "$TMP/run.start" ] && tmp_at_kill=1
         kill_cs
         check_eq "refresh $table $i: killed while $table.csv.tmp existed (+$wait_s s, in $SC)" "137 1" "$RC $tmp_at_kill"
         check_true "refresh $table $i: $table.csv byte-identical to before" "it changed" \
@@ -383,8 +367,8 @@ refresh_kill() { # TABLE FAULT_QUERY N
 USERS_BEFORE=$(file_size "$D/users.csv")
 refresh_kill apps "path=/o/db&collection=apps" "$REFRESH_KILLS"
 refresh_kill groups "path=/o/groups" "$REFRESH_KILLS"
-sim_get "/__sim/reset-faults" >/dev/null
-run_cs refresh-clean "$TMP/refresh.json"
+sim "/__sim/reset-faults" >/dev/null
+sync_cs refresh-clean "$TMP/refresh.json"
 check_eq "refresh: clean run exit 0" 0 "$RC"
 [ "$RC" -eq 0 ] || show_log refresh-clean
 compare_table "refresh: apps.csv replaced" "$D/apps.csv" apps_db
@@ -401,11 +385,11 @@ for app in "${APPS[@]}"; do
 done
 : >"$TMP/touched"
 for app in "${APPS[@]}"; do
-    sim_get "/__sim/touch?app=$app&count=60&seed=5" |
+    sim "/__sim/touch?app=$app&count=60&seed=5" |
         python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["touched"]))' >>"$TMP/touched"
 done
 sleep 1.2 # the next run starts after the touch, on the server's clock
-sim_get "/__sim/fault?kind=slow&seconds=0.25&count=-1&path=/o/db" >/dev/null
+sim "/__sim/fault?kind=slow&seconds=0.25&count=-1&path=/o/db" >/dev/null
 conf "$TMP/incr.json" "$D" 25
 ikills=0
 for ((i = 1; i <= INCR_KILLS * 4 && ikills < INCR_KILLS; i++)); do
@@ -429,13 +413,13 @@ for ((i = 1; i <= INCR_KILLS * 4 && ikills < INCR_KILLS; i++)); do
     fi
 done
 check_ge "incremental: kills that interrupted a running process" "$ikills" 1
-sim_get "/__sim/reset-faults" >/dev/null
-run_cs incr-final "$TMP/incr.json"
+sim "/__sim/reset-faults" >/dev/null
+sync_cs incr-final "$TMP/incr.json"
 check_eq "incremental: final run exit 0" 0 "$RC"
 [ "$RC" -eq 0 ] || show_log incr-final
 : >"$TMP/incr.truth"
 for app in "${APPS[@]}"; do
-    sim_get "/__sim/truth?table=users&app=$app&gte=${CURSOR[$app]}&lt=9999999999" >>"$TMP/incr.truth"
+    sim "/__sim/truth?table=users&app=$app&gte=${CURSOR[$app]}&lt=9999999999" >>"$TMP/incr.truth"
 done
 compare_users "incremental: appended rows" "$D/users.csv" "$TMP/incr.truth" \
     --from-byte "$BEFORE" --keys-out "$TMP/incr.keys"
