@@ -608,12 +608,6 @@ static int read_window(agent *a)
     for (unsigned long page = 1;; page++) {
         agent_window *w = &a->window;
         uint64_t skip = run->skip > 0 ? run->skip - 1 : 0; /* overlap one record */
-        w->overlap_expected = run->skip > 0 && run->has_last;
-        w->has_last = run->has_last;
-        w->last_lac_missing = run->last_lac_missing;
-        w->last_lac = run->last_lac;
-        memcpy(w->last_id, run->last_id, sizeof w->last_id);
-        w->page_rows = 0;
         (void)snprintf(a->where, sizeof a->where, "users of app %s, page %lu", run->app_id, page);
         if (users_page_target(a, skip))
             return AGENT_EXIT_CONFIG;
@@ -951,10 +945,26 @@ static fetch_result judge_status(agent *a)
     return r;
 }
 
+/* The users' working window starts each attempt where the committed state
+ * ends: the rows of a failed attempt were rolled back, so they must not
+ * count as written (else the retry drops them as already written). */
+static void window_from_state(agent *a)
+{
+    const state_run *run = &a->state.run;
+    agent_window *w = &a->window;
+    w->overlap_expected = run->skip > 0 && run->has_last;
+    w->has_last = run->has_last;
+    w->last_lac_missing = run->last_lac_missing;
+    w->last_lac = run->last_lac;
+    memcpy(w->last_id, run->last_id, sizeof w->last_id);
+    w->page_rows = 0;
+}
+
 /* One attempt: GET a->target, stream the body through jstream to handler. */
 static fetch_result attempt_once(agent *a, jstream_envelope envelope)
 {
     fetch_result ok = {FETCH_OK, 0, 0};
+    window_from_state(a);
     jstream_init(&a->js, envelope);
     a->record_error = 0;
     a->shift_detected = 0;
@@ -1092,7 +1102,11 @@ static int on_body(void *user, const uint8_t *data, size_t len)
 {
     agent *a = user;
     a->body_bytes += len;
-    return jstream_feed(&a->js, data, len, on_record, a) != JSTREAM_OK;
+    if (jstream_feed(&a->js, data, len, on_record, a) == JSTREAM_OK)
+        return 0;
+    /* An error page that is not JSON (nginx's HTML 502/503/504) is judged
+     * by its status alone: read it to its end, never as bad data. */
+    return a->http.parser.status_code == 200;
 }
 
 /* ==== small helpers ========================================================== */

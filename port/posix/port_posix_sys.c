@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,9 @@ void port_file_init(port_file *file)
 
 port_status port_file_open(port_file *file, const char *path, unsigned flags)
 {
+    /* Past a file size limit (ulimit -f) write() must fail with EFBIG,
+     * reported as no space, instead of SIGXFSZ ending the process. */
+    (void)signal(SIGXFSZ, SIG_IGN);
     int oflags = O_CLOEXEC;
     if ((flags & PORT_FILE_READ) && (flags & PORT_FILE_WRITE))
         oflags |= O_RDWR;
