@@ -92,6 +92,18 @@ $(shell mkdir -p $(OUT))
 $(file > $(FLAGS_STAMP),$(FLAGS_LINE))
 endif
 
+# The same for the profile's own mbedTLS copy (its config may be changed by
+# PROFILE_CFLAGS, e.g. SMALL=1): kept outside the copy, which a rebuild
+# deletes. Profiles that borrow another's copy (asan) leave it alone.
+MBEDTLS_FLAGS_STAMP := $(DEPS)/.mbedtls-$(MBEDTLS_PROFILE).flags
+ifeq ($(MBEDTLS_PROFILE),$(PROFILE))
+MBEDTLS_FLAGS_LINE := $(CC) $(MBEDTLS_CFLAGS) $(PROFILE_CFLAGS)
+ifneq ($(file < $(MBEDTLS_FLAGS_STAMP)),$(MBEDTLS_FLAGS_LINE))
+$(shell mkdir -p $(DEPS))
+$(file > $(MBEDTLS_FLAGS_STAMP),$(MBEDTLS_FLAGS_LINE))
+endif
+endif
+
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD_DIR)/fuzz/%)
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -135,7 +147,8 @@ $(OUT)/tests/%: tests/tools/%.c $(CORE_OBJ) $(MBEDTLS_STAMP)
 
 mbedtls: $(MBEDTLS_STAMP)
 
-$(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedtls.sh
+$(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedtls.sh \
+                 $(wildcard $(MBEDTLS_FLAGS_STAMP))
 	@rm -rf $(MBEDTLS_DIR)
 	@src="$(MBEDTLS_SRC)"; \
 	if [ -z "$$src" ]; then src=$$(sh scripts/fetch-mbedtls.sh $(DEPS)) || exit 1; fi; \
