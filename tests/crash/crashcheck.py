@@ -51,15 +51,15 @@ def cmd_schedule(args):
         mode = "timed"
         if u < 0.25:  # start-up: configuration, TLS, probe, apps, groups, first commit
             d = rng.uniform(0.001, 2.5 * t_start)
-        elif u < 0.65:  # a page or a few in: log-uniform so short ones are common
+        elif u < 0.70:  # a page or a few in: log-uniform so short ones are common
             lo, hi = t_start, t_start + t_run / 10
             d = math.exp(rng.uniform(math.log(lo), math.log(hi)))
-        elif u < 0.85:  # then at the next state commit (state.json.tmp seen)
+        elif u < 0.90:  # then at the next state commit (state.json.tmp seen)
             lo, hi = t_start, t_start + t_run / 5
             d = math.exp(rng.uniform(math.log(lo), math.log(hi)))
             mode = "commit"
-        else:  # anywhere in the first half of a run
-            d = rng.uniform(t_run / 10, t_run / 2)
+        else:  # deep into a run (a round, one full sync, should take ~10-20 kills)
+            d = rng.uniform(t_run / 10, t_run / 3)
         print("%.4f %d %s" % (d, rng.randint(100, 500), mode))
     return 0
 
