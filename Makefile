@@ -174,10 +174,11 @@ STATIC_LDFLAGS := -static -Wl,--gc-sections
 #   SIZE=1   -Os for our code and mbedTLS (instead of -O2)
 #   SMALL=1  the small memory profile: -D overrides of include/options.h and
 #            of mbedTLS's record buffers (docs/footprint.md explains each).
-#            IN_CONTENT_LEN 4096 needs a server that honours max fragment
-#            length (see docs/footprint.md: tls.c must ask for it).
-PROFILE_SMALL ?= -DTLS_ARENA_SIZE=32768 -DMBEDTLS_SSL_OUT_CONTENT_LEN=1024 \
-                 -DJSTREAM_RECORD_MAX=10240 -DJSTREAM_TOKENS_MAX=256 -DJSTREAM_APPS_MAX=32 \
+#            4 KiB TLS records: tls.c asks the server for them (max
+#            fragment length, TLS 1.2), which OpenSSL, nginx and Python honour.
+PROFILE_SMALL ?= -DTLS_ARENA_SIZE=24576 -DMBEDTLS_SSL_IN_CONTENT_LEN=4096 \
+                 -DMBEDTLS_SSL_OUT_CONTENT_LEN=4096 \
+                 -DJSTREAM_RECORD_MAX=4096 -DJSTREAM_TOKENS_MAX=192 -DJSTREAM_APPS_MAX=32 \
                  -DCONFIG_APPS_MAX=8 -DCONFIG_FILE_MAX=4096 -DCONFIG_PATH_MAX=256 \
                  -DCSV_BUFFER_SIZE=1024 -DCSV_PATH_MAX=256 -DHTTP_RECV_BUFFER_SIZE=1024 \
                  -DHTTP_REQUEST_MAX=1024 -DHTTP_HEADER_LINE_MAX=512 \

@@ -154,6 +154,30 @@ static int minor_to_version(int minor, mbedtls_ssl_protocol_version *out)
     return 0;
 }
 
+/* A build whose record buffers are smaller than TLS's 16 KiB asks the
+ * server for records that fit (RFC 6066 max_fragment_length). mbedTLS 3.6
+ * offers that extension only in TLS 1.2, so such builds stay on TLS 1.2;
+ * the server must honour it (OpenSSL, nginx and Python's ssl do). */
+static tls_status limit_record_size(tls_client *c, mbedtls_ssl_protocol_version *hi)
+{
+#if MBEDTLS_SSL_IN_CONTENT_LEN < 16384 || MBEDTLS_SSL_OUT_CONTENT_LEN < 16384
+    size_t room = MBEDTLS_SSL_IN_CONTENT_LEN < MBEDTLS_SSL_OUT_CONTENT_LEN
+                      ? MBEDTLS_SSL_IN_CONTENT_LEN
+                      : MBEDTLS_SSL_OUT_CONTENT_LEN;
+    unsigned char code = room >= 4096   ? MBEDTLS_SSL_MAX_FRAG_LEN_4096
+                         : room >= 2048 ? MBEDTLS_SSL_MAX_FRAG_LEN_2048
+                         : room >= 1024 ? MBEDTLS_SSL_MAX_FRAG_LEN_1024
+                                        : MBEDTLS_SSL_MAX_FRAG_LEN_512;
+    if (mbedtls_ssl_conf_max_frag_len(&c->conf, code) != 0)
+        return TLS_ERR_CONFIG;
+    *hi = MBEDTLS_SSL_VERSION_TLS1_2;
+#else
+    (void)c;
+    (void)hi;
+#endif
+    return TLS_OK;
+}
+
 static tls_status configure(tls_client *c, const tls_options *opts)
 {
     mbedtls_ssl_protocol_version lo;
@@ -163,6 +187,8 @@ static tls_status configure(tls_client *c, const tls_options *opts)
         return TLS_ERR_VERSION;
     if (mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                     MBEDTLS_SSL_PRESET_DEFAULT) != 0)
+        return TLS_ERR_CONFIG;
+    if (limit_record_size(c, &hi) != TLS_OK || lo > hi)
         return TLS_ERR_CONFIG;
     mbedtls_ssl_conf_min_tls_version(&c->conf, lo);
     mbedtls_ssl_conf_max_tls_version(&c->conf, hi);
