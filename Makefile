@@ -109,7 +109,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD_DIR)/fuzz/%)
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 300
 
-.PHONY: demo all bin tests tools static test lint format bench install clean distclean deps \
+.PHONY: test-valgrind demo all bin tests tools static test lint format bench install clean distclean deps \
         mbedtls asan-tests fuzz fuzz-build
 .DEFAULT_GOAL := all
 
@@ -291,7 +291,20 @@ format:
 
 bench: all
 	@$(MAKE) --no-print-directory static
+	@$(MAKE) --no-print-directory PROFILE=native tools
 	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/run.sh
+	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/pipeline.sh
+	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/sync.sh
+
+# The end-to-end and fault suites once more, the native binary under
+# valgrind memcheck: any error or definite leak fails the run.
+VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite -q
+test-valgrind: deps-test
+	@$(MAKE) --no-print-directory PROFILE=native bin
+	@BUILD_DIR=$(BUILD_DIR) COUNTLY_SYNC_WRAPPER="$(VALGRIND)" E2E_USERS_PER_APP=1000 \
+	    TEST_TMP=$(abspath $(BUILD_DIR))/test-tmp/valgrind-e2e bash tests/e2e/test_sync.sh
+	@BUILD_DIR=$(BUILD_DIR) COUNTLY_SYNC_WRAPPER="$(VALGRIND)" \
+	    TEST_TMP=$(abspath $(BUILD_DIR))/test-tmp/valgrind-faults bash tests/faults/test_faults.sh
 
 # ---- demo: simulator + one sync into ./countly-data ------------------------------------
 
