@@ -75,7 +75,7 @@ declare -A PORT=()
 for chain in ec rsa; do
     python3 tests/sim/countly_sim.py --port 0 --port-file "$W/$chain.port" \
         --cert "$W/pki/server-$chain.crt" --key "$W/pki/server-$chain.key" --seed 7 --apps 3 \
-        --users-per-app "$USERS" >"$W/sim-$chain.log" 2>&1 &
+        --users-per-app "$USERS" --generator sim >"$W/sim-$chain.log" 2>&1 &
     PIDS+=($!)
 done
 for chain in ec rsa; do
@@ -144,23 +144,11 @@ fi
 
 # the small profile through the end-to-end suite (its full-sync case and the rest)
 say "end-to-end suite with the small profile binary"
-E2E_USERS_PER_APP=$USERS COUNTLY_SYNC=$B/static-small/bin/countly-sync \
+E2E_USERS_PER_APP=$USERS COUNTLY_SYNC=$B/static-small/bin/countly-sync E2E_SIM_ARGS="--generator sim" \
     TEST_TMP=$W/e2e-small BUILD_DIR=$B bash tests/e2e/test_sync.sh >"$W/e2e-small.log" 2>&1
 E2E_SMALL_LAST=$(tail -n 1 "$W/e2e-small.log")
 E2E_SMALL_FULL=$(grep -E '^(ok  |FAIL) full:' "$W/e2e-small.log")
 E2E_SMALL_FAILS=$(grep '^FAIL' "$W/e2e-small.log" | head -n 10)
-
-# The 64 KiB variant: sizeof only (it needs the tls.c change to sync).
-peak=${M[small.rsa.peak]:-0}
-[ "$peak" = - ] && peak=0
-TINY_ARENA=$((((peak - 12288) + 1023) / 1024 * 1024))
-SMALL_FLAGS=$(sed -n '/^PROFILE_SMALL ?=/,/[^\\]$/p' Makefile | sed 's/^PROFILE_SMALL ?=//; s/\\$//' | tr '\n' ' ')
-# shellcheck disable=SC2086
-gcc -std=c11 -D_DEFAULT_SOURCE -Iinclude -Iport/mbedtls -isystem "$B/deps/mbedtls-native/include" \
-    -I"$B/deps/include" "-DMBEDTLS_CONFIG_FILE=<countly_sync_mbedtls_config.h>" $SMALL_FLAGS \
-    -UTLS_ARENA_SIZE -DTLS_ARENA_SIZE=$TINY_ARENA -UJSTREAM_RECORD_MAX -DJSTREAM_RECORD_MAX=4096 \
-    -UJSTREAM_TOKENS_MAX -DJSTREAM_TOKENS_MAX=192 -o "$W/footprint_sizes_tiny" tests/tools/footprint_sizes.c
-TINY_AGENT=$("$W/footprint_sizes_tiny" | awk '$1 == "agent_total" { print $2 }')
 
 say "stack analysis"
 python3 scripts/stack_usage.py --ours "$B/static-stack/obj" "$B/static-stack/obj" \
@@ -285,7 +273,5 @@ v() { echo "${M[$1]:--}"; }
     fi
     echo
     cat docs/footprint-small.md.in
-    echo
-    echo "64 KiB variant (record 4 KiB, TLS input 4 KiB, arena = small-profile RSA peak on x86_64 − 12288 rounded up to 1 KiB = $TINY_ARENA): agent **$TINY_AGENT bytes ($(kib "$TINY_AGENT") KiB)**."
 } >"$OUTPUT.tmp" && mv "$OUTPUT.tmp" "$OUTPUT"
 say "wrote $OUTPUT"

@@ -28,8 +28,11 @@ sim_launch() {
     local name=$1
     shift
     rm -f "$TMP/$name.port"
+    # E2E_SIM_ARGS: extra simulator options for every simulator of a suite
+    # (the small profile runs with --generator sim: users that fit 4 KiB).
+    # shellcheck disable=SC2086
     python3 "$ROOT/tests/sim/countly_sim.py" --port 0 --port-file "$TMP/$name.port" \
-        --cert "$PKI/server-ec.crt" --key "$PKI/server-ec.key" "$@" \
+        --cert "$PKI/server-ec.crt" --key "$PKI/server-ec.key" "$@" ${E2E_SIM_ARGS:-} \
         >"$TMP/$name.sim.log" 2>&1 &
     SIM_PIDS+=($!)
 }
