@@ -154,13 +154,14 @@ static int minor_to_version(int minor, mbedtls_ssl_protocol_version *out)
     return 0;
 }
 
-/* A build whose record buffers are smaller than TLS's 16 KiB asks the
- * server for records that fit (RFC 6066 max_fragment_length). mbedTLS 3.6
+/* A build whose input record buffer is smaller than TLS's 16 KiB asks the
+ * server for records that fit (RFC 6066 max_fragment_length; the length
+ * may not exceed the output buffer either). mbedTLS 3.6
  * offers that extension only in TLS 1.2, so such builds stay on TLS 1.2;
  * the server must honour it (OpenSSL, nginx and Python's ssl do). */
 static tls_status limit_record_size(tls_client *c, mbedtls_ssl_protocol_version *hi)
 {
-#if MBEDTLS_SSL_IN_CONTENT_LEN < 16384 || MBEDTLS_SSL_OUT_CONTENT_LEN < 16384
+#if MBEDTLS_SSL_IN_CONTENT_LEN < 16384
     size_t room = MBEDTLS_SSL_IN_CONTENT_LEN < MBEDTLS_SSL_OUT_CONTENT_LEN
                       ? MBEDTLS_SSL_IN_CONTENT_LEN
                       : MBEDTLS_SSL_OUT_CONTENT_LEN;
