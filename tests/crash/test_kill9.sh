@@ -53,6 +53,7 @@ INCR_KILLS=${CRASH_INCR_KILLS:-5}
 CHECK=$HERE/crashcheck.py
 PKI=$TMP/pki
 RUNS=$TMP/runs
+# shellcheck disable=SC2034 # read by e2e.sh run_cs
 WRAP=() # kill timing is the point here: no valgrind or other wrapper
 CS_PID=
 SP= # the simulator's port
@@ -347,7 +348,7 @@ refresh_kill() { # TABLE FAULT_QUERY N
             kill -0 "$CS_PID" 2>/dev/null || break
             sleep 0.005
         done
-        wait_s=$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", r % 900 / 1000 }')
+        wait_s=$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", r % 900 / 1000 }')
         [ "$found" -eq 1 ] && sleep "$wait_s"
         local tmp_at_kill=0
         [ "$D/$table.csv.tmp" -nt "$TMP/run.start" ] && tmp_at_kill=1
@@ -393,7 +394,7 @@ sim "/__sim/fault?kind=slow&seconds=0.25&count=-1&path=/o/db" >/dev/null
 conf "$TMP/incr.json" "$D" 25
 ikills=0
 for ((i = 1; i <= INCR_KILLS * 4 && ikills < INCR_KILLS; i++)); do
-    delay=$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.02 + r % 2500 / 1000 }')
+    delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.02 + r % 2500 / 1000 }')
     start_cs "incr-$i" "$TMP/incr.json"
     sleep "$delay"
     kill_cs
