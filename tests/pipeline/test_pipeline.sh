@@ -201,7 +201,7 @@ for kind in "${KINDS[@]}"; do
     case $kind in
     users) args=(--count "$USERS" --pages "$USER_PAGES") ;;
     apps_db) args=(--count 400 --pages 3) ;;
-    apps_mine) args=(--count 300) ;;
+    apps_mine) args=(--count 200) ;; # within JSTREAM_APPS_MAX (256)
     groups) args=(--count 400) ;;
     esac
     "${PY[@]}" "$HERE/gen_body.py" --kind "$kind" "${args[@]}" --seed "$SEED" --nasty "$NASTY" \
