@@ -269,7 +269,8 @@ fuzz: deps-test
 	@for t in $(FUZZ_BIN); do \
 	    n=$$(basename $$t); c=$(BUILD_DIR)/fuzz/corpus-$$n; mkdir -p $$c; \
 	    cp -n tests/fuzz/corpus/$${n#fuzz_}/* $$c/ 2>/dev/null; \
-	    echo "== $$n"; $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$c 2>&1 | \
+	    echo "== $$n"; $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD_DIR)/fuzz/$$n- $$c 2>&1 | \
 	        grep -E 'Done|stat::number_of_executed_units|stat::average_exec_per_sec|cov:' | tail -n 4 \
 	        || exit 1; \
 	done

@@ -78,7 +78,8 @@ for target in "$BUILD_DIR"/fuzz/fuzz_*; do
     rm -rf "$corpus" && mkdir -p "$corpus"
     cp tests/fuzz/corpus/"${name#fuzz_}"/* "$corpus"/ 2>/dev/null
     log=$BUILD_DIR/test-tmp/$name.log
-    if "$target" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$corpus" >"$log" 2>&1; then
+    if "$target" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+        -artifact_prefix="$BUILD_DIR/test-tmp/$name-" "$corpus" >"$log" 2>&1; then
         grep -E 'stat::number_of_executed_units|cov:' "$log" | tail -n 2
         add 1 0 "$name ($FUZZ_SECONDS s)"
     else

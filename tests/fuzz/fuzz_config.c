@@ -4,8 +4,8 @@
  * The input is written to a private file and loaded with config_load, half
  * of the time with an API key from the "environment". Invariants: no crash
  * or sanitizer report; a refused file yields a one-line message that never
- * contains the environment's API key; an accepted file has every value in
- * its documented range.
+ * contains the environment's API key (when one is given); an accepted file
+ * has every value in its documented range.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_ranges();
         return 0;
     }
-    if (strstr(cfg.detail, ENV_KEY) != NULL || strchr(cfg.detail, '\n') != NULL ||
+    if ((with_env && strstr(cfg.detail, ENV_KEY) != NULL) || strchr(cfg.detail, '\n') != NULL ||
         cfg.detail[0] == '\0')
         abort();
     return 0;
