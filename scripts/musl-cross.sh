@@ -44,6 +44,9 @@ rm -rf "$build" "$prefix"
 mkdir -p "$build"
 echo "musl: $src -> $prefix ($triplet-gcc)" >&2
 (
+    # Our make's command-line variables (ARCH=armhf) reach sub-makes through
+    # MAKEFLAGS and would override musl's own ARCH (arm): start clean.
+    unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
     cd "$build"
     "$src/configure" --prefix="$prefix" --syslibdir="$prefix/lib" --disable-shared \
         --enable-wrapper=gcc CROSS_COMPILE="$triplet-" CC="$triplet-gcc" >build.log 2>&1 &&
