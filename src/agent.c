@@ -128,8 +128,9 @@ int agent_run(agent *a, const agent_options *opts)
     a->opts = *opts;
     log_init(&a->log, opts->level, port_console_is_terminal());
     int code = load_configuration(a);
-    if (code == 0)
-        code = setup_transport(a);
+    if (code != 0)
+        return code;
+    code = setup_transport(a);
     if (code == 0)
         code = opts->command == AGENT_CHECK ? run_check(a) : run_sync(a);
     http_client_close(&a->http);
