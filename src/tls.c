@@ -381,16 +381,26 @@ static transport_status tls_connect(void *ctx, const char *host, uint16_t port, 
     return ts;
 }
 
+/* One mbedTLS read (in != NULL) or write (out != NULL), repeated while it
+ * only wants the socket again; the bio callbacks wait up to timeout_ms. */
+static int record_io(tls_client *c, const uint8_t *out, uint8_t *in, size_t len,
+                     uint32_t timeout_ms)
+{
+    int ret;
+    c->timeout_ms = timeout_ms;
+    c->bio_status = TRANSPORT_OK;
+    do {
+        ret =
+            in != NULL ? mbedtls_ssl_read(&c->ssl, in, len) : mbedtls_ssl_write(&c->ssl, out, len);
+    } while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+    return ret;
+}
+
 static transport_result tls_send(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_ms)
 {
     tls_client *c = ctx;
     transport_result r = {TRANSPORT_OK, 0};
-    c->timeout_ms = timeout_ms;
-    c->bio_status = TRANSPORT_OK;
-    int ret;
-    do {
-        ret = mbedtls_ssl_write(&c->ssl, buf, len);
-    } while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+    int ret = record_io(c, buf, NULL, len, timeout_ms);
     if (ret > 0) {
         r.n = (size_t)ret;
         return r;
@@ -403,12 +413,7 @@ static transport_result tls_recv(void *ctx, uint8_t *buf, size_t cap, uint32_t t
 {
     tls_client *c = ctx;
     transport_result r = {TRANSPORT_OK, 0};
-    c->timeout_ms = timeout_ms;
-    c->bio_status = TRANSPORT_OK;
-    int ret;
-    do {
-        ret = mbedtls_ssl_read(&c->ssl, buf, cap);
-    } while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+    int ret = record_io(c, NULL, buf, cap, timeout_ms);
     if (ret > 0) {
         r.n = (size_t)ret;
         return r;
