@@ -56,7 +56,8 @@ typedef struct {
 typedef struct {
     unsigned long rows;
     unsigned long pages;
-    uint64_t bytes; /* response body bytes */
+    unsigned long replaced; /* U+FFFD written for lone surrogates and U+0000 */
+    uint64_t bytes;         /* response body bytes */
     uint64_t start_ms;
     uint64_t end_ms;
 } agent_stream_stats;
@@ -116,6 +117,7 @@ struct agent {
     int sink_open;
     agent_window window;
     agent_stream_stats stats[3];
+    int stream; /* the stream being read (index into stats) */
     char path[CONFIG_PATH_MAX + 32];
     char where[160]; /* "users of app <id>, page 3" for messages */
     char message[LOG_LINE_MAX];

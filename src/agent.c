@@ -59,6 +59,7 @@ static int commit_rows(agent *a);
 static int close_table(agent *a, int ok);
 static int write_row(agent *a, const jstream_record *r);
 static void stream_begin(agent *a, int stream);
+static void start_mapping(agent *a, map_table table);
 static void stream_page(agent *a, int stream, unsigned long rows);
 static void stream_summary(agent *a, int stream);
 static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn handler);
@@ -378,7 +379,7 @@ static int sync_apps(agent *a, int write)
 {
     stream_begin(a, STREAM_APPS);
     a->visible_count = 0;
-    map_init(&a->map, MAP_TABLE_APPS_DB, &a->map_ctx);
+    start_mapping(a, MAP_TABLE_APPS_DB);
     if (write) {
         int code = open_table(a, MAP_TABLE_APPS_DB, "apps.csv", CSV_MODE_REPLACE, 0);
         if (code != 0)
@@ -391,7 +392,7 @@ static int sync_apps(agent *a, int write)
         /* No dbviewer, or a key that may not read the apps collection. */
         log_debug(&a->log, "apps: full documents not readable; using /o/apps/mine");
         a->visible_count = 0;
-        map_init(&a->map, MAP_TABLE_APPS_MINE, &a->map_ctx);
+        start_mapping(a, MAP_TABLE_APPS_MINE);
         r = read_apps_mine(a);
     }
     int code = r.outcome == FETCH_OK       ? 0
@@ -415,7 +416,7 @@ static int handle_group(agent *a, const jstream_record *r)
 static int sync_groups(agent *a)
 {
     stream_begin(a, STREAM_GROUPS);
-    map_init(&a->map, MAP_TABLE_GROUPS, &a->map_ctx);
+    start_mapping(a, MAP_TABLE_GROUPS);
     int code = open_table(a, MAP_TABLE_GROUPS, "groups.csv", CSV_MODE_REPLACE, 0);
     if (code != 0)
         return code;
@@ -661,7 +662,7 @@ static int read_app_window(agent *a, const char *app_id, int64_t from, int64_t t
         run->all_history = all_history;
     }
     a->map_ctx.app_id = run->app_id;
-    map_init(&a->map, MAP_TABLE_USERS, &a->map_ctx);
+    start_mapping(a, MAP_TABLE_USERS);
     int code = read_window(a);
     if (code != 0)
         return code;
@@ -847,8 +848,17 @@ static int write_row(agent *a, const jstream_record *r)
     return AGENT_EXIT_DATA;
 }
 
+/* Points the mapper at a table, keeping count of its replacements. */
+static void start_mapping(agent *a, map_table table)
+{
+    a->stats[a->stream].replaced += a->map.replaced;
+    map_init(&a->map, table, &a->map_ctx);
+}
+
 static void stream_begin(agent *a, int stream)
 {
+    a->map.replaced = 0;
+    a->stream = stream;
     memset(&a->stats[stream], 0, sizeof a->stats[stream]);
     a->stats[stream].start_ms = port_clock_ms();
     (void)snprintf(a->where, sizeof a->where, "%s", STREAM_NAMES[stream]);
@@ -864,7 +874,12 @@ static void stream_page(agent *a, int stream, unsigned long rows)
 
 static void stream_summary(agent *a, int stream)
 {
-    const agent_stream_stats *s = &a->stats[stream];
+    agent_stream_stats *s = &a->stats[stream];
+    s->replaced += a->map.replaced;
+    a->map.replaced = 0;
+    if (s->replaced > 0)
+        log_notice(&a->log, "%s: %lu unpaired surrogate or NUL character%s written as U+FFFD",
+                   STREAM_NAMES[stream], s->replaced, s->replaced == 1 ? "" : "s");
     double secs = (double)(port_clock_ms() - s->start_ms) / 1000.0;
     log_notice(&a->log, "%s: %lu rows, %lu page%s, %.1f KB, %.1f s", STREAM_NAMES[stream], s->rows,
                s->pages, s->pages == 1 ? "" : "s", (double)s->bytes / 1024.0, secs);

@@ -85,6 +85,8 @@ check_eq "full: exit 0" 0 "$RC"
 [ "$RC" -eq 0 ] || printf '%s\n' "$ERR" | tail -n 5 | sed 's/^/#   /'
 check_match "full: summary line per stream" "apps: 3 rows.*groups: [0-9]+ rows.*users: [0-9]+ rows" \
     "$(tr '\n' ' ' <<<"$ERR")"
+check_match "full: U+FFFD replacements counted in the summary" \
+    "users: [0-9]+ unpaired surrogate or NUL characters? written as U\+FFFD" "$ERR"
 note_ms=$(((t1 - t0) / 1000000))
 echo "# full sync of 3 x $USERS users took $note_ms ms"
 
