@@ -25,6 +25,9 @@ typedef enum {
     JSON_FILE_ERR_NO_VALUE   /* valid, but no record (a bare number or literal) */
 } json_file_status;
 
+/* Words for the port status behind a failure (the OS's own for PORT_ERR_IO). */
+const char *json_file_port_text(port_status status);
+
 /* Reads path (at most max_bytes) through js, calling on_record once. */
 json_file_status json_file_read(jstream *js, const char *path, size_t max_bytes,
                                 jstream_record_fn on_record, void *user, port_status *port_error);

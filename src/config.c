@@ -741,11 +741,6 @@ static int config_on_record(void *user, const jstream_record *rec)
 
 /* ---- reading the file -------------------------------------------------------------------- */
 
-static const char *config_port_text(port_status st)
-{
-    return st == PORT_ERR_IO ? port_last_os_error() : port_strerror(st);
-}
-
 /* A JSON error wins over whatever the record callback found. */
 static config_status config_json_error(config_ctx *ctx, const jstream *js)
 {
@@ -767,9 +762,9 @@ static config_status config_read(config_ctx *ctx, jstream *js)
     case JSON_FILE_OK:
         return ctx->status;
     case JSON_FILE_ERR_OPEN:
-        return config_fail(ctx, CONFIG_ERR_READ, "cannot open: %s", config_port_text(ps));
+        return config_fail(ctx, CONFIG_ERR_READ, "cannot open: %s", json_file_port_text(ps));
     case JSON_FILE_ERR_READ:
-        return config_fail(ctx, CONFIG_ERR_READ, "cannot read: %s", config_port_text(ps));
+        return config_fail(ctx, CONFIG_ERR_READ, "cannot read: %s", json_file_port_text(ps));
     case JSON_FILE_ERR_TOO_LARGE:
         return config_fail(ctx, CONFIG_ERR_TOO_LARGE,
                            "larger than CONFIG_FILE_MAX (" LIMIT_TEXT(CONFIG_FILE_MAX) " bytes)");

@@ -13,6 +13,11 @@ typedef struct {
     unsigned long delivered;
 } json_file_relay;
 
+const char *json_file_port_text(port_status status)
+{
+    return status == PORT_ERR_IO ? port_last_os_error() : port_strerror(status);
+}
+
 static int relay_record(void *user, const jstream_record *record)
 {
     json_file_relay *relay = user;

@@ -521,11 +521,6 @@ static int state_on_record(void *user, const jstream_record *rec)
 
 /* ---- loading: the file ------------------------------------------------------------------- */
 
-static const char *state_port_text(port_status st)
-{
-    return st == PORT_ERR_IO ? port_last_os_error() : port_strerror(st);
-}
-
 /* A JSON error wins over whatever the record callback found. */
 static state_status state_json_error(state_ctx *ctx, const jstream *js)
 {
@@ -551,10 +546,10 @@ static state_status state_read(state_ctx *ctx, jstream *js)
         return ctx->status;
     case JSON_FILE_ERR_OPEN:
         return state_fail(ctx->state, STATE_ERR_READ, "cannot open state file %s: %s", ctx->path,
-                          state_port_text(ps));
+                          json_file_port_text(ps));
     case JSON_FILE_ERR_READ:
         return state_fail(ctx->state, STATE_ERR_READ, "cannot read state file %s: %s", ctx->path,
-                          state_port_text(ps));
+                          json_file_port_text(ps));
     case JSON_FILE_ERR_TOO_LARGE:
         return state_fail(ctx->state, STATE_ERR_TOO_LARGE,
                           "state file %s is larger than STATE_FILE_MAX (" LIMIT_TEXT(
@@ -714,7 +709,8 @@ static state_status state_write_error(sync_state *state, const char *what, const
                                       port_status ps)
 {
     state_status st = ps == PORT_ERR_NOSPC ? STATE_ERR_NOSPC : STATE_ERR_WRITE;
-    return state_fail(state, st, "cannot %s state file %s: %s", what, path, state_port_text(ps));
+    return state_fail(state, st, "cannot %s state file %s: %s", what, path,
+                      json_file_port_text(ps));
 }
 
 /* Writes and syncs data into a fresh tmp file; removes it on failure. */
