@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "test_tmpdir.h"
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,6 @@
 #define URL      "https://countly.example.com"
 #define REQUIRED "\"server_url\":\"" URL "\",\"api_key\":\"" SECRET "\",\"app_id\":\"" APP_A "\""
 
-static char tmp_dir[] = "/tmp/test_config.XXXXXX";
 static char cfg_path[512];
 static config cfg;
 static jstream scratch;
@@ -35,18 +36,10 @@ static char doc[CONFIG_FILE_MAX * 2];
 
 /* ---- fixture -------------------------------------------------------------------------------- */
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    if (mkdtemp(tmp_dir) == NULL)
+    if (tmpdir_create("test_config") != 0)
         return -1;
     (void)snprintf(cfg_path, sizeof cfg_path, "%s/configuration.json", tmp_dir);
     return 0;
@@ -55,7 +48,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tmpdir_remove();
 }
 
 static void write_file(const char *path, const char *text, size_t len)

@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "test_tmpdir.h"
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,8 +29,6 @@
 #include "csv.h"
 
 #define FILE_MAX (8 * CSV_BUFFER_SIZE)
-
-static char tmp_dir[256];
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -45,25 +45,16 @@ static const char *tmp_path(const char *name)
     return tmp_path_n(0, name);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    (void)snprintf(tmp_dir, sizeof tmp_dir, "/tmp/test_csv.XXXXXX");
-    return mkdtemp(tmp_dir) == NULL ? -1 : 0;
+    return tmpdir_create("test_csv");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tmpdir_remove();
 }
 
 /* Whole content of path into buf (NUL-terminated); returns its length. */

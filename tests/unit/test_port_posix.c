@@ -15,6 +15,8 @@
 
 #include <arpa/inet.h>
 #include <cmocka.h>
+
+#include "test_tmpdir.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -32,8 +34,6 @@
 
 #include "port.h"
 
-static char tmp_dir[256];
-
 /* Path of name inside the temporary folder (one static buffer per slot). */
 static const char *tmp_path_n(int slot, const char *name)
 {
@@ -47,26 +47,16 @@ static const char *tmp_path(const char *name)
     return tmp_path_n(0, name);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    (void)chmod(path, 0700); /* folders a test made read-only */
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    (void)snprintf(tmp_dir, sizeof tmp_dir, "/tmp/test_port_posix.XXXXXX");
-    return mkdtemp(tmp_dir) == NULL ? -1 : 0;
+    return tmpdir_create("test_port_posix");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tmpdir_remove();
 }
 
 /* ---- files -------------------------------------------------------------------------------- */

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "test_tmpdir.h"
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +29,6 @@
 #define RECOVER                                                                                    \
     "Restore it from a backup, or delete it together with users.csv to start a full re-sync."
 
-static char tmp_dir[] = "/tmp/test_state.XXXXXX";
 static char state_path[512];
 static char tmp_path[520];
 static sync_state st;
@@ -38,18 +39,10 @@ static char text[STATE_FILE_MAX * 2];
 
 /* ---- fixture -------------------------------------------------------------------------------- */
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    if (mkdtemp(tmp_dir) == NULL)
+    if (tmpdir_create("test_state") != 0)
         return -1;
     (void)snprintf(state_path, sizeof state_path, "%s/state.json", tmp_dir);
     (void)snprintf(tmp_path, sizeof tmp_path, "%s.tmp", state_path);
@@ -59,7 +52,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tmpdir_remove();
 }
 
 /* Each test starts without a state file or a leftover temporary. */

@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "test_tmpdir.h"
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,6 @@
 #include "tls_ca.h"
 
 static unsigned char arena[TLS_ARENA_SIZE];
-static char tmp_dir[256];
 static char pki_dir[600];
 static tls_ca_store store; /* large: keep it off the stack */
 
@@ -249,21 +250,12 @@ static void assert_finds_ca_b(const char *path)
 
 /* ---- setup ---------------------------------------------------------------------------- */
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
     if (tls_platform_init(arena, sizeof arena) != TLS_OK)
         return -1;
-    (void)snprintf(tmp_dir, sizeof tmp_dir, "/tmp/test_tls_ca.XXXXXX");
-    if (mkdtemp(tmp_dir) == NULL)
+    if (tmpdir_create("test_tls_ca") != 0)
         return -1;
     /* tests/unit/test_tls_ca.c -> tests/data/pki */
     const char *dir = getenv("COUNTLY_TEST_PKI");
@@ -285,7 +277,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tmpdir_remove();
 }
 
 /* ---- open ----------------------------------------------------------------------------- */
