@@ -39,11 +39,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../lib/e2e.sh
 . "$ROOT/tests/lib/e2e.sh"
 
-BUILD_DIR=${BUILD_DIR:-build}
-case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
-BIN=${COUNTLY_SYNC:-$BUILD_DIR/native/bin/countly-sync}
-case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-TMP=${TEST_TMP:-$BUILD_DIR/test-tmp/crash}
+e2e_paths crash
 KILLS=${CRASH_KILLS:-50}
 USERS=${CRASH_USERS:-20000}
 SEED=${CRASH_SEED:-20240607}

@@ -24,11 +24,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../lib/e2e.sh
 . "$ROOT/tests/lib/e2e.sh"
 
-BUILD_DIR=${BUILD_DIR:-build}
-case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
-BIN=${COUNTLY_SYNC:-$BUILD_DIR/native/bin/countly-sync}
-read -r -a WRAP <<<"${COUNTLY_SYNC_WRAPPER:-}" # e.g. "valgrind --error-exitcode=99 -q"
-TMP=${TEST_TMP:-$BUILD_DIR/test-tmp/e2e}
+e2e_paths e2e
 USERS=${E2E_USERS_PER_APP:-5000}
 PKI=$TMP/pki
 RUNS=$TMP/runs

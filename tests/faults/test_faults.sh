@@ -31,12 +31,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../lib/e2e.sh
 . "$ROOT/tests/lib/e2e.sh"
 
-BUILD_DIR=${BUILD_DIR:-build}
-case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
-BIN=${COUNTLY_SYNC:-$BUILD_DIR/native/bin/countly-sync}
-case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-read -r -a WRAP <<<"${COUNTLY_SYNC_WRAPPER:-}" # e.g. "valgrind --error-exitcode=99 -q"
-TMP=${TEST_TMP:-$BUILD_DIR/test-tmp/faults}
+e2e_paths faults
 PKI=$TMP/pki
 RUNS=$TMP/runs
 CHECK=$HERE/fault_check.py

@@ -18,10 +18,24 @@
 #   cmp_field NAME                            one value of CMP
 #   iso_to_unix ISO / data_lines CSV          helpers on timestamps and CSV rows
 #   stop_sims                                 kill every simulator started here
+#   e2e_paths SUITE                           BUILD_DIR (absolute), BIN, WRAP and TMP
+#                                             (TEST_TMP or $BUILD_DIR/test-tmp/SUITE)
 
 SIM_PIDS=()
 declare -A PORT=()
 CS_PREFIX=()
+
+# e2e_paths SUITE: the binary under test (COUNTLY_SYNC), its wrapper
+# (COUNTLY_SYNC_WRAPPER, e.g. "valgrind --error-exitcode=99 -q") and the
+# suite's scratch folder, all as absolute paths.
+e2e_paths() {
+    BUILD_DIR=${BUILD_DIR:-build}
+    case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
+    BIN=${COUNTLY_SYNC:-$BUILD_DIR/native/bin/countly-sync}
+    case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+    read -r -a WRAP <<<"${COUNTLY_SYNC_WRAPPER:-}"
+    TMP=${TEST_TMP:-$BUILD_DIR/test-tmp/$1}
+}
 
 # sim_launch NAME ARGS...: a simulator on a free port, in the background.
 sim_launch() {
