@@ -34,7 +34,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "pipeline"))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import csvcheck  # noqa: E402
+import compare  # noqa: E402
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 MAX_DETAILS = 12
@@ -213,48 +215,18 @@ def cmd_users(args):
         return 1
     with open(args.truth, encoding="utf-8") as f:
         truth = [json.loads(line) for line in f if line.strip()]
-    details = []
-    if truth and list(truth[0]["cols"].keys()) != header:
-        details.append("  header %s, expected %s" % (header, list(truth[0]["cols"].keys())))
     key = header[0]
-    pi = header.index("processed_at")
-    want = {t["cols"][key]: t for t in truth}
-    seen, duplicates, unexpected, mismatches = set(), 0, 0, 0
+    r = compare.compare_rows(header, rows, truth, key)
+    details, missing, mismatches = r["details"], r["missing"], r["mismatches"]
+    unexpected, duplicates = r["unexpected"], r["duplicates"]
     runs, last_run = [], None
-    for n, row in enumerate(rows, 2):
-        p = row[pi]
+    for p in r["processed_at"]:  # one value per run, never going back
         if p != last_run:
             if p is None or not ISO.match(p) or (last_run is not None and p < last_run):
                 mismatches += 1
-                details.append("  line %d: processed_at %r after %r" % (n, p, last_run))
+                details.append("  processed_at %r after %r" % (p, last_run))
             runs.append(p)
             last_run = p
-        k = row[0]
-        if k in seen:
-            duplicates += 1
-            details.append("  line %d: duplicate %s=%s" % (n, key, k))
-            continue
-        seen.add(k)
-        t = want.get(k)
-        if t is None:
-            unexpected += 1
-            details.append("  line %d: unexpected %s=%s" % (n, key, k))
-            continue
-        cols, as_json = t["cols"], t["json"]
-        for i, name in enumerate(header):
-            if i == pi:
-                continue
-            expected, value = cols.get(name), row[i]
-            if expected == value:
-                continue  # same text: same value (the truth is compact JSON)
-            problem = csvcheck.field_problem("", expected, value, name in as_json)
-            if problem:
-                mismatches += 1
-                details.append("  %s=%s column %s: %s: expected %s, got %s" % (
-                    key, k, name, problem, csvcheck.clip(expected), csvcheck.clip(value)))
-    missing = [k for k in want if k not in seen]
-    for k in missing[:3]:
-        details.append("  missing %s=%s" % (key, k))
     if args.keys_out:
         with open(args.keys_out, "w") as f:
             for row in rows:

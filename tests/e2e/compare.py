@@ -33,25 +33,17 @@ def load_truth(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--csv", required=True)
-    ap.add_argument("--truth", required=True)
-    ap.add_argument("--key", default=None, help="primary key column (default: the first)")
-    ap.add_argument("--processed-at", default=None)
-    ap.add_argument("--keys-out", default=None, help="write the CSV's keys here, one a line")
-    args = ap.parse_args()
-
-    header, rows = csvcheck.read_csv(args.csv)
-    truth = load_truth(args.truth)
-    key = args.key or header[0]
+def compare_rows(header, rows, truth, key):
+    """Matches rows to the truth by key and compares every column but
+    processed_at. Returns counts, detail lines, the missing keys and the
+    processed_at value of every matched row, in file order."""
     details = []
     if truth and list(truth[0]["cols"].keys()) != header:
         details.append("  header %s, expected %s" % (header, list(truth[0]["cols"].keys())))
     ki = header.index(key)
     want = {t["cols"][key]: t for t in truth}
     seen, duplicates, unexpected, mismatches = set(), 0, 0, 0
-    processed = set()
+    processed = []
     for n, row in enumerate(rows, 2):
         k = row[ki]
         if k in seen:
@@ -66,17 +58,40 @@ def main():
             continue
         for name, value in zip(header, row):
             if name == "processed_at":
-                processed.add(value)
+                processed.append(value)
                 continue
-            problem = csvcheck.field_problem("", t["cols"].get(name), value, name in t["json"])
+            expected = t["cols"].get(name)
+            if expected == value:
+                continue  # same text: same value (the truth is compact JSON)
+            problem = csvcheck.field_problem("", expected, value, name in t["json"])
             if problem:
                 mismatches += 1
                 details.append("  %s=%s column %s: %s: expected %s, got %s" % (
-                    key, k, name, problem, csvcheck.clip(t["cols"].get(name)),
-                    csvcheck.clip(value)))
+                    key, k, name, problem, csvcheck.clip(expected), csvcheck.clip(value)))
     missing = [k for k in want if k not in seen]
     for k in missing[:3]:
         details.append("  missing %s=%s" % (key, k))
+    return {"details": details, "missing": missing, "mismatches": mismatches,
+            "unexpected": unexpected, "duplicates": duplicates, "processed_at": processed}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--csv", required=True)
+    ap.add_argument("--truth", required=True)
+    ap.add_argument("--key", default=None, help="primary key column (default: the first)")
+    ap.add_argument("--processed-at", default=None)
+    ap.add_argument("--keys-out", default=None, help="write the CSV's keys here, one a line")
+    args = ap.parse_args()
+
+    header, rows = csvcheck.read_csv(args.csv)
+    truth = load_truth(args.truth)
+    key = args.key or header[0]
+    ki = header.index(key)
+    r = compare_rows(header, rows, truth, key)
+    details, missing, mismatches = r["details"], r["missing"], r["mismatches"]
+    unexpected, duplicates = r["unexpected"], r["duplicates"]
+    processed = set(r["processed_at"])
     bad_processed = [p for p in processed if p is None or not ISO.match(p)]
     if len(processed) > 1 or bad_processed or (
             args.processed_at and processed and processed != {args.processed_at}):
