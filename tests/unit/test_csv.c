@@ -32,17 +32,9 @@
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-/* Path of name inside the temporary folder (one static buffer per slot). */
-static const char *tmp_path_n(int slot, const char *name)
-{
-    static char paths[4][1024];
-    (void)snprintf(paths[slot], sizeof paths[slot], "%s/%s", tmp_dir, name);
-    return paths[slot];
-}
-
 static const char *tmp_path(const char *name)
 {
-    return tmp_path_n(0, name);
+    return tmpdir_path_n(0, name);
 }
 
 static int group_setup(void **state)
@@ -473,8 +465,8 @@ static void replace_keeps_old_file_until_finish(void **state)
 {
     (void)state;
     csv_sink sink;
-    const char *path = tmp_path_n(0, "apps.csv");
-    const char *tmp = tmp_path_n(1, "apps.csv.tmp");
+    const char *path = tmpdir_path_n(0, "apps.csv");
+    const char *tmp = tmpdir_path_n(1, "apps.csv.tmp");
     const char *const row[] = {"new", "row", NULL};
     write_all(path, "old,file\n1,2\n");
     assert_int_equal(csv_open(&sink, path, CSV_MODE_REPLACE, 0, header3, 3), CSV_OK);
@@ -497,8 +489,8 @@ static void replace_overwrites_a_stale_tmp_file(void **state)
 {
     (void)state;
     csv_sink sink;
-    const char *path = tmp_path_n(0, "stale.csv");
-    const char *tmp = tmp_path_n(1, "stale.csv.tmp");
+    const char *path = tmpdir_path_n(0, "stale.csv");
+    const char *tmp = tmpdir_path_n(1, "stale.csv.tmp");
     write_all(tmp, "garbage from a crashed run that is longer than the header\n");
     assert_int_equal(csv_open(&sink, path, CSV_MODE_REPLACE, 0, header3, 3), CSV_OK);
     assert_int_equal(csv_finish(&sink), CSV_OK);
@@ -509,8 +501,8 @@ static void replace_abandon_removes_tmp_and_keeps_old_file(void **state)
 {
     (void)state;
     csv_sink sink;
-    const char *path = tmp_path_n(0, "groups.csv");
-    const char *tmp = tmp_path_n(1, "groups.csv.tmp");
+    const char *path = tmpdir_path_n(0, "groups.csv");
+    const char *tmp = tmpdir_path_n(1, "groups.csv.tmp");
     write_all(path, "old,file\n");
     assert_int_equal(csv_open(&sink, path, CSV_MODE_REPLACE, 0, header3, 3), CSV_OK);
     put_numbered_rows(&sink, 0, 10);

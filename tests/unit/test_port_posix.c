@@ -34,17 +34,9 @@
 
 #include "port.h"
 
-/* Path of name inside the temporary folder (one static buffer per slot). */
-static const char *tmp_path_n(int slot, const char *name)
-{
-    static char paths[4][1024];
-    (void)snprintf(paths[slot], sizeof paths[slot], "%s/%s", tmp_dir, name);
-    return paths[slot];
-}
-
 static const char *tmp_path(const char *name)
 {
-    return tmp_path_n(0, name);
+    return tmpdir_path_n(0, name);
 }
 
 static int group_setup(void **state)
@@ -170,7 +162,7 @@ static void missing_files_are_noent(void **state)
     assert_int_equal(port_file_open(&f, missing, PORT_FILE_WRITE), PORT_ERR_NOENT);
     assert_int_equal(port_file_remove(missing), PORT_ERR_NOENT);
     assert_int_equal(port_path_stat(missing, NULL, NULL), PORT_ERR_NOENT);
-    assert_int_equal(port_file_rename(missing, tmp_path_n(1, "to.txt")), PORT_ERR_NOENT);
+    assert_int_equal(port_file_rename(missing, tmpdir_path_n(1, "to.txt")), PORT_ERR_NOENT);
     assert_int_equal(port_dir_sync(missing), PORT_ERR_NOENT);
     port_dir d;
     assert_int_equal(port_dir_open(&d, missing), PORT_ERR_NOENT);
@@ -233,22 +225,23 @@ static ro_attempt try_read_only_folder(void)
 {
     ro_attempt a;
     a.dropped = geteuid() != 0;
-    a.seen = port_path_stat(tmp_path_n(1, "ro"), NULL, NULL);
+    a.seen = port_path_stat(tmpdir_path_n(1, "ro"), NULL, NULL);
     port_file f;
     port_file_init(&f);
-    a.create = port_file_open(&f, tmp_path_n(2, "ro/new.txt"), PORT_FILE_WRITE | PORT_FILE_CREATE);
+    a.create =
+        port_file_open(&f, tmpdir_path_n(2, "ro/new.txt"), PORT_FILE_WRITE | PORT_FILE_CREATE);
     (void)port_file_close(&f);
-    a.mkdir = port_dir_create(tmp_path_n(2, "ro/sub"));
-    a.remove = port_file_remove(tmp_path_n(3, "ro/existing"));
+    a.mkdir = port_dir_create(tmpdir_path_n(2, "ro/sub"));
+    a.remove = port_file_remove(tmpdir_path_n(3, "ro/existing"));
     return a;
 }
 
 static void read_only_folder_refuses_with_access_error(void **state)
 {
     (void)state;
-    const char *ro = tmp_path_n(1, "ro");
+    const char *ro = tmpdir_path_n(1, "ro");
     assert_int_equal(port_dir_create(ro), PORT_OK);
-    write_text(tmp_path_n(3, "ro/existing"), PORT_FILE_CREATE, "x");
+    write_text(tmpdir_path_n(3, "ro/existing"), PORT_FILE_CREATE, "x");
     assert_int_equal(chmod(ro, 0555), 0);
     ro_attempt a;
     if (geteuid() != 0) {
@@ -282,16 +275,16 @@ static void read_only_folder_refuses_with_access_error(void **state)
     assert_int_equal(a.create, PORT_ERR_ACCESS);
     assert_int_equal(a.mkdir, PORT_ERR_ACCESS);
     assert_int_equal(a.remove, PORT_ERR_ACCESS);
-    assert_int_equal(port_path_stat(tmp_path_n(3, "ro/existing"), NULL, NULL), PORT_OK);
-    assert_int_equal(port_path_stat(tmp_path_n(2, "ro/new.txt"), NULL, NULL), PORT_ERR_NOENT);
+    assert_int_equal(port_path_stat(tmpdir_path_n(3, "ro/existing"), NULL, NULL), PORT_OK);
+    assert_int_equal(port_path_stat(tmpdir_path_n(2, "ro/new.txt"), NULL, NULL), PORT_ERR_NOENT);
 }
 
 static void private_flag_creates_owner_only_file(void **state)
 {
     (void)state;
     mode_t old = umask(022);
-    const char *priv = tmp_path_n(0, "secret.key");
-    const char *pub = tmp_path_n(1, "public.txt");
+    const char *priv = tmpdir_path_n(0, "secret.key");
+    const char *pub = tmpdir_path_n(1, "public.txt");
     write_text(priv, PORT_FILE_CREATE | PORT_FILE_PRIVATE, "s");
     write_text(pub, PORT_FILE_CREATE, "p");
     (void)umask(old);
@@ -343,8 +336,8 @@ static void console_is_terminal_tells_whether_stderr_is_a_tty(void **state)
 static void rename_replaces_target_atomically(void **state)
 {
     (void)state;
-    const char *from = tmp_path_n(0, "state.json.tmp");
-    const char *to = tmp_path_n(1, "state.json");
+    const char *from = tmpdir_path_n(0, "state.json.tmp");
+    const char *to = tmpdir_path_n(1, "state.json");
     char text[64];
     write_text(to, PORT_FILE_CREATE, "old state");
     write_text(from, PORT_FILE_CREATE, "new state");
@@ -359,7 +352,7 @@ static void rename_replaces_target_atomically(void **state)
 static void dir_create_is_ok_when_folder_exists(void **state)
 {
     (void)state;
-    const char *dir = tmp_path_n(1, "made");
+    const char *dir = tmpdir_path_n(1, "made");
     assert_int_equal(port_dir_create(dir), PORT_OK);
     assert_int_equal(port_dir_create(dir), PORT_OK);
     int is_dir = 0;
@@ -379,7 +372,7 @@ static void dir_create_is_ok_when_folder_exists(void **state)
 static void dir_listing_gives_every_name_but_dot_entries(void **state)
 {
     (void)state;
-    const char *dir = tmp_path_n(1, "list");
+    const char *dir = tmpdir_path_n(1, "list");
     assert_int_equal(port_dir_create(dir), PORT_OK);
     static const char *const names[] = {"a.pem", "b.txt", ".hidden", "sub"};
     char path[1100];

@@ -150,12 +150,9 @@ static void write_file(const char *path, const char *text, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-/* Path of name inside the temporary folder. */
 static const char *tmp_path(const char *name)
 {
-    static char path[1024];
-    (void)snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
-    return path;
+    return tmpdir_path_n(0, name);
 }
 
 /* Writes t into the temporary folder as name and frees it; returns the path. */
