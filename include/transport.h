@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "port.h"
+
 typedef enum {
     TRANSPORT_OK = 0,      /* connected / n > 0 bytes moved */
     TRANSPORT_CLOSED,      /* the peer ended the stream */
@@ -49,5 +51,10 @@ typedef struct {
 
 /* Words for a transport_status. */
 const char *transport_strerror(transport_status status);
+
+/* Opens the TCP stream under a transport through the port; on failure
+ * writes one line into detail ("connect to h:p: connection refused"). */
+transport_status transport_connect_socket(port_socket *sock, const char *host, uint16_t port,
+                                          uint32_t timeout_ms, char *detail, size_t cap);
 
 #endif /* COUNTLY_SYNC_TRANSPORT_H */

@@ -8,15 +8,7 @@
 static transport_status tcp_connect(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms)
 {
     tcp_transport_ctx *c = ctx;
-    port_status st = port_net_connect(&c->sock, host, port, timeout_ms);
-    c->detail[0] = '\0';
-    if (st == PORT_OK)
-        return TRANSPORT_OK;
-    (void)snprintf(c->detail, sizeof c->detail, "connect to %s:%u: %s", host, (unsigned)port,
-                   port_strerror(st));
-    if (st == PORT_ERR_RESOLVE)
-        return TRANSPORT_ERR_RESOLVE;
-    return st == PORT_ERR_TIMEOUT ? TRANSPORT_TIMEOUT : TRANSPORT_ERR_CONNECT;
+    return transport_connect_socket(&c->sock, host, port, timeout_ms, c->detail, sizeof c->detail);
 }
 
 /* Maps a port transfer onto a transport result. */

@@ -304,27 +304,11 @@ static transport_status fail(tls_client *c, int ret, const char *during)
 
 /* ---- transport ------------------------------------------------------------------------- */
 
-static transport_status connect_socket(tls_client *c, const char *host, uint16_t port,
-                                       uint32_t timeout_ms)
-{
-    port_status st = port_net_connect(&c->sock, host, port, timeout_ms);
-    if (st == PORT_OK)
-        return TRANSPORT_OK;
-    if (st == PORT_ERR_TIMEOUT)
-        (void)snprintf(c->detail, sizeof c->detail, "connect to %s:%u timed out after %lu ms", host,
-                       (unsigned)port, (unsigned long)timeout_ms);
-    else
-        (void)snprintf(c->detail, sizeof c->detail, "connect to %s:%u: %s", host, (unsigned)port,
-                       port_strerror(st));
-    if (st == PORT_ERR_RESOLVE)
-        return TRANSPORT_ERR_RESOLVE;
-    return st == PORT_ERR_TIMEOUT ? TRANSPORT_TIMEOUT : TRANSPORT_ERR_CONNECT;
-}
-
 /* One TCP connect and TLS handshake. */
 static transport_status handshake_once(tls_client *c, uint16_t port, uint32_t timeout_ms)
 {
-    transport_status ts = connect_socket(c, c->host, port, timeout_ms);
+    transport_status ts =
+        transport_connect_socket(&c->sock, c->host, port, timeout_ms, c->detail, sizeof c->detail);
     if (ts != TRANSPORT_OK)
         return ts;
     c->timeout_ms = timeout_ms;
