@@ -194,6 +194,26 @@
 #define STATE_FILE_MAX JSTREAM_RECORD_MAX
 #endif
 
+/* ---- users paging (window engine) ------------------------------------------------ */
+
+/* Longest user _id the engine pages by (Countly's are 40 hex digits). */
+#ifndef WINDOW_ID_MAX
+#define WINDOW_ID_MAX JSTREAM_ID_MAX
+#endif
+
+/* Longest /o/db filter the engine writes: two int64 bounds and an _id
+ * escaped at up to 6 bytes per byte. */
+#ifndef WINDOW_FILTER_MAX
+#define WINDOW_FILTER_MAX (96 + 6 * WINDOW_ID_MAX)
+#endif
+
+/* A long window is read in sub-ranges of lac of about this many pages:
+ * dbviewer counts every request's filter, so a sub-range bounds that count
+ * (index keys walked per page, about half of this many pages on average). */
+#ifndef WINDOW_SUBRANGE_PAGES
+#define WINDOW_SUBRANGE_PAGES 16
+#endif
+
 /* ---- retries ---------------------------------------------------------------------- */
 
 /* Exponential backoff with full jitter: the n-th retry waits a random time
