@@ -30,6 +30,7 @@
 #include "state.h"
 #include "tcp_transport.h"
 #include "tls.h"
+#include "window.h"
 
 #define AGENT_EXIT_OK          0
 #define AGENT_EXIT_USAGE       64
@@ -62,18 +63,6 @@ typedef struct {
     uint64_t end_ms;
 } agent_stream_stats;
 
-/* Working copy of the page being read (the state holds the committed one). */
-typedef struct {
-    int overlap_expected; /* the page starts with the last committed record */
-    int has_last;         /* sort key of the last record written */
-    int last_lac_missing;
-    int64_t last_lac;
-    char last_id[JSTREAM_ID_MAX + 1];
-    unsigned long page_rows; /* rows written from this page */
-    unsigned long dropped;   /* records at or before the last written key */
-    unsigned long window_rows;
-} agent_window;
-
 typedef struct agent agent;
 
 /* A stream's handler for one record: 0 to go on, else an exit code. */
@@ -103,19 +92,23 @@ struct agent {
     /* one request */
     char target[HTTP_REQUEST_MAX];       /* path + query, with the API key */
     char target_shown[HTTP_REQUEST_MAX]; /* the same without the API key */
-    char query_value[HTTP_REQUEST_MAX / 2];
+    char filter[WINDOW_FILTER_MAX];      /* users: the page's filter, as sent */
+    char shape[WINDOW_FILTER_MAX + 64];  /* users: filter, sort and limit, for messages */
     jstream js;
     http_response resp;
     uint64_t body_bytes;
-    int record_error;   /* exit code chosen by a record handler, 0 if none */
-    int shift_detected; /* users: the window moved under the skip offset */
+    int record_error; /* exit code chosen by a record handler, 0 if none */
+    int head_only;    /* the last attempt got a 200 and the page's head, then the body was cut */
 
     /* pipeline */
     map_mapper map;
     map_context map_ctx;
     csv_sink sink;
     int sink_open;
-    agent_window window;
+    window_engine window; /* users: the app's window being read */
+    int window_active;    /* a users page is in flight */
+    csv_mark mark;        /* users: where the page's last lac second begins */
+    unsigned long window_rows;
     agent_stream_stats stats[3];
     int stream; /* the stream being read (index into stats) */
     char path[CONFIG_PATH_MAX + 32];

@@ -39,22 +39,19 @@ typedef enum {
     CSV_ERR_USAGE      /* call out of order (field outside a row, ...) */
 } csv_status;
 
-typedef enum {
-    CSV_MODE_APPEND = 0,
-    CSV_MODE_REPLACE
-} csv_mode;
+typedef enum { CSV_MODE_APPEND = 0, CSV_MODE_REPLACE } csv_mode;
 
 typedef struct {
     port_file file;
     csv_mode mode;
     char path[CSV_PATH_MAX];
     char tmp_path[CSV_PATH_MAX];
-    uint64_t committed;     /* bytes flushed and fsync'ed */
-    uint64_t written;       /* bytes handed to the file so far */
-    unsigned long rows;     /* rows ended since open (committed or not) */
+    uint64_t committed; /* bytes flushed and fsync'ed */
+    uint64_t written;   /* bytes handed to the file so far */
+    unsigned long rows; /* rows ended since open (committed or not) */
     unsigned long rows_committed;
-    size_t columns;         /* fields per row */
-    size_t fields;          /* fields written in the current row */
+    size_t columns; /* fields per row */
+    size_t fields;  /* fields written in the current row */
     int in_row;
     port_status port_error; /* the port's status behind the last error */
     csv_status error;       /* sticky failure (write, fsync, truncate, bad row): every call
@@ -62,6 +59,12 @@ typedef struct {
     size_t used;
     uint8_t buf[CSV_BUFFER_SIZE];
 } csv_sink;
+
+/* A place between two rows, for csv_truncate. */
+typedef struct {
+    uint64_t offset;    /* bytes of the file up to it */
+    unsigned long rows; /* rows ended before it */
+} csv_mark;
 
 /* Words for a status. */
 const char *csv_strerror(csv_status status);
@@ -90,6 +93,13 @@ csv_status csv_commit(csv_sink *sink);
 
 /* Drops every byte after the last commit (buffer and file). */
 csv_status csv_rollback(csv_sink *sink);
+
+/* The place after the last row ended (call between rows). */
+csv_mark csv_position(const csv_sink *sink);
+
+/* Drops the rows after mark, which must not lie before the last commit:
+ * from the buffer, or from the file when they were written out already. */
+csv_status csv_truncate(csv_sink *sink, csv_mark mark);
 
 /* APPEND: commits and closes. REPLACE: commits, renames <path>.tmp over
  * <path>, fsyncs the folder and closes. */

@@ -2,11 +2,15 @@
  * state.h - the sync state file: cursors and the run in progress.
  *
  * A small JSON document:
- *   {"version":1,
+ *   {"version":2,
  *    "users_csv_bytes":12345,            committed size of users.csv
  *    "apps":{"<app id>":1717650000,...},  per app: the next window start (lac cursor)
  *    "run":{"app":"<app id>","from":C,"to":R,"all_history":false,
- *           "skip":N,"last_lac":L,"last_id":"<_id>"}}   the window being read, if any
+ *           "range":"null|seconds|millis|done","lo":L|null,"sub_hi":H,"span":S,
+ *           "tie":false,"after":"<_id>"|null}}   the window being read, if any
+ * ("run" holds a window_position, window.h). A version 1 state (release
+ * 0.1: "skip", "last_lac", "last_id") is still read: its position becomes
+ * the one after its last committed record (window_position_legacy).
  * The file is replaced atomically: written to "<path>.tmp", fsync'ed,
  * renamed over <path>, and the folder fsync'ed. It is committed only after
  * the rows it covers are durable in users.csv, so a kill -9 at any moment
@@ -24,6 +28,7 @@
 
 #include "jstream.h"
 #include "options.h"
+#include "window.h"
 
 typedef enum {
     STATE_OK = 0,
@@ -44,14 +49,12 @@ typedef struct {
 typedef struct {
     int active;
     char app_id[25];
-    int64_t from;           /* window [from, to) on lac */
+    int64_t from; /* window [from, to) on lac */
     int64_t to;
-    int all_history;        /* the first-run-with-0-days filter */
-    uint64_t skip;          /* records of the window already committed */
-    int has_last;           /* a record was committed in this window */
-    int64_t last_lac;       /* sort key of the last committed record */
-    int last_lac_missing;   /* that record had no lac */
-    char last_id[JSTREAM_ID_MAX + 1];
+    int all_history;     /* the first-run-with-0-days filter */
+    window_position pos; /* where reading stands (window.h) */
+    int legacy;          /* loaded from a version 1 (skip paging) state: pos was derived
+                            from its last committed record */
 } state_run;
 
 typedef struct {

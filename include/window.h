@@ -168,7 +168,8 @@ window_status window_record(window_engine *w, const window_key *key, window_acti
 window_status window_page_end(window_engine *w, int has_total, int64_t total,
                               window_outcome *outcome);
 
-/* Abandons the page in flight (a failed attempt): the position stays. */
-void window_page_abort(window_engine *w);
+/* Forgets the records of the page in flight: its attempt failed and the
+ * same request is sent again. The position stays. */
+void window_page_reset(window_engine *w);
 
 #endif /* COUNTLY_SYNC_WINDOW_H */

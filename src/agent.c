@@ -29,8 +29,7 @@ typedef enum {
     FETCH_OK = 0, /* 200 and a complete, valid body */
     FETCH_STATUS, /* the server answered with a status the caller judges */
     FETCH_RETRY,  /* transient: worth another attempt */
-    FETCH_FATAL,  /* give up now; exit code in fetch_result */
-    FETCH_SHIFT   /* users: the window moved; re-read from its start */
+    FETCH_FATAL   /* give up now; exit code in fetch_result */
 } fetch_outcome;
 
 typedef struct {
@@ -56,6 +55,7 @@ static int sync_users(agent *a);
 static int open_table(agent *a, map_table table, const char *name, csv_mode mode,
                       uint64_t committed);
 static int commit_rows(agent *a);
+static int sink_failed(agent *a, csv_status st);
 static int close_table(agent *a, int ok);
 static int write_row(agent *a, const jstream_record *r);
 static void stream_begin(agent *a, int stream);
@@ -452,113 +452,75 @@ static int sync_groups(agent *a)
 
 /* ==== users: incremental, per app, page by page ======================================= */
 
-/* A record's sort key: lac (missing sorts first, as in MongoDB) and _id. */
-typedef struct {
-    int lac_missing;
-    int64_t lac;
-    char id[JSTREAM_ID_MAX + 1];
-} sort_key;
-
-static int read_sort_key(const jstream_record *r, sort_key *k)
-{
-    const jsmntok_t *v;
-    k->lac_missing = 1;
-    k->lac = 0;
-    if (record_value(r, "lac", &v) && v->type == JSMN_PRIMITIVE && r->json[v->start] != 'n') {
-        char num[32];
-        size_t len = (size_t)(v->end - v->start);
-        if (len < sizeof num) {
-            memcpy(num, r->json + v->start, len);
-            num[len] = '\0';
-            k->lac = (int64_t)strtod(num, NULL);
-            k->lac_missing = 0;
-        }
-    }
-    return record_string(r, "_id", k->id, sizeof k->id);
-}
-
-static int compare_keys(const sort_key *x, int y_missing, int64_t y_lac, const char *y_id)
-{
-    if (x->lac_missing != y_missing)
-        return x->lac_missing ? -1 : 1;
-    if (!x->lac_missing && x->lac != y_lac)
-        return x->lac < y_lac ? -1 : 1;
-    return strcmp(x->id, y_id);
-}
-
-/* One user. Pages are read with skip paging over the frozen window, each
- * page overlapping the previous one by its last record: if that record is
- * not where it was, users left the window (their lac moved on) and the
- * offsets shifted, so the window is re-read from its start. Records at or
- * before the last written key are never written twice. */
+/* One user: its paging key goes to the window engine (which checks it
+ * against the request), then its row to users.csv. The engine says where
+ * a new lac second begins; a full page may be cut back to there. */
 static int handle_user(agent *a, const jstream_record *r)
 {
-    agent_window *w = &a->window;
-    sort_key k;
-    if (!read_sort_key(r, &k)) {
+    const jsmntok_t *lac = NULL;
+    char id[WINDOW_ID_MAX + 1];
+    window_key key;
+    window_action action = WINDOW_WRITE;
+    if (!record_string(r, "_id", id, sizeof id)) {
         (void)snprintf(a->message, sizeof a->message,
-                       "bad data from the server: a user without a string _id (record %lu)",
-                       r->index);
+                       "bad data from the server: a user without a string _id of at most "
+                       "WINDOW_ID_MAX (%d) bytes (record %lu)",
+                       WINDOW_ID_MAX, r->index);
         return AGENT_EXIT_DATA;
     }
-    if (r->index == 0 && w->overlap_expected && strcmp(k.id, a->state.run.last_id) != 0) {
-        a->shift_detected = 1;
-        return 1;
+    int has_lac = record_value(r, "lac", &lac);
+    window_status ws = WINDOW_ERR_KEY;
+    if (!has_lac || lac->type == JSMN_PRIMITIVE)
+        ws = window_key_set(&key, has_lac ? r->json + lac->start : NULL,
+                            has_lac ? (size_t)(lac->end - lac->start) : 0, id, strlen(id));
+    if (ws == WINDOW_OK)
+        ws = window_record(&a->window, &key, &action);
+    if (ws != WINDOW_OK) {
+        (void)snprintf(a->message, sizeof a->message,
+                       "bad data from the server: user %s (record %lu, lac %.*s): %s, asked "
+                       "for %s",
+                       id, r->index, has_lac ? (int)(lac->end - lac->start) : 7,
+                       has_lac ? r->json + lac->start : "missing", window_strerror(ws), a->shape);
+        return AGENT_EXIT_DATA;
     }
-    if (w->has_last && compare_keys(&k, w->last_lac_missing, w->last_lac, w->last_id) <= 0) {
-        w->dropped++;
-        return 0;
+    if (action == WINDOW_WRITE_MARK)
+        a->mark = csv_position(&a->sink);
+    return write_row(a, r);
+}
+
+/* Builds the /o/db request the window engine asks for next. */
+static int users_page_target(agent *a)
+{
+    const state_run *run = &a->state.run;
+    const char *sort = NULL;
+    unsigned limit = 0;
+    char collection[40];
+    char limit_text[16];
+    window_status ws = window_request(&a->window, a->filter, sizeof a->filter, &sort, &limit);
+    if (ws != WINDOW_OK) {
+        log_error(&a->log, "%s: %s", a->where, window_strerror(ws));
+        return AGENT_EXIT_CONFIG;
     }
-    int code = write_row(a, r);
-    if (code != 0)
-        return code;
-    w->has_last = 1;
-    w->last_lac_missing = k.lac_missing;
-    w->last_lac = k.lac;
-    memcpy(w->last_id, k.id, sizeof w->last_id);
-    w->page_rows++;
+    (void)snprintf(collection, sizeof collection, "app_users%s", run->app_id);
+    (void)snprintf(limit_text, sizeof limit_text, "%u", limit);
+    target_begin(a, "/o/db");
+    (void)snprintf(a->shape, sizeof a->shape, "filter %s, sort %s, limit %u", a->filter, sort,
+                   limit);
+    if (target_add(a, "db", "countly") || target_add(a, "collection", collection) ||
+        target_add(a, "filter", a->filter) || target_add(a, "sort", sort) ||
+        target_add(a, "limit", limit_text))
+        return AGENT_EXIT_CONFIG;
     return 0;
 }
 
-/* Builds the /o/db request for the next page of the state's window. */
-static int users_page_target(agent *a, uint64_t skip)
-{
-    const state_run *run = &a->state.run;
-    char collection[40];
-    char limit[16];
-    char offset[24];
-    (void)snprintf(collection, sizeof collection, "app_users%s", run->app_id);
-    (void)snprintf(limit, sizeof limit, "%u", (unsigned)a->cfg.max_records_per_page);
-    (void)snprintf(offset, sizeof offset, "%llu", (unsigned long long)skip);
-    if (run->all_history)
-        (void)snprintf(a->query_value, sizeof a->query_value,
-                       "{\"$or\":[{\"lac\":{\"$lt\":%lld}},{\"lac\":{\"$gte\":1000000000000}},"
-                       "{\"lac\":{\"$exists\":false}}]}",
-                       (long long)run->to);
-    else
-        (void)snprintf(a->query_value, sizeof a->query_value,
-                       "{\"lac\":{\"$gte\":%lld,\"$lt\":%lld}}", (long long)run->from,
-                       (long long)run->to);
-    target_begin(a, "/o/db");
-    return target_add(a, "db", "countly") || target_add(a, "collection", collection) ||
-           target_add(a, "filter", a->query_value) ||
-           target_add(a, "sort", "{\"lac\":1,\"_id\":1}") || target_add(a, "limit", limit) ||
-           target_add(a, "skip", offset);
-}
-
 /* Commits a complete page: rows first (fsync), then the state that covers them. */
-static int commit_users_page(agent *a, uint64_t next_skip)
+static int commit_users_page(agent *a)
 {
-    const agent_window *w = &a->window;
     state_run *run = &a->state.run;
     int code = commit_rows(a);
     if (code != 0)
         return code;
-    run->skip = next_skip;
-    run->has_last = w->has_last;
-    run->last_lac_missing = w->last_lac_missing;
-    run->last_lac = w->last_lac;
-    memcpy(run->last_id, w->last_id, sizeof run->last_id);
+    run->pos = *window_position_of(&a->window);
     a->state.users_csv_bytes = a->sink.committed;
     state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
     if (ss != STATE_OK) {
@@ -597,55 +559,68 @@ static void progress(agent *a, int force)
     log_progress(&a->log, force,
                  "users: app %s: %lu of %lld rows of its window, %lu in all "
                  "(%.0f rows/s)",
-                 a->state.run.app_id, a->window.window_rows,
+                 a->state.run.app_id, a->window_rows,
                  a->js.has_total ? (long long)a->js.total : -1LL, s->rows,
                  secs > 0 ? (double)s->rows / secs : 0.0);
 }
 
-/* Reads the state's window [from, to) of one app to its end. */
+/* A complete page: the engine moves on (cutting the rows of a full page's
+ * last lac second, which the next request reads again), then the page is
+ * committed. Returns the rows it kept in *rows. */
+static int end_users_page(agent *a, unsigned long *rows)
+{
+    window_outcome out;
+    if (!a->js.has_total || a->js.has_message) {
+        log_error(&a->log, "%s: unexpected answer from /o/db (no \"total\"%s%s)", a->where,
+                  a->js.has_message ? "; server said: " : "",
+                  a->js.has_message ? a->js.message : "");
+        return AGENT_EXIT_DATA;
+    }
+    if (window_page_end(&a->window, a->js.has_total, a->js.total, &out) != WINDOW_OK) {
+        log_error(&a->log, "%s: %s", a->where, window_strerror(WINDOW_ERR_USAGE));
+        return AGENT_EXIT_DATA;
+    }
+    if (out.cut) {
+        csv_status st = csv_truncate(&a->sink, a->mark);
+        if (st != CSV_OK) {
+            int code = sink_failed(a, st);
+            log_error(&a->log, "%s: %s", a->where, a->message);
+            return code;
+        }
+    }
+    *rows = a->js.records - out.cut_rows;
+    return commit_users_page(a);
+}
+
+/* Reads the state's window of one app to its end, from its saved position. */
 static int read_window(agent *a)
 {
     state_run *run = &a->state.run;
-    memset(&a->window, 0, sizeof a->window);
-    for (unsigned long page = 1;; page++) {
-        agent_window *w = &a->window;
-        uint64_t skip = run->skip > 0 ? run->skip - 1 : 0; /* overlap one record */
+    window_bounds bounds = {run->from, run->to, run->all_history};
+    window_resume(&a->window, &bounds, &run->pos, a->cfg.max_records_per_page,
+                  WINDOW_SUBRANGE_PAGES);
+    a->window_rows = 0;
+    for (unsigned long page = 1; !window_done(&a->window); page++) {
+        unsigned long rows = 0;
         (void)snprintf(a->where, sizeof a->where, "users of app %s, page %lu", run->app_id, page);
-        if (users_page_target(a, skip))
-            return AGENT_EXIT_CONFIG;
+        int code = users_page_target(a);
+        if (code != 0)
+            return code;
+        a->window_active = 1;
         fetch_result r = fetch(a, JSTREAM_ENVELOPE_DB, handle_user);
-        if (r.outcome == FETCH_OK && w->overlap_expected && a->js.records == 0)
-            r.outcome = FETCH_SHIFT; /* even the overlap record left: re-check */
-        if (r.outcome == FETCH_SHIFT) {
-            log_debug(&a->log,
-                      "%s: users left the window during the run; re-reading it from "
-                      "its start (rows already written are not written again)",
-                      a->where);
-            if (a->sink_open && csv_rollback(&a->sink) != CSV_OK)
-                return AGENT_EXIT_OUTPUT;
-            run->skip = 0;
-            continue;
-        }
+        a->window_active = 0;
         if (r.outcome == FETCH_STATUS)
             return users_status(a);
         if (r.outcome != FETCH_OK)
             return r.exit_code;
-        if (!a->js.has_total || a->js.has_message) {
-            log_error(&a->log, "%s: unexpected answer from /o/db (no \"total\"%s%s)", a->where,
-                      a->js.has_message ? "; server said: " : "",
-                      a->js.has_message ? a->js.message : "");
-            return AGENT_EXIT_DATA;
-        }
-        int code = commit_users_page(a, skip + a->js.records);
+        code = end_users_page(a, &rows);
         if (code != 0)
             return code;
-        stream_page(a, STREAM_USERS, w->page_rows);
-        w->window_rows += w->page_rows;
+        stream_page(a, STREAM_USERS, rows);
+        a->window_rows += rows;
         progress(a, 0);
-        if (a->js.records < a->cfg.max_records_per_page ||
-            (a->js.has_end && a->js.end >= a->js.total))
-            return 0;
     }
+    return 0;
 }
 
 /* Starts (or resumes) the window of app_id and reads it; then the app's
@@ -654,12 +629,15 @@ static int read_app_window(agent *a, const char *app_id, int64_t from, int64_t t
 {
     state_run *run = &a->state.run;
     if (!run->active) {
+        window_bounds bounds = {from, to, all_history};
         memset(run, 0, sizeof *run);
         run->active = 1;
         memcpy(run->app_id, app_id, 25);
         run->from = from;
         run->to = to;
         run->all_history = all_history;
+        window_start(&a->window, &bounds, a->cfg.max_records_per_page, WINDOW_SUBRANGE_PAGES);
+        run->pos = *window_position_of(&a->window);
     }
     a->map_ctx.app_id = run->app_id;
     start_mapping(a, MAP_TABLE_USERS);
@@ -752,6 +730,12 @@ static int sync_users(agent *a)
     state_run *run = &a->state.run;
     if (code == 0 && run->active && !is_selected(a, run->app_id))
         run->active = 0;
+    if (code == 0 && run->active && run->legacy)
+        log_notice(&a->log,
+                   "users of app %s: the state was written by release 0.1 (skip paging); its "
+                   "interrupted window is finished after its last committed user, with no user "
+                   "lost or written twice",
+                   run->app_id);
     if (code == 0 && run->active)
         code = read_app_window(a, run->app_id, run->from, run->to, run->all_history);
     for (unsigned i = 0; code == 0 && i < selected_count(a); i++) {
@@ -894,6 +878,9 @@ static fetch_result exchange_failed(agent *a, http_client_status st)
     fetch_result r = {FETCH_RETRY, 0, 0};
     transport_status ts = a->resp.transport_status;
     (void)snprintf(a->message, sizeof a->message, "%s", http_client_detail(&a->http));
+    /* dbviewer's answer to a query MongoDB failed while it streamed (the
+     * sort memory limit): 200, the page's head, then the connection ends. */
+    a->head_only = a->resp.status_code == 200 && a->js.has_total && a->js.records == 0;
     if (st == HTTP_CLIENT_ERR_CONNECT && (ts == TRANSPORT_ERR_CERT || ts == TRANSPORT_ERR_TLS)) {
         log_error(&a->log, "%s: cannot connect to %s: %s", a->where, a->cfg.server.host,
                   a->message);
@@ -911,10 +898,6 @@ static fetch_result exchange_failed(agent *a, http_client_status st)
 static fetch_result body_failed(agent *a)
 {
     fetch_result r = {FETCH_RETRY, 0, 1};
-    if (a->shift_detected) {
-        r.outcome = FETCH_SHIFT;
-        return r;
-    }
     if (a->record_error == AGENT_EXIT_OUTPUT) {
         log_error(&a->log, "%s: %s", a->where, a->message);
         r.outcome = FETCH_FATAL;
@@ -961,29 +944,15 @@ static fetch_result judge_status(agent *a)
     return r;
 }
 
-/* The users' working window starts each attempt where the committed state
- * ends: the rows of a failed attempt were rolled back, so they must not
- * count as written (else the retry drops them as already written). */
-static void window_from_state(agent *a)
-{
-    const state_run *run = &a->state.run;
-    agent_window *w = &a->window;
-    w->overlap_expected = run->skip > 0 && run->has_last;
-    w->has_last = run->has_last;
-    w->last_lac_missing = run->last_lac_missing;
-    w->last_lac = run->last_lac;
-    memcpy(w->last_id, run->last_id, sizeof w->last_id);
-    w->page_rows = 0;
-}
-
 /* One attempt: GET a->target, stream the body through jstream to handler. */
 static fetch_result attempt_once(agent *a, jstream_envelope envelope)
 {
     fetch_result ok = {FETCH_OK, 0, 0};
-    window_from_state(a);
+    if (a->window_active)
+        window_page_reset(&a->window); /* the rows of a failed attempt were rolled back */
     jstream_init(&a->js, envelope);
     a->record_error = 0;
-    a->shift_detected = 0;
+    a->head_only = 0;
     a->body_bytes = 0;
     http_client_status st = http_client_get(&a->http, a->target, on_body, a, &a->resp);
     if (!a->run_start_known && a->resp.date > 0) {
@@ -1031,6 +1000,21 @@ static int wait_before_retry(agent *a, unsigned attempt)
     return 1;
 }
 
+/* The server could not run the query: dbviewer sent 200 and the page's
+ * head, then cut the connection, on every attempt. Retrying will not help. */
+static fetch_result query_failed(agent *a, unsigned attempts)
+{
+    fetch_result r = {FETCH_FATAL, AGENT_EXIT_UNAVAILABLE, 0};
+    log_error(&a->log,
+              "%s: %s could not answer the query (%s): it sent the page's head (total %lld), "
+              "then closed the connection, %u time%s. Likely a MongoDB query error such as the "
+              "sort memory limit: look for it in the Countly server's log, or try a smaller "
+              "max_records_per_page",
+              a->where, a->cfg.server.host, a->shape[0] ? a->shape : a->target_shown,
+              (long long)a->js.total, attempts, attempts == 1 ? "" : "s");
+    return r;
+}
+
 /* GETs the target built with target_begin/target_add, retrying what can
  * succeed on retry. Rows written by a failed attempt are rolled back. */
 static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn handler)
@@ -1053,6 +1037,8 @@ static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn h
             return r;
         }
         if (attempt >= a->cfg.retry_attempts || !wait_before_retry(a, attempt)) {
+            if (a->head_only)
+                return query_failed(a, attempt + 1);
             log_error(&a->log, "%s: %s (GET %s; gave up after %u attempt%s)", a->where, a->message,
                       a->target_shown, attempt + 1, attempt ? "s" : "");
             r.outcome = FETCH_FATAL;
@@ -1077,6 +1063,7 @@ static int unexpected_status(agent *a)
 /* Starts a request target: path, and the same without any secret. */
 static void target_begin(agent *a, const char *path)
 {
+    a->shape[0] = '\0';
     (void)snprintf(a->target_shown, sizeof a->target_shown, "%s", path);
 }
 

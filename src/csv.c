@@ -409,6 +409,33 @@ csv_status csv_commit(csv_sink *sink)
     return CSV_OK;
 }
 
+csv_mark csv_position(const csv_sink *sink)
+{
+    csv_mark mark = {sink->written + sink->used, sink->rows};
+    return mark;
+}
+
+csv_status csv_truncate(csv_sink *sink, csv_mark mark)
+{
+    if (sink->file.fd < 0 || mark.offset < sink->committed || mark.rows < sink->rows_committed ||
+        mark.offset > sink->written + sink->used)
+        return CSV_ERR_USAGE;
+    sink->in_row = 0;
+    sink->fields = 0;
+    sink->rows = mark.rows;
+    if (mark.offset >= sink->written && sink->error == CSV_OK) {
+        sink->used = (size_t)(mark.offset - sink->written); /* still in the buffer */
+        return CSV_OK;
+    }
+    sink->used = 0;
+    port_status port = port_file_truncate(&sink->file, mark.offset);
+    if (port != PORT_OK)
+        return csv_sticky_fail(sink, CSV_ERR_TRUNCATE, port);
+    sink->written = mark.offset;
+    sink->error = CSV_OK;
+    return CSV_OK;
+}
+
 csv_status csv_rollback(csv_sink *sink)
 {
     if (sink->file.fd < 0)

@@ -3,15 +3,18 @@
  *
  * Loading reads the file in small chunks into the caller's jstream (VALUE
  * envelope) and checks the document strictly in the record callback:
- * "version" must be 1; "users_csv_bytes" and every cursor are
+ * "version" must be 1 or 2; "users_csv_bytes" and every cursor are
  * non-negative integers; "apps" maps 24-hex app ids to cursors; "run",
  * when present, is an object holding every field with its type. Unknown
  * and repeated keys are refused too: a state written by another version
  * or edited by hand is never half-understood. Every violation is
  * STATE_ERR_CORRUPT with a message that says how to recover.
  *
- * Run fields: "last_lac" and "last_id" are present exactly when has_last;
- * "last_lac":null means that record had no lac (last_lac_missing).
+ * Run fields: version 2 holds the window position (every field required);
+ * version 1 (release 0.1) held "skip" and, when a record of the window was
+ * committed, "last_lac" (null: that record had no lac) with "last_id".
+ * The version is known only at the end of the document, so run fields are
+ * collected first and checked against it there.
  *
  * Saving serializes compactly into the caller's buffer and replaces the
  * file atomically (state.h); a document that load would refuse (bad app
@@ -49,13 +52,19 @@
 enum { TOP_VERSION = 1, TOP_USERS_CSV_BYTES = 2, TOP_APPS = 4, TOP_RUN = 8 };
 
 typedef enum {
-    RUN_ID,     /* "app": a 24-hex app id */
-    RUN_FROM,   /* a non-negative int64 */
-    RUN_TO,     /* a non-negative int64 */
-    RUN_BOOL,   /* true or false */
-    RUN_COUNT,  /* a uint64 */
-    RUN_LAC,    /* an int64, or null for a record without lac */
-    RUN_LAST_ID /* a string of at most JSTREAM_ID_MAX bytes */
+    RUN_ID,      /* "app": a 24-hex app id */
+    RUN_FROM,    /* a non-negative int64 */
+    RUN_TO,      /* a non-negative int64 */
+    RUN_BOOL,    /* "all_history": true or false */
+    RUN_COUNT,   /* v1 "skip": a uint64 */
+    RUN_LAC,     /* v1 "last_lac": an int64, or null for a record without lac */
+    RUN_LAST_ID, /* v1 "last_id": a string of at most JSTREAM_ID_MAX bytes */
+    RUN_RANGE,   /* v2 "range": "null", "seconds", "millis" or "done" */
+    RUN_LO,      /* v2 "lo": an int64, or null before the first second */
+    RUN_SUB_HI,  /* v2 "sub_hi": a non-negative int64 */
+    RUN_SPAN,    /* v2 "span": a non-negative int64 */
+    RUN_TIE,     /* v2 "tie": true or false */
+    RUN_AFTER    /* v2 "after": an _id of at most WINDOW_ID_MAX bytes, or null */
 } state_run_kind;
 
 /* One field of the "run" object. */
@@ -66,14 +75,29 @@ typedef struct {
 } state_run_field;
 
 static const state_run_field state_run_fields[] = {
-    {"app", RUN_ID, 0x1u},           {"from", RUN_FROM, 0x2u},   {"to", RUN_TO, 0x4u},
-    {"all_history", RUN_BOOL, 0x8u}, {"skip", RUN_COUNT, 0x10u}, {"last_lac", RUN_LAC, 0x20u},
-    {"last_id", RUN_LAST_ID, 0x40u},
+    {"app", RUN_ID, 0x1u},           {"from", RUN_FROM, 0x2u},    {"to", RUN_TO, 0x4u},
+    {"all_history", RUN_BOOL, 0x8u}, {"skip", RUN_COUNT, 0x10u},  {"last_lac", RUN_LAC, 0x20u},
+    {"last_id", RUN_LAST_ID, 0x40u}, {"range", RUN_RANGE, 0x80u}, {"lo", RUN_LO, 0x100u},
+    {"sub_hi", RUN_SUB_HI, 0x200u},  {"span", RUN_SPAN, 0x400u},  {"tie", RUN_TIE, 0x800u},
+    {"after", RUN_AFTER, 0x1000u},
 };
 
 #define STATE_RUN_FIELD_COUNT (sizeof state_run_fields / sizeof state_run_fields[0])
-#define STATE_RUN_REQUIRED    0x1Fu /* app, from, to, all_history, skip */
-#define STATE_RUN_LAST        0x60u /* last_lac and last_id: both or neither */
+#define STATE_RUN_COMMON      0x0Fu   /* app, from, to, all_history */
+#define STATE_RUN_V1          0x7Fu   /* and skip, last_lac, last_id */
+#define STATE_RUN_V1_REQUIRED 0x1Fu   /* skip */
+#define STATE_RUN_LAST        0x60u   /* last_lac and last_id: both or neither */
+#define STATE_RUN_V2          0x1F8Fu /* and range, lo, sub_hi, span, tie, after */
+
+static const char *const state_range_names[] = {"null", "seconds", "millis", "done"};
+
+/* The fields of a version 1 run, kept while loading. */
+typedef struct {
+    uint64_t skip;
+    int64_t last_lac;
+    int last_lac_missing;
+    char last_id[JSTREAM_ID_MAX + 1];
+} state_run_v1;
 
 /* What one load has seen so far. */
 typedef struct {
@@ -81,7 +105,10 @@ typedef struct {
     const char *path;
     const jstream_record *rec;
     state_status status;
-    unsigned seen; /* TOP_* bits */
+    unsigned seen;     /* TOP_* bits */
+    uint64_t version;  /* 0 until "version" is read */
+    unsigned run_seen; /* state_run_fields bits of "run" */
+    state_run_v1 v1;
 } state_ctx;
 
 const char *state_strerror(state_status status)
@@ -301,15 +328,24 @@ state_status state_set_cursor(sync_state *state, const char *app_id, int64_t cur
 static const char *state_run_problem(const state_run *run)
 {
     char id[25];
+    const window_position *pos = &run->pos;
     if (!run->active)
         return NULL;
     if (!state_app_id(run->app_id, id))
         return "key 'run': 'app' is not an app id (24 hexadecimal digits)";
     if (run->from < 0 || run->to < run->from)
         return "key 'run': the window needs 0 <= from <= to";
-    if (run->has_last && strlen(run->last_id) > JSTREAM_ID_MAX)
-        return "key 'run': 'last_id' is longer than JSTREAM_ID_MAX (" LIMIT_TEXT(
-            JSTREAM_ID_MAX) " bytes)";
+    if ((unsigned)pos->range > (unsigned)WINDOW_RANGE_DONE)
+        return "key 'run': 'range' is not one of null, seconds, millis, done";
+    if (!run->all_history && (pos->range == WINDOW_RANGE_NULL || pos->range == WINDOW_RANGE_MILLIS))
+        return "key 'run': only an all-history window has the null and millis ranges";
+    if (pos->tie && (!pos->has_lo || pos->range == WINDOW_RANGE_NULL))
+        return "key 'run': 'tie' needs a second 'lo' in the seconds or millis range";
+    if (pos->sub_hi < 0 || pos->span < 0)
+        return "key 'run': 'sub_hi' and 'span' are not negative";
+    if (pos->has_after && (pos->after_id[0] == '\0' || strlen(pos->after_id) > WINDOW_ID_MAX))
+        return "key 'run': 'after' is empty or longer than WINDOW_ID_MAX (" LIMIT_TEXT(
+            WINDOW_ID_MAX) " bytes)";
     return NULL;
 }
 
@@ -362,10 +398,33 @@ static state_status state_load_apps(state_ctx *ctx, int t)
     return ctx->status;
 }
 
+/* A v2 "range" name. */
+static int state_run_range(const state_ctx *ctx, int v, window_range *range)
+{
+    for (size_t i = 0; i < sizeof state_range_names / sizeof state_range_names[0]; i++) {
+        const jsmntok_t *tok = &ctx->rec->tokens[v];
+        size_t len = strlen(state_range_names[i]);
+        if (tok->type == JSMN_STRING && (size_t)(tok->end - tok->start) == len &&
+            memcmp(ctx->rec->json + tok->start, state_range_names[i], len) == 0) {
+            *range = (window_range)i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* true or false into *flag. */
+static int state_tok_bool(const state_ctx *ctx, int v, int *flag)
+{
+    *flag = state_tok_is(ctx, v, "true");
+    return *flag || state_tok_is(ctx, v, "false");
+}
+
 /* Stores value token v of a run field; 0 when its type is wrong. */
 static int state_run_value(state_ctx *ctx, const state_run_field *field, int v)
 {
     state_run *run = &ctx->state->run;
+    window_position *pos = &run->pos;
     char text[JSTREAM_ID_MAX + 1];
     switch (field->kind) {
     case RUN_ID:
@@ -375,15 +434,29 @@ static int state_run_value(state_ctx *ctx, const state_run_field *field, int v)
     case RUN_TO:
         return state_tok_i64(ctx, v, &run->to) && run->to >= 0;
     case RUN_BOOL:
-        run->all_history = state_tok_is(ctx, v, "true");
-        return run->all_history || state_tok_is(ctx, v, "false");
+        return state_tok_bool(ctx, v, &run->all_history);
     case RUN_COUNT:
-        return state_tok_u64(ctx, v, &run->skip);
+        return state_tok_u64(ctx, v, &ctx->v1.skip);
     case RUN_LAC:
-        run->last_lac_missing = state_tok_is(ctx, v, "null");
-        return run->last_lac_missing || state_tok_i64(ctx, v, &run->last_lac);
+        ctx->v1.last_lac_missing = state_tok_is(ctx, v, "null");
+        return ctx->v1.last_lac_missing || state_tok_i64(ctx, v, &ctx->v1.last_lac);
     case RUN_LAST_ID:
-        return state_tok_string(ctx, v, run->last_id, sizeof run->last_id);
+        return state_tok_string(ctx, v, ctx->v1.last_id, sizeof ctx->v1.last_id);
+    case RUN_RANGE:
+        return state_run_range(ctx, v, &pos->range);
+    case RUN_LO:
+        pos->has_lo = !state_tok_is(ctx, v, "null");
+        return !pos->has_lo || state_tok_i64(ctx, v, &pos->lo);
+    case RUN_SUB_HI:
+        return state_tok_i64(ctx, v, &pos->sub_hi) && pos->sub_hi >= 0;
+    case RUN_SPAN:
+        return state_tok_i64(ctx, v, &pos->span) && pos->span >= 0;
+    case RUN_TIE:
+        return state_tok_bool(ctx, v, &pos->tie);
+    case RUN_AFTER:
+        pos->has_after = !state_tok_is(ctx, v, "null");
+        return !pos->has_after || (state_tok_string(ctx, v, pos->after_id, sizeof pos->after_id) &&
+                                   pos->after_id[0] != '\0');
     }
     return 0;
 }
@@ -416,23 +489,39 @@ static state_status state_load_run_member(state_ctx *ctx, int k, unsigned *seen)
 static state_status state_load_run(state_ctx *ctx, int t)
 {
     const jstream_record *rec = ctx->rec;
-    state_run *run = &ctx->state->run;
-    unsigned seen = 0;
     if (rec->tokens[t].type != JSMN_OBJECT)
         return state_corrupt(ctx, "key 'run' is not an object");
     int k = t + 1;
     for (int i = 0; i < rec->tokens[t].size && ctx->status == STATE_OK; i++) {
-        (void)state_load_run_member(ctx, k, &seen);
+        (void)state_load_run_member(ctx, k, &ctx->run_seen);
         k = jstream_token_next(rec, k + 1);
     }
-    if (ctx->status != STATE_OK)
-        return ctx->status;
-    if ((seen & STATE_RUN_REQUIRED) != STATE_RUN_REQUIRED)
-        return state_corrupt(ctx, "key 'run' lacks one of app, from, to, all_history, skip");
-    if ((seen & STATE_RUN_LAST) != 0 && (seen & STATE_RUN_LAST) != STATE_RUN_LAST)
-        return state_corrupt(ctx, "key 'run' has only one of last_lac and last_id");
-    run->active = 1;
-    run->has_last = (seen & STATE_RUN_LAST) != 0;
+    ctx->state->run.active = ctx->status == STATE_OK;
+    return ctx->status;
+}
+
+/* Checks the run's fields against the document's version; a version 1
+ * run gets the position after its last committed record. */
+static state_status state_check_run(state_ctx *ctx)
+{
+    state_run *run = &ctx->state->run;
+    unsigned seen = ctx->run_seen;
+    if (!run->active)
+        return STATE_OK;
+    if (ctx->version == 1) {
+        if ((seen & ~STATE_RUN_V1) != 0 || (seen & STATE_RUN_V1_REQUIRED) != STATE_RUN_V1_REQUIRED)
+            return state_corrupt(ctx, "key 'run' of a version 1 state needs exactly app, from, "
+                                      "to, all_history, skip (and last_lac with last_id)");
+        if ((seen & STATE_RUN_LAST) != 0 && (seen & STATE_RUN_LAST) != STATE_RUN_LAST)
+            return state_corrupt(ctx, "key 'run' has only one of last_lac and last_id");
+        window_bounds b = {run->from, run->to, run->all_history};
+        window_position_legacy(&run->pos, &b, (seen & STATE_RUN_LAST) != 0,
+                               ctx->v1.last_lac_missing, ctx->v1.last_lac, ctx->v1.last_id);
+        run->legacy = 1;
+    } else if (seen != STATE_RUN_V2) {
+        return state_corrupt(ctx, "key 'run' needs exactly app, from, to, all_history, range, "
+                                  "lo, sub_hi, span, tie, after");
+    }
     const char *problem = state_run_problem(run);
     return problem != NULL ? state_corrupt(ctx, "%s", problem) : STATE_OK;
 }
@@ -458,13 +547,12 @@ static unsigned state_top_key(const char *name)
 
 static state_status state_load_version(state_ctx *ctx, int v)
 {
-    uint64_t version;
     char shown[STATE_SHOW_MAX + 8];
-    if (state_tok_u64(ctx, v, &version) && version == 1)
+    if (state_tok_u64(ctx, v, &ctx->version) && (ctx->version == 1 || ctx->version == 2))
         return STATE_OK;
     state_show(ctx, v, shown, sizeof shown);
     return state_corrupt(ctx,
-                         "key 'version' is %s, not 1: written by another version of "
+                         "key 'version' is %s, not 1 or 2: written by another version of "
                          "countly-sync, or damaged",
                          shown);
 }
@@ -515,6 +603,8 @@ static int state_on_record(void *user, const jstream_record *rec)
     unsigned required = TOP_VERSION | TOP_USERS_CSV_BYTES | TOP_APPS;
     if (ctx->status == STATE_OK && (ctx->seen & required) != required)
         (void)state_corrupt(ctx, "one of the keys 'version', 'users_csv_bytes', 'apps' is missing");
+    if (ctx->status == STATE_OK)
+        (void)state_check_run(ctx);
     ctx->rec = NULL;
     return 0;
 }
@@ -638,8 +728,18 @@ static void state_put_string(state_out *out, const char *text)
     state_put(out, "\"", 1);
 }
 
+/* An int64, or null when absent. */
+static void state_put_opt_i64(state_out *out, int present, int64_t value)
+{
+    if (present)
+        state_put_i64(out, value);
+    else
+        state_put_text(out, "null");
+}
+
 static void state_put_run(state_out *out, const state_run *run)
 {
+    const window_position *pos = &run->pos;
     state_put_text(out, ",\"run\":{\"app\":");
     state_put_string(out, run->app_id);
     state_put_text(out, ",\"from\":");
@@ -647,24 +747,27 @@ static void state_put_run(state_out *out, const state_run *run)
     state_put_text(out, ",\"to\":");
     state_put_i64(out, run->to);
     state_put_text(out, run->all_history ? ",\"all_history\":true" : ",\"all_history\":false");
-    state_put_text(out, ",\"skip\":");
-    state_put_u64(out, run->skip);
-    if (run->has_last) {
-        state_put_text(out, ",\"last_lac\":");
-        if (run->last_lac_missing)
-            state_put_text(out, "null");
-        else
-            state_put_i64(out, run->last_lac);
-        state_put_text(out, ",\"last_id\":");
-        state_put_string(out, run->last_id);
-    }
+    state_put_text(out, ",\"range\":");
+    state_put_string(out, state_range_names[pos->range]);
+    state_put_text(out, ",\"lo\":");
+    state_put_opt_i64(out, pos->has_lo, pos->lo);
+    state_put_text(out, ",\"sub_hi\":");
+    state_put_i64(out, pos->sub_hi);
+    state_put_text(out, ",\"span\":");
+    state_put_i64(out, pos->span);
+    state_put_text(out, pos->tie ? ",\"tie\":true" : ",\"tie\":false");
+    state_put_text(out, ",\"after\":");
+    if (pos->has_after)
+        state_put_string(out, pos->after_id);
+    else
+        state_put_text(out, "null");
     state_put_text(out, "}");
 }
 
 /* The compact document and a newline. */
 static void state_serialize(const sync_state *state, state_out *out)
 {
-    state_put_text(out, "{\"version\":1,\"users_csv_bytes\":");
+    state_put_text(out, "{\"version\":2,\"users_csv_bytes\":");
     state_put_u64(out, state->users_csv_bytes);
     state_put_text(out, ",\"apps\":{");
     for (unsigned i = 0; i < state->app_count; i++) {

@@ -457,8 +457,9 @@ window_status window_page_end(window_engine *w, int has_total, int64_t total,
     return WINDOW_OK;
 }
 
-void window_page_abort(window_engine *w)
+void window_page_reset(window_engine *w)
 {
-    w->in_flight = 0;
     w->records = 0;
+    w->seconds = 0;
+    w->tail_rows = 0;
 }

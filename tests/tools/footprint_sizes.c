@@ -12,7 +12,7 @@
 #include "agent.h"
 #include "mbedtls/build_info.h"
 
-#define MEMBER(type, m) sizeof(((type *)0)->m)
+#define MEMBER(type, m)   sizeof(((type *)0)->m)
 #define SHOW(name, bytes) printf("%-28s %zu\n", name, (size_t)(bytes))
 
 int main(void)
@@ -39,7 +39,8 @@ int main(void)
     SHOW("agent.visible", MEMBER(agent, visible));
     SHOW("agent.target", MEMBER(agent, target));
     SHOW("agent.target_shown", MEMBER(agent, target_shown));
-    SHOW("agent.query_value", MEMBER(agent, query_value));
+    SHOW("agent.filter", MEMBER(agent, filter));
+    SHOW("agent.shape", MEMBER(agent, shape));
     SHOW("agent.message", MEMBER(agent, message));
     SHOW("agent.path", MEMBER(agent, path));
     SHOW("agent.where", MEMBER(agent, where));

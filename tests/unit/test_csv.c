@@ -376,6 +376,57 @@ static void rollback_in_the_middle_of_a_row_allows_a_new_row(void **state)
     assert_file_text(path, HEADER3 "1,a,b\n");
 }
 
+/* A mark between rows: truncating to it drops the rows after it, whether
+ * they are still in the buffer or were written out already. */
+static void truncate_to_a_mark_in_the_buffer_and_in_the_file(void **state)
+{
+    (void)state;
+    static char expected[FILE_MAX];
+    csv_sink sink;
+    const char *path = tmp_path("truncate.csv");
+    assert_int_equal(csv_open(&sink, path, CSV_MODE_APPEND, 0, header3, 3), CSV_OK);
+    put_numbered_rows(&sink, 0, 5);
+    assert_int_equal(csv_commit(&sink), CSV_OK);
+    size_t len = read_all(path, expected, sizeof expected);
+    put_numbered_rows(&sink, 5, 8);
+    csv_mark mark = csv_position(&sink);
+    assert_int_equal(mark.rows, 8);
+    put_numbered_rows(&sink, 8, 12); /* still in the buffer */
+    assert_int_equal(sink.written, sink.committed);
+    assert_int_equal(csv_truncate(&sink, mark), CSV_OK);
+    assert_int_equal(sink.rows, 8);
+    put_numbered_rows(&sink, 8, 9);
+    mark = csv_position(&sink);
+    put_numbered_rows(&sink, 100, 1000); /* far past the buffer: written out */
+    assert_true(sink.written > mark.offset);
+    assert_int_equal(csv_truncate(&sink, mark), CSV_OK);
+    assert_int_equal(size_on_disk(path), mark.offset);
+    assert_int_equal(sink.rows, 9);
+    assert_int_equal(csv_commit(&sink), CSV_OK);
+    assert_int_equal(sink.committed, mark.offset);
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    memcpy(expected + len, "5,name 5,note\n6,name 6,note\n7,name 7,note\n8,name 8,note\n", 57);
+    assert_file_is(path, expected, len + 56);
+}
+
+/* A mark before the last commit (or past the end) cannot be truncated to. */
+static void truncate_before_the_commit_is_usage(void **state)
+{
+    (void)state;
+    csv_sink sink;
+    const char *path = tmp_path("truncate_usage.csv");
+    assert_int_equal(csv_open(&sink, path, CSV_MODE_APPEND, 0, header3, 3), CSV_OK);
+    csv_mark start = csv_position(&sink);
+    put_numbered_rows(&sink, 0, 3);
+    csv_mark end = csv_position(&sink);
+    assert_int_equal(csv_commit(&sink), CSV_OK);
+    assert_int_equal(csv_truncate(&sink, start), CSV_ERR_USAGE);
+    end.offset += 1;
+    assert_int_equal(csv_truncate(&sink, end), CSV_ERR_USAGE);
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    assert_int_equal(size_on_disk(path), end.offset - 1);
+}
+
 static void abandon_append_rolls_back_to_last_commit(void **state)
 {
     (void)state;
@@ -913,6 +964,8 @@ int main(void)
         cmocka_unit_test(rollback_drops_buffered_and_flushed_rows),
         cmocka_unit_test(rollback_before_first_commit_keeps_header),
         cmocka_unit_test(rollback_in_the_middle_of_a_row_allows_a_new_row),
+        cmocka_unit_test(truncate_to_a_mark_in_the_buffer_and_in_the_file),
+        cmocka_unit_test(truncate_before_the_commit_is_usage),
         cmocka_unit_test(abandon_append_rolls_back_to_last_commit),
         cmocka_unit_test(fields_larger_than_the_buffer_are_written_exactly),
         cmocka_unit_test(many_rows_across_flushes_match_committed_size),

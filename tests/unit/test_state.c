@@ -103,10 +103,15 @@ static void fill_state(sync_state *s)
     s->run.from = 1700000000;
     s->run.to = 1717650000;
     s->run.all_history = 0;
-    s->run.skip = 4200;
-    s->run.has_last = 1;
-    s->run.last_lac = 1717649999;
-    (void)snprintf(s->run.last_id, sizeof s->run.last_id, "id \"quoted\" \\ \x01 \xc3\xa9nd");
+    s->run.pos.range = WINDOW_RANGE_SECONDS;
+    s->run.pos.has_lo = 1;
+    s->run.pos.lo = 1717649999;
+    s->run.pos.sub_hi = 1717650000;
+    s->run.pos.span = 3600;
+    s->run.pos.tie = 1;
+    s->run.pos.has_after = 1;
+    (void)snprintf(s->run.pos.after_id, sizeof s->run.pos.after_id,
+                   "id \"quoted\" \\ \x01 \xc3\xa9nd");
 }
 
 static void assert_same_state(const sync_state *a, const sync_state *b)
@@ -122,11 +127,17 @@ static void assert_same_state(const sync_state *a, const sync_state *b)
     assert_int_equal(a->run.from, b->run.from);
     assert_int_equal(a->run.to, b->run.to);
     assert_int_equal(a->run.all_history, b->run.all_history);
-    assert_int_equal(a->run.skip, b->run.skip);
-    assert_int_equal(a->run.has_last, b->run.has_last);
-    assert_int_equal(a->run.last_lac, b->run.last_lac);
-    assert_int_equal(a->run.last_lac_missing, b->run.last_lac_missing);
-    assert_string_equal(a->run.last_id, b->run.last_id);
+    assert_int_equal(a->run.pos.range, b->run.pos.range);
+    assert_int_equal(a->run.pos.has_lo, b->run.pos.has_lo);
+    if (a->run.pos.has_lo)
+        assert_int_equal(a->run.pos.lo, b->run.pos.lo);
+    assert_int_equal(a->run.pos.sub_hi, b->run.pos.sub_hi);
+    assert_int_equal(a->run.pos.span, b->run.pos.span);
+    assert_int_equal(a->run.pos.tie, b->run.pos.tie);
+    assert_int_equal(a->run.pos.has_after, b->run.pos.has_after);
+    if (a->run.pos.has_after)
+        assert_string_equal(a->run.pos.after_id, b->run.pos.after_id);
+    assert_int_equal(b->run.legacy, 0);
 }
 
 /* ---- loading -------------------------------------------------------------------------------- */
@@ -165,9 +176,39 @@ static void hand_written_document_with_spaces_loads(void **state)
     assert_string_equal(loaded.apps[0].app_id, APP_A); /* lowercased */
     assert_int_equal(loaded.run.active, 1);
     assert_int_equal(loaded.run.all_history, 1);
-    assert_int_equal(loaded.run.has_last, 0);
+    assert_int_equal(loaded.run.legacy, 1); /* version 1: nothing committed, the window's start */
+    assert_int_equal(loaded.run.pos.range, WINDOW_RANGE_NULL);
+    assert_int_equal(loaded.run.pos.has_after, 0);
     assert_int_equal(loaded.run.from, 10);
     assert_int_equal(loaded.run.to, 20);
+}
+
+/* A version 1 state (release 0.1) resumes after its last committed record. */
+static void version_1_run_becomes_a_position(void **state)
+{
+    (void)state;
+    assert_int_equal(load_text("{\"version\":1,\"users_csv_bytes\":9,\"apps\":{},\"run\":{"
+                               "\"app\":\"" APP_A "\",\"from\":10,\"to\":20,\"all_history\":"
+                               "false,\"skip\":7,\"last_lac\":15,\"last_id\":\"abc\"}}"),
+                     STATE_OK);
+    assert_int_equal(loaded.run.legacy, 1);
+    assert_int_equal(loaded.run.pos.range, WINDOW_RANGE_SECONDS);
+    assert_int_equal(loaded.run.pos.tie, 1);
+    assert_int_equal(loaded.run.pos.lo, 15);
+    assert_string_equal(loaded.run.pos.after_id, "abc");
+    assert_int_equal(load_text("{\"version\":1,\"users_csv_bytes\":9,\"apps\":{},\"run\":{"
+                               "\"app\":\"" APP_A "\",\"from\":0,\"to\":20,\"all_history\":"
+                               "true,\"skip\":7,\"last_lac\":null,\"last_id\":\"abc\"}}"),
+                     STATE_OK);
+    assert_int_equal(loaded.run.pos.range, WINDOW_RANGE_NULL);
+    assert_int_equal(loaded.run.pos.has_after, 1);
+    assert_string_equal(loaded.run.pos.after_id, "abc");
+    assert_int_equal(load_text("{\"version\":1,\"users_csv_bytes\":9,\"apps\":{},\"run\":{"
+                               "\"app\":\"" APP_A "\",\"from\":0,\"to\":20,\"all_history\":"
+                               "true,\"skip\":7,\"last_lac\":1700000000123,\"last_id\":\"z\"}}"),
+                     STATE_OK);
+    assert_int_equal(loaded.run.pos.range, WINDOW_RANGE_MILLIS);
+    assert_int_equal(loaded.run.pos.lo, 1700000000123LL);
 }
 
 typedef struct {
@@ -177,6 +218,10 @@ typedef struct {
 
 #define OK_HEAD  "\"version\":1,\"users_csv_bytes\":0"
 #define RUN_HEAD "{" OK_HEAD ",\"apps\":{},\"run\":{\"app\":\"" APP_A "\",\"from\":1,\"to\":2,"
+#define RUN2(fields)                                                                               \
+    "{\"version\":2,\"users_csv_bytes\":0,\"apps\":{},\"run\":{\"app\":\"" APP_A                   \
+    "\",\"from\":1,\"to\":2," fields "}}"
+#define POS2 "\"range\":\"seconds\",\"lo\":1,\"sub_hi\":0,\"span\":0,\"tie\":false,\"after\":null"
 
 static const corrupt_case corrupt_cases[] = {
     {"{\"version\":1,", "invalid JSON"},
@@ -186,7 +231,7 @@ static const corrupt_case corrupt_cases[] = {
     {"", "the file is empty"},
     {"[1]", "not a JSON object"},
     {"42", "not a JSON object"},
-    {"{\"version\":2,\"users_csv_bytes\":0,\"apps\":{}}", "key 'version' is 2, not 1"},
+    {"{\"version\":3,\"users_csv_bytes\":0,\"apps\":{}}", "key 'version' is 3, not 1 or 2"},
     {"{\"version\":\"1\",\"users_csv_bytes\":0,\"apps\":{}}", "key 'version' is \"1\", not 1"},
     {"{\"version\":1.0,\"users_csv_bytes\":0,\"apps\":{}}", "key 'version' is 1.0, not 1"},
     {"{\"users_csv_bytes\":0,\"apps\":{}}", "is missing"},
@@ -211,7 +256,29 @@ static const corrupt_case corrupt_cases[] = {
     {"{" OK_HEAD ",\"apps\":{},\"version\":1}", "key 'version' given twice"},
     {"{" OK_HEAD ",\"apps\":{},\"run\":[]}", "key 'run' is not an object"},
     {"{" OK_HEAD ",\"apps\":{},\"run\":null}", "key 'run' is not an object"},
-    {RUN_HEAD "\"all_history\":false}}", "lacks one of"},
+    {RUN_HEAD "\"all_history\":false}}", "needs exactly app, from, to, all_history, skip"},
+    {RUN_HEAD "\"all_history\":false,\"skip\":0,\"tie\":false}}", "needs exactly app, from"},
+    {RUN2("\"all_history\":false,\"skip\":0"), "needs exactly app, from, to, all_history, range"},
+    {RUN2("\"all_history\":false," POS2 ",\"skip\":0"), "needs exactly app, from, to"},
+    {RUN2("\"all_history\":false"), "needs exactly app, from, to, all_history, range"},
+    {RUN2("\"all_history\":false,\"range\":\"nulls\",\"lo\":1,\"sub_hi\":0,\"span\":0,"
+          "\"tie\":false,\"after\":null"),
+     "field 'range' has the wrong value \"nulls\""},
+    {RUN2("\"all_history\":false,\"range\":\"null\",\"lo\":null,\"sub_hi\":0,\"span\":0,"
+          "\"tie\":false,\"after\":null"),
+     "only an all-history window"},
+    {RUN2("\"all_history\":true,\"range\":\"seconds\",\"lo\":null,\"sub_hi\":0,\"span\":0,"
+          "\"tie\":true,\"after\":null"),
+     "'tie' needs a second 'lo'"},
+    {RUN2("\"all_history\":true,\"range\":\"seconds\",\"lo\":null,\"sub_hi\":-1,\"span\":0,"
+          "\"tie\":false,\"after\":null"),
+     "field 'sub_hi' has the wrong value -1"},
+    {RUN2("\"all_history\":true,\"range\":\"seconds\",\"lo\":\"5\",\"sub_hi\":0,\"span\":0,"
+          "\"tie\":false,\"after\":null"),
+     "field 'lo' has the wrong value \"5\""},
+    {RUN2("\"all_history\":true,\"range\":\"seconds\",\"lo\":null,\"sub_hi\":0,\"span\":0,"
+          "\"tie\":false,\"after\":\"\""),
+     "field 'after' has the wrong value \"\""},
     {RUN_HEAD "\"all_history\":false,\"skip\":0,\"x\":1}}", "unknown field \"x\""},
     {RUN_HEAD "\"all_history\":false,\"skip\":0,\"skip\":1}}", "field 'skip' given twice"},
     {RUN_HEAD "\"all_history\":0,\"skip\":0}}", "field 'all_history' has the wrong value 0"},
@@ -328,27 +395,38 @@ static void save_then_load_gives_the_same_state(void **state)
     assert_same_state(&st, &loaded);
 }
 
-static void round_trip_of_run_without_lac_and_all_history(void **state)
+static void round_trip_of_every_kind_of_position(void **state)
 {
     (void)state;
     fill_state(&st);
     st.run.all_history = 1;
-    st.run.last_lac_missing = 1;
-    st.run.last_lac = 0;
+    st.run.pos.range = WINDOW_RANGE_NULL; /* users without lac, after an _id */
+    st.run.pos.has_lo = 0;
+    st.run.pos.tie = 0;
     assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
     assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
     assert_same_state(&st, &loaded);
-    st.run.has_last = 0;
-    st.run.last_lac_missing = 0;
-    st.run.last_id[0] = '\0';
+    st.run.pos.range = WINDOW_RANGE_SECONDS; /* the open start of all history */
+    st.run.pos.has_after = 0;
     assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
     assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
     assert_same_state(&st, &loaded);
-    st.run.last_lac = -5; /* a legacy record's sort key may be anything */
-    st.run.has_last = 1;
+    st.run.pos.range = WINDOW_RANGE_MILLIS; /* a millisecond tie second */
+    st.run.pos.has_lo = 1;
+    st.run.pos.lo = 1700000000123LL;
+    st.run.pos.tie = 1;
     assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
     assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
     assert_same_state(&st, &loaded);
+    st.run.pos.range = WINDOW_RANGE_DONE; /* the last page committed, the cursor not yet */
+    st.run.pos.tie = 0;
+    st.run.pos.lo = -5;
+    assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
+    assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
+    assert_same_state(&st, &loaded);
+    st.run.pos.has_after = 1; /* an _id the loader would refuse is never saved */
+    st.run.pos.after_id[0] = '\0';
+    assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_ERR_CORRUPT);
 }
 
 static void saved_document_is_compact_json(void **state)
@@ -360,20 +438,20 @@ static void saved_document_is_compact_json(void **state)
     memcpy(st.run.app_id, APP_A, 25);
     st.run.from = 1;
     st.run.to = 2;
-    st.run.skip = 3;
-    st.run.has_last = 1;
-    st.run.last_lac_missing = 1;
-    memcpy(st.run.last_id, "a\"b", 4);
+    st.run.all_history = 1;
+    st.run.pos.range = WINDOW_RANGE_NULL;
+    st.run.pos.has_after = 1;
+    memcpy(st.run.pos.after_id, "a\"b", 4);
     assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
     read_file(state_path);
-    assert_string_equal(text, "{\"version\":1,\"users_csv_bytes\":12345,\"apps\":{\"" APP_A
+    assert_string_equal(text, "{\"version\":2,\"users_csv_bytes\":12345,\"apps\":{\"" APP_A
                               "\":1717650000},\"run\":{\"app\":\"" APP_A "\",\"from\":1,"
-                              "\"to\":2,\"all_history\":false,\"skip\":3,\"last_lac\":null,"
-                              "\"last_id\":\"a\\\"b\"}}\n");
+                              "\"to\":2,\"all_history\":true,\"range\":\"null\",\"lo\":null,"
+                              "\"sub_hi\":0,\"span\":0,\"tie\":false,\"after\":\"a\\\"b\"}}\n");
     st.run.active = 0;
     assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
     read_file(state_path);
-    assert_string_equal(text, "{\"version\":1,\"users_csv_bytes\":12345,\"apps\":{\"" APP_A
+    assert_string_equal(text, "{\"version\":2,\"users_csv_bytes\":12345,\"apps\":{\"" APP_A
                               "\":1717650000}}\n");
 }
 
@@ -501,10 +579,14 @@ static void full_state_round_trips_within_the_limits(void **state)
     st.run.active = 1;
     memcpy(st.run.app_id, id, 25);
     st.run.to = INT64_MAX;
-    st.run.skip = UINT64_MAX;
-    st.run.has_last = 1;
-    st.run.last_lac = INT64_MIN;
-    memset(st.run.last_id, '"', JSTREAM_ID_MAX); /* every byte escaped */
+    st.run.pos.range = WINDOW_RANGE_SECONDS;
+    st.run.pos.has_lo = 1;
+    st.run.pos.lo = INT64_MIN;
+    st.run.pos.sub_hi = INT64_MAX;
+    st.run.pos.span = INT64_MAX;
+    st.run.pos.tie = 1;
+    st.run.pos.has_after = 1;
+    memset(st.run.pos.after_id, '"', WINDOW_ID_MAX); /* every byte escaped */
     assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
     assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
     assert_same_state(&st, &loaded);
@@ -575,13 +657,14 @@ int main(void)
         T(missing_file_is_a_first_run),
         T(minimal_document_loads),
         T(hand_written_document_with_spaces_loads),
+        T(version_1_run_becomes_a_position),
         T(every_corruption_is_refused_with_recovery_advice),
         T(corrupt_message_reads_in_full),
         T(app_limit_when_loading),
         T(file_larger_than_limit_is_refused),
         T(unreadable_file_is_a_read_error),
         T(save_then_load_gives_the_same_state),
-        T(round_trip_of_run_without_lac_and_all_history),
+        T(round_trip_of_every_kind_of_position),
         T(saved_document_is_compact_json),
         T(stale_temporary_from_a_crash_is_ignored_and_replaced),
         T(failed_save_leaves_the_old_file_intact),
