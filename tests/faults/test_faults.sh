@@ -140,7 +140,8 @@ exact() {
 # state_ok NAME DIR: the state file and users.csv agree (see fault_check.py);
 # its key=value lines in STATE.
 state_ok() {
-    STATE=$(python3 "$CHECK" state --dir "$2" --truth "$TMP/users.truth" --apps "$(IFS=,; echo "${APPS[*]}")" 2>&1)
+    STATE=$(python3 "$CHECK" state --dir "$2" --truth "$TMP/users.truth" --raw "$TMP/users.raw.json" \
+        --apps "$(IFS=,; echo "${APPS[*]}")" 2>&1)
     local rc=$?
     check_eq "$1: state consistent with users.csv (size, rows, order)" 0 "$rc"
     [ $rc -eq 0 ] || sed 's/^/#   /' <<<"$STATE"
@@ -190,8 +191,13 @@ truth ee apps_db "" "$TMP/apps.truth"
 truth ee groups "" "$TMP/groups.truth"
 # The data does not change: every run start after data_now reads the same users.
 truth ee users "&app=*&full=$(json_field "$INFO" now)" "$TMP/users.truth"
-# Users of each app, in reading order (for the _id a message names).
-truth ee users "&app=${APPS[1]}&full=$(json_field "$INFO" now)" "$TMP/users.app1.truth"
+# Every user's raw lac (the state's position is on lac seconds and _ids).
+python3 "$CHECK" raw --sim "https://localhost:${PORT[ee]}" --ca "$PKI/ca-ec.crt" --key "$ADMIN" \
+    --apps "$(IFS=,; echo "${APPS[*]}")" --out "$TMP/users.raw.json" ||
+    { tl_fail "setup: raw users" "fault_check.py raw failed"; tl_summary; exit 1; }
+# Page 1 of an all-history window (page size 100): the app's users without lac, by _id.
+PAGE1=$(python3 "$CHECK" nth-null --raw "$TMP/users.raw.json" --app "${APPS[1]}" --count)
+[ "$PAGE1" -gt 100 ] && PAGE1=100
 echo "# $(wc -l <"$TMP/users.truth") users in the truth; binary $BIN ${WRAP[*]:+under ${WRAP[*]}}"
 
 # ---- 0. a clean run: the reference for time windows -----------------------------------------
@@ -304,8 +310,8 @@ csync badjson
 expect_exit "invalid_json" 65
 error_line "invalid_json" "users of app ${APPS[1]}, page 2: bad response body: invalid JSON at byte [0-9]+ \\(record [0-9]+\\): .*gave up after 2 attempts\\)$"
 state_ok "invalid_json" "$TMP/badjson/out"
-check_eq "invalid_json: page 1 of app 2 kept, the state not past it" "1 ${APPS[1]} 100" \
-    "$(state_field complete_apps) $(state_field run_app) $(state_field run_skip)"
+check_eq "invalid_json: page 1 of app 2 kept, the state not past it" "1 ${APPS[1]} $PAGE1" \
+    "$(state_field complete_apps) $(state_field run_app) $(state_field run_rows)"
 BAD_RUN=$(processed_at "$TMP/badjson/out")
 reset_faults
 csync badjson badjson-again
@@ -320,12 +326,16 @@ cfg huge "retry_attempts=1"
 arm huge "kind=huge_record&size=20000&count=2&collection=app_users${APPS[1]}&after=1"
 csync huge
 expect_exit "huge_record" 65
-# Page 2 is read from skip 99 (one record of overlap); the sim pads its middle record.
-HUGE_ID=$(sed -n 150p "$TMP/users.app1.truth" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cols"]["user_id"])')
-error_line "huge_record" "users of app ${APPS[1]}, page 2: bad response body: record [0-9]+ \\(_id \"$HUGE_ID\"\\) is larger than JSTREAM_RECORD_MAX \\(16384 bytes\\)"
+# The sim pads the middle record of page 2 (which user that is depends on
+# the order of ties): the message names a user of app 2.
+error_line "huge_record" "users of app ${APPS[1]}, page 2: bad response body: record 50 \\(_id \"[0-9a-f]{40}\"\\) is larger than JSTREAM_RECORD_MAX \\(16384 bytes\\)"
+HUGE_ID=$(grep -o '_id "[0-9a-f]*"' <<<"$ERR" | head -n 1 | cut -d'"' -f2)
+check_eq "huge_record: the message names a user of app 2" 1 \
+    "$(python3 -c 'import json,sys; print(int(sys.argv[3] in json.load(open(sys.argv[1]))[sys.argv[2]]))' \
+        "$TMP/users.raw.json" "${APPS[1]}" "$HUGE_ID")"
 state_ok "huge_record" "$TMP/huge/out"
-check_eq "huge_record: page 1 of app 2 kept, the state not past it" "1 ${APPS[1]} 100" \
-    "$(state_field complete_apps) $(state_field run_app) $(state_field run_skip)"
+check_eq "huge_record: page 1 of app 2 kept, the state not past it" "1 ${APPS[1]} $PAGE1" \
+    "$(state_field complete_apps) $(state_field run_app) $(state_field run_rows)"
 HUGE_RUN=$(processed_at "$TMP/huge/out")
 reset_faults
 csync huge huge-again
@@ -363,9 +373,12 @@ expect_exit "key revoked" 77
 error_line "key revoked" "users of app ${APPS[1]}, page 3: the API key was refused by localhost \\(401 User does not exist\\): check api_key or COUNTLY_API_KEY$"
 check_eq "key revoked: not retried" 0 "$(grep -c 'retry' <<<"$ERR")"
 state_ok "key revoked" "$TMP/revoked/out"
-# Two pages of 100 overlapping by one record: 199 users of app 2 committed.
-check_eq "key revoked: app 1 and two pages of app 2 kept" "1 ${APPS[1]} 199" \
-    "$(state_field complete_apps) $(state_field run_app) $(state_field run_skip)"
+# Two pages: app 2's users without lac, then a page of lac < R less the
+# users of its last second (read again by the next page).
+check_eq "key revoked: app 1 and two pages of app 2 kept" "1 ${APPS[1]}" \
+    "$(state_field complete_apps) $(state_field run_app)"
+check_true "key revoked: page 2 kept ($(state_field run_rows) rows after $PAGE1)" "not in ($PAGE1, $((PAGE1 + 100))]" \
+    test "$(state_field run_rows)" -gt "$PAGE1" -a "$(state_field run_rows)" -le $((PAGE1 + 100))
 compare "key revoked: apps.csv intact" "$TMP/revoked/out/apps.csv" "$TMP/apps.truth"
 compare "key revoked: groups.csv intact" "$TMP/revoked/out/groups.csv" "$TMP/groups.truth"
 REV_RUN=$(processed_at "$TMP/revoked/out")
@@ -545,8 +558,8 @@ expect_exit "503 until retries run out" 69
 check_eq "503 until retries run out: two retries logged" 2 "$(grep -c 'retry [12]/2 in [0-9.]* s: HTTP 503' <<<"$ERR")"
 error_line "503 until retries run out" "users of app ${APPS[1]}, page 2: HTTP 503 from localhost \\(GET .*gave up after 3 attempts\\)$"
 state_ok "503 until retries run out" "$TMP/s503/out"
-check_eq "503 until retries run out: page 1 of app 2 kept" "1 ${APPS[1]} 100" \
-    "$(state_field complete_apps) $(state_field run_app) $(state_field run_skip)"
+check_eq "503 until retries run out: page 1 of app 2 kept" "1 ${APPS[1]} $PAGE1" \
+    "$(state_field complete_apps) $(state_field run_app) $(state_field run_rows)"
 
 reset_faults
 cfg s503j "retry_attempts=2"
