@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """normalize.py - make two runs' output comparable byte for byte.
 
-    normalize.py csv IN OUT     every processed_at field -> PROCESSED_AT
+    normalize.py csv IN OUT     every processed_at field -> PROCESSED_AT, records
+                                after the header sorted (ties come in any order)
     normalize.py state IN OUT   every per-app cursor     -> CURSOR
 
 processed_at is the run start (the server's clock when the run began), so
@@ -50,6 +51,8 @@ def csv_records(data):
 
 
 def normalize_csv(data):
+    """processed_at replaced, and the records after the header sorted: users
+    who share a lac second come from the server in no guaranteed order."""
     out, column = [], None
     for fields, term in csv_records(data):
         if column is None:
@@ -57,7 +60,7 @@ def normalize_csv(data):
         elif column < len(fields) and fields[column]:
             fields[column] = b"PROCESSED_AT"
         out.append(b",".join(fields) + term)
-    return b"".join(out)
+    return b"".join(out[:1] + sorted(out[1:]))
 
 
 def normalize_state(data):
