@@ -28,6 +28,7 @@ class QueryError(ValueError):
 
 
 _MISSING = object()
+MISSING = _MISSING  # public name of the "field absent" marker
 
 # BSON canonical type order (MinKey/MaxKey and rarer types left out).
 _RANK_NULL, _RANK_NUMBER, _RANK_STRING, _RANK_OBJECT, _RANK_ARRAY = 1, 2, 3, 4, 5
@@ -264,20 +265,61 @@ def _sort_value(doc: dict, field: str, direction: int) -> Any:
     return value
 
 
-def sort_docs(docs: Iterable[dict], keys: list) -> list:
-    """A new list of docs in the given sort order (stable)."""
-    docs = list(docs)
-    if not keys:
-        return docs
+class _Wrapped:
+    """An object or array value made orderable with compare() (sort and
+    index keys of the rare non-scalar values)."""
 
-    def cmp(a: dict, b: dict) -> int:
-        for field, direction in keys:
-            c = compare(_sort_value(a, field, direction), _sort_value(b, field, direction))
-            if c:
-                return c * direction
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __lt__(self, other: "_Wrapped") -> bool:
+        return compare(self.value, other.value) < 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Wrapped) and compare(self.value, other.value) == 0
+
+    def __hash__(self) -> int:
         return 0
 
-    return sorted(docs, key=functools.cmp_to_key(cmp))
+
+def order_key(value: Any) -> tuple:
+    """A tuple that orders like compare(): (type rank,) for null/missing,
+    (rank, comparable scalar) otherwise.  Tuples of different ranks never
+    compare their second members, so keys of any types sort together."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return (_RANK_NUMBER, value)
+    if kind is str:
+        return (_RANK_STRING, value.encode("utf-8", "surrogatepass"))
+    if value is _MISSING or value is None:
+        return (_RANK_NULL,)
+    rank = type_rank(value)
+    if rank in (_RANK_OBJECT, _RANK_ARRAY):
+        return (rank, _Wrapped(value))
+    return (rank, _scalar_key(value))
+
+
+def sort_docs(docs: Iterable[dict], keys: list) -> list:
+    """A new list of docs in the given sort order (stable): one stable sort
+    per key, last key first."""
+    docs = list(docs)
+    for field, direction in reversed(keys):
+        if "." not in field:
+            docs.sort(key=lambda d: order_key(_sort_value_top(d, field, direction)), reverse=direction < 0)
+        else:
+            docs.sort(key=lambda d: order_key(_sort_value(d, field, direction)), reverse=direction < 0)
+    return docs
+
+
+def _sort_value_top(doc: dict, field: str, direction: int) -> Any:
+    """_sort_value for a top-level field (fast path)."""
+    value = doc.get(field, _MISSING)
+    if type(value) is list and value:
+        pick = min if direction > 0 else max
+        return pick(value, key=functools.cmp_to_key(compare))
+    return value
 
 
 def find(docs: Iterable[dict], query: dict, sort: Any = None, skip: int = 0, limit: int = 0) -> tuple:
