@@ -13,6 +13,7 @@ only; the request log on stderr / --log never contains api keys).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -52,11 +53,23 @@ def parse_args(argv: list) -> argparse.Namespace:
     p.add_argument("--clock-offset", type=float, default=0.0, help="simulator clock = real time + this (s)")
     p.add_argument("--data-now", type=int, help="base time of the generated data (default: simulator now)")
     p.add_argument("--keepalive-timeout", type=float, default=5.0, help="idle keep-alive timeout (s)")
-    p.add_argument("--generator", choices=["auto", "sim", "gen_body"], default="auto",
-                   help="app-user generator: tests/pipeline/gen_body.py when present (auto) or the built-in one")
+    p.add_argument("--generator", choices=["auto", "sim", "gen_body", "lean"], default="auto",
+                   help="app-user generator: tests/pipeline/gen_body.py when present (auto), the built-in one "
+                        "(sim) or the fast one for big data sets (lean)")
+    p.add_argument("--sort-limit-mb", type=float, default=100.0,
+                   help="MongoDB's blocking-sort memory limit in MiB (fractions allowed; 0 = none, as when "
+                        "MongoDB >= 6.0 spills to disk); a find above it fails")
+    p.add_argument("--churn", type=int, default=0,
+                   help="after each /o/db page of an app's users, this many of its users with lac before "
+                        "now get lac = now (0 = off)")
+    p.add_argument("--bulk-import", type=int, default=0,
+                   help="this many users of each app (the first ones, counted in --users-per-app) share one "
+                        "lac second: data-now - 5 days")
     p.add_argument("--log", help="append the request log to this file too")
     p.add_argument("--demo-dir", help="demo mode: PKI, port, keys and a client configuration in this folder")
     args = p.parse_args(argv)
+    if args.sort_limit_mb < 0 or args.churn < 0 or args.bulk_import < 0:
+        p.error("--sort-limit-mb, --churn and --bulk-import must not be negative")
     if args.demo_dir:
         prepare_demo_pki(args)
     if not args.http and not (args.cert and args.key):
@@ -101,11 +114,17 @@ def main(argv: list) -> int:
     started = time.time()
     data_now = args.data_now if args.data_now is not None else int(time.time() + args.clock_offset)
     factory, factory_name, truth_backend = choose_user_factory(args.generator)
-    data = Dataset(args.seed, data_now, args.apps, args.users_per_app, factory)
+    gc.disable()  # millions of long-lived objects: no collections while they are made
+    data = Dataset(args.seed, data_now, args.apps, args.users_per_app, factory, bulk_import=args.bulk_import)
+    gc.freeze()   # and none that walk them later
+    gc.enable()
     options = Options(edition=args.edition, dbviewer=not args.no_dbviewer,
-                      honour_noescape=not args.ignore_noescape, keepalive_timeout=args.keepalive_timeout)
+                      honour_noescape=not args.ignore_noescape, keepalive_timeout=args.keepalive_timeout,
+                      generator=factory_name)
     state = SimState(data, options, args.clock_offset)
     state.truth_backend = truth_backend
+    state.set_sort_limit_mb(args.sort_limit_mb)
+    state.churn_k = args.churn
     ctx = None if args.http else server.make_context(args.cert, args.key, args.tls_max)
     srv = server.Server(state, ctx, logger)
     port = srv.listen(args.port, args.host)

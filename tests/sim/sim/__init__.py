@@ -5,7 +5,10 @@ Modules:
            Countly's HTML escaping) plus the BSON value types.
   mongo    the MongoDB query subset dbviewer passes through (filter, sort,
            skip, limit) with Mongo's cross-type ordering.
+  costmodel  indexes, query plans and what each /o/db page costs MongoDB
+           (count + find, blocking sorts, the sort memory limit).
   data     the deterministic data set (apps, groups, members, app users).
+  users_gen, users_lean, gen_body_adapter  app-user generators.
   truth    the CSV rows countly-sync is expected to write (SPEC.md).
   state    the one mutable server state object (data, clock, faults, stats).
   api      the Countly endpoints (/o/...).

@@ -54,6 +54,8 @@ class Response:
     parts: list
     headers: list = field(default_factory=lambda: [("Content-Type", CONTENT_TYPE)] + EXTRA_HEADERS)
     framing: str = "chunked"  # "chunked" (Node) or "length" (e.g. nginx error pages)
+    cut: bool = False         # the writes so far, then the connection closes (a failed query)
+    cost: dict | None = None  # /o/db: what MongoDB examined (sim.costmodel), for the log
 
 
 def message(status: int, text: str) -> Response:
@@ -294,24 +296,28 @@ def prepare_filter(query: Any) -> dict:
 
 def db_page(state: SimState, req: Request, dbname: str, collection: str, query: Any, sort: dict,
             skip: int, limit: int, fault: Fault | None) -> Response:
-    """The header write, then one write per document, then "]}"."""
+    """The header write, then one write per document, then "]}".  A find
+    that fails (sort memory limit) leaves the header write alone and the
+    connection closed, the way dbviewer's unhandled stream error does."""
     try:
         query = prepare_filter(query)
         with state.lock:
-            if dbname != "countly":
-                total, docs, coll = 0, [], None
-            else:
-                total, docs, coll = state.query(collection, query, sort, skip, limit)
-            texts = [coll.text(d) for d in docs] if coll is not None else []
+            outcome, coll = state.query(collection if dbname == "countly" else None, query, sort, skip, limit)
+            texts = [coll.text(d) for d in outcome.docs] if coll is not None else []
+            if coll is not None and collection.startswith("app_users") and state.churn_k > 0:
+                state.churn(collection[len("app_users"):])
     except mongo.QueryError as exc:
         return message(500, str(exc))
+    total = outcome.total
     texts = apply_content_fault(texts, fault)
     header = ('{"limit":%d, "start":%d, "end":%d, "total":%d, "pages":%s, "curPage":%s, "collections":['
               % (limit, skip + 1, min(skip + limit, total), total, js_ceil_div(total, limit),
                  js_ceil_div(skip + 1, limit)))
+    if outcome.failed:
+        return Response(200, [header], cut=True, cost=outcome.cost)
     if fault is not None and fault.kind == "invalid_json" and not texts:
         header = corrupt(header)
-    return Response(200, [header] + stream_writes(texts, req.raw_query) + ["]}"])
+    return Response(200, [header] + stream_writes(texts, req.raw_query) + ["]}"], cost=outcome.cost)
 
 
 def apply_content_fault(texts: list, fault: Fault | None) -> list:

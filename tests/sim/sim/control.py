@@ -55,7 +55,10 @@ def info(state: SimState, req: Request) -> Response:
                  "now": int(state.now()), "clock_offset": state.clock_offset, "apps": apps,
                  "user_apps": [a for a in apps if a in (state.data.members[USER_KEY]["admin_of"]
                                                        + state.data.members[USER_KEY]["user_of"])],
-                 "users": {a: len(state.data.users[a].docs) for a in apps}}
+                 "users": {a: len(state.data.users[a].docs) for a in apps},
+                 "generator": state.options.generator,
+                 "sort_limit_bytes": state.engine.sort_limit_bytes, "churn": state.churn_k,
+                 "bulk_import": {"users": state.data.bulk_import, "lac": state.data.bulk_import_lac()}}
     return reply(200, value)
 
 
@@ -183,7 +186,52 @@ def users_truth(state: SimState, req: Request, oracle: truth.Truth, server_url: 
     return rows
 
 
+def cost(state: SimState, req: Request) -> Response:
+    """GET /__sim/cost[?reset=1] -> the cumulative /o/db cost counters
+    (then zeroed with reset=1)."""
+    reset = req.params.get("reset", "") not in ("", "0")
+    return reply(200, state.cost_snapshot(reset))
+
+
+def cost_reset(state: SimState, req: Request) -> Response:
+    """GET /__sim/cost-reset -> zero the cost counters: {"ok": true}."""
+    state.cost_snapshot(True)
+    return reply(200, {"ok": True})
+
+
+def sort_limit(state: SimState, req: Request) -> Response:
+    """/__sim/sort-limit[?mb=X]: read or set the sort memory limit (MiB,
+    fractions allowed, 0 = none) -> {"sort_limit_mb","sort_limit_bytes"}."""
+    if "mb" in req.params:
+        state.set_sort_limit_mb(float(req.params["mb"]))
+    limit = state.engine.sort_limit_bytes
+    return reply(200, {"sort_limit_mb": limit / 1048576, "sort_limit_bytes": limit})
+
+
+def churn(state: SimState, req: Request) -> Response:
+    """/__sim/churn[?k=K]: read or set the churn per /o/db page (0 = off)."""
+    if "k" in req.params:
+        k = js_parse_int(req.params["k"], 0)
+        if k is None or k < 0:
+            return error("k must be an integer >= 0")
+        with state.lock:
+            state.churn_k = k
+    return reply(200, {"churn": state.churn_k})
+
+
+def churned(state: SimState, req: Request) -> Response:
+    """/__sim/churned?app=ID -> {"app","churned":[_id, ...],"count"} (every
+    user churn moved so far, in order of first move)."""
+    app = req.params["app"]
+    with state.lock:
+        if app not in state.data.users:
+            return error("no such app: %s" % app)
+        ids = list(state.churned.get(app, []))
+    return reply(200, {"app": app, "churned": ids, "count": len(ids)})
+
+
 HANDLERS = {
     "keys": keys, "info": info, "stats": stats, "log": log, "touch": touch, "add-app": add_app,
     "clock": clock, "fault": fault, "faults": faults, "reset-faults": reset_faults, "truth": truth_rows,
+    "cost": cost, "cost-reset": cost_reset, "sort-limit": sort_limit, "churn": churn, "churned": churned,
 }

@@ -15,6 +15,7 @@ import hashlib
 import random
 from typing import Any, Callable
 
+from .costmodel import FieldIndex, index_spec
 from .jsonjs import BsonDate, ObjectId, ejson, js_ordered
 
 # Fixed API keys (32 hex like Countly's md5 keys); not secret, not seeded.
@@ -63,7 +64,9 @@ def user_id(app_key: str, did: str) -> str:
 
 class Collection:
     """One Mongo collection: documents in natural (insertion) order, a
-    cache of each document's text, and a version bumped on every change.
+    cache of each document's text, the collection's indexes (sim.costmodel;
+    built on first use, then kept up to date by insert and update) and a
+    version bumped on every change.
 
     A document may have a *source*: an object with text(), update(changes)
     and row(app_id, server_url) that owns the document's exact wire text
@@ -77,31 +80,45 @@ class Collection:
         self.sources: dict = {}
         self.version = 0
         self._text: dict = {}
+        self._size: dict = {}
+        self.indexes: dict = {field: FieldIndex(field, direction) for field, direction in index_spec(name)}
 
     def key(self, doc: dict) -> Any:
         """A hashable form of a document's _id."""
         oid = doc["_id"]
         return oid.hex if isinstance(oid, ObjectId) else oid
 
-    def insert(self, doc: dict, source: Any = None) -> None:
+    def insert(self, doc: dict, source: Any = None, text: str | bytes | None = None) -> None:
         """Append a document (JS property order enforced unless a source
-        owns the text)."""
-        if source is None:
+        owns the text or the caller hands over the finished wire text, as
+        str or as UTF-8 bytes, which take less memory)."""
+        if source is None and text is None:
             doc = js_ordered(doc)
         key = self.key(doc)
         self.docs.append(doc)
         self.by_id[key] = doc
         if source is not None:
             self.sources[key] = source
+        if text is not None:
+            self._text[key] = text
+        for index in self.indexes.values():
+            if index.built:
+                index.add(key, doc)
         self.version += 1
 
     def update(self, key: Any, changes: dict) -> dict:
         """Set fields of one document (new fields go last); returns it."""
         doc = self.by_id[key]
+        touched = [self.indexes[f] for f in changes if f in self.indexes and self.indexes[f].built]
+        for index in touched:
+            index.remove(key, doc)
         doc.update(changes)
+        for index in touched:
+            index.add(key, doc)
         if key in self.sources:
             self.sources[key].update(changes)
         self._text.pop(key, None)
+        self._size.pop(key, None)
         self.version += 1
         return doc
 
@@ -113,18 +130,42 @@ class Collection:
             source = self.sources.get(key)
             cached = source.text() if source is not None else ejson(doc)
             self._text[key] = cached
+        elif type(cached) is bytes:
+            return cached.decode("utf-8")
         return cached
+
+    def size(self, doc: dict) -> int:
+        """The document's size in bytes: its wire text in UTF-8 (cached)."""
+        key = self.key(doc)
+        cached = self._size.get(key)
+        if cached is None:
+            text = self._text.get(key)
+            if type(text) is not bytes:
+                text = self.text(doc).encode("utf-8", "surrogatepass")
+            cached = len(text)
+            self._size[key] = cached
+        return cached
+
+    def index(self, field: str) -> FieldIndex:
+        """The built index on field (built now if it was not yet)."""
+        index = self.indexes[field]
+        if not index.built:
+            index.build(self.docs, self.key)
+        return index
 
 
 class Dataset:
     """All collections plus the members and groups of one simulated server."""
 
     def __init__(self, seed: int, now: int, apps: int, users_per_app: int,
-                 user_factory: UserFactory) -> None:
-        """Generate everything from seed and base time now."""
+                 user_factory: UserFactory, bulk_import: int = 0) -> None:
+        """Generate everything from seed and base time now.  bulk_import:
+        that many users of every app (the first ones, out of the app's
+        users) share one lac second, bulk_import_lac()."""
         self.seed = seed
         self.now = now
         self.user_factory = user_factory
+        self.bulk_import = bulk_import
         self.apps = Collection("apps")
         self.users: dict = {}
         for index in range(apps):
@@ -140,6 +181,10 @@ class Dataset:
         """The app document with this hex id, or None."""
         return self.apps.by_id.get(app_hex)
 
+    def bulk_import_lac(self) -> int:
+        """The one lac second of the bulk-imported users: base time - 5 days."""
+        return self.now - 5 * 86400
+
     def add_app(self, users: int) -> str:
         """Create one more app with `users` users; returns its hex id."""
         index = len(self.apps.docs)
@@ -147,11 +192,20 @@ class Dataset:
         app = make_app(rng, index, self.now)
         self.apps.insert(app)
         coll = Collection("app_users" + app["_id"].hex)
-        for seq in range(users):
-            user_rng = random.Random("%d:user:%d:%d" % (self.seed, index, seq))
-            made = self.user_factory(user_rng, app, seq, self.now)
-            doc, source = made if isinstance(made, tuple) else (made, None)
-            coll.insert(doc, source)
+        make_users = getattr(self.user_factory, "make_users", None)
+        if make_users is not None:
+            # a whole-app generator: (document, finished wire text) pairs
+            for doc, text in make_users(self.seed, index, app, users, self.now):
+                coll.insert(doc, text=text)
+        else:
+            for seq in range(users):
+                user_rng = random.Random("%d:user:%d:%d" % (self.seed, index, seq))
+                made = self.user_factory(user_rng, app, seq, self.now)
+                doc, source = made if isinstance(made, tuple) else (made, None)
+                coll.insert(doc, source)
+        for doc in coll.docs[: self.bulk_import]:
+            coll.update(coll.key(doc), {"lac": self.bulk_import_lac()})
+        coll.index("lac")  # every dbviewer query of app users needs it; the others are built on first use
         self.users[app["_id"].hex] = coll
         self.apps.update(app["_id"].hex, {"seq": users})
         return app["_id"].hex

@@ -266,6 +266,8 @@ class Writer:
         """Write resp; returns "keep", "close" (close_notify) or "abort"."""
         kind = fault.kind if fault else ""
         bodies = [p.encode("utf-8", "surrogatepass") if isinstance(p, str) else p for p in resp.parts]
+        if resp.cut:
+            return self._cut(resp, bodies, version, wants_close, kind)
         if kind == "http10":
             head = head_bytes(self.state, resp.status, resp.headers, "HTTP/1.0", "none")
             return self._emit(head, b"".join(bodies), "close", kind)
@@ -286,6 +288,20 @@ class Writer:
             self._write(head + b"".join(chunks[:keep]))
             return "close"
         return self._emit(head, b"".join(chunks) + b"0\r\n\r\n", "close" if wants_close else "keep", kind)
+
+    def _cut(self, resp: api.Response, bodies: list, version: str, wants_close: bool, kind: str) -> str:
+        """A response whose query failed mid-stream: the head and the writes
+        made so far (no terminating chunk), then the connection closes
+        without TLS close_notify (the worker's socket is destroyed)."""
+        if kind == "http10" or version == "HTTP/1.0":
+            head = head_bytes(self.state, resp.status, resp.headers, "HTTP/1.0" if kind == "http10" else "HTTP/1.1",
+                              "none" if kind == "http10" else "close")
+            self._write(head + b"".join(bodies))
+            return "abort"
+        framing = "close-chunked" if wants_close else "chunked"
+        head = head_bytes(self.state, resp.status, resp.headers, "HTTP/1.1", framing)
+        self._write(head + b"".join(chunk(b) for b in bodies if b))
+        return "abort"
 
     def _emit(self, head: bytes, body: bytes, outcome: str, kind: str) -> str:
         """Send head+body, or for drop_mid_body half the body then abort."""
@@ -412,8 +428,11 @@ class Server:
         resp = status_response(fault) if fault is not None and fault.kind == "status" else \
             api.handle(self.state, req, fault)
         entry["status"] = resp.status
-        self.logger.write("conn %d: %s %s?%s -> %d%s" % (conn.number, method, path, entry["query"], resp.status,
-                                                         " [%s]" % fault.kind if fault else ""))
+        if resp.cost is not None:
+            entry["cost"] = resp.cost
+        self.logger.write("conn %d: %s %s?%s -> %d%s%s" % (conn.number, method, path, entry["query"], resp.status,
+                                                           " [%s]" % fault.kind if fault else "",
+                                                           " [query failed: sort memory limit]" if resp.cut else ""))
         return Writer(self.state, conn, rng).send(resp, version, wants_close, fault)
 
 

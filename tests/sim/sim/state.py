@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import collections
 import json
+import random
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import mongo
-from .data import Dataset
+from . import costmodel
+from .data import Dataset, touch_user
 
 FAULT_KINDS = ("drop_mid_body", "truncated_chunked", "status", "hang", "invalid_json", "huge_record",
                "auth_revoked", "http10", "slow")
 LOG_LINES = 2000
-QUERY_CACHE_SIZE = 16
+MS_LAC = 1000000000000  # a lac at or above this is legacy milliseconds
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Options:
     honour_noescape: bool = True
     keepalive_timeout: float = 5.0
     version: str = "24.05.15"
+    generator: str = "sim"
 
 
 @dataclass
@@ -80,7 +82,14 @@ class SimState:
                       "handshake_failures": 0, "requests_by_path": {}, "tls_versions": {},
                       "faults_fired": {}}
         self.log: collections.deque = collections.deque(maxlen=LOG_LINES)
-        self._query_cache: collections.OrderedDict = collections.OrderedDict()
+        self.engine = costmodel.Engine()
+        self.cost = costmodel.new_totals()
+        self.cost_by_collection: dict = {}
+        self.churn_k = 0
+        self.churned: dict = {}        # app id -> [_id, ...] in order of first churn
+        self._churned_sets: dict = {}
+        self._churn_rng = random.Random("%d:churn" % data.seed)
+        self._db_requests = 0
 
     # ---- clock ---------------------------------------------------------
     def now(self) -> float:
@@ -164,26 +173,63 @@ class SimState:
                 self.auth_revoked = True
             return chosen
 
-    # ---- queries -------------------------------------------------------
-    def query(self, coll_name: str, query: dict, sort: Any, skip: int, limit: int) -> tuple:
-        """(total, page docs, collection) for a dbviewer query; results of
-        the same filter+sort are cached until the collection changes."""
+    # ---- queries and their cost -----------------------------------------
+    def query(self, coll_name: str | None, query: dict, sort: Any, skip: int, limit: int) -> tuple:
+        """(Outcome, collection) of one dbviewer page (count + find), its
+        cost charged to the counters; coll_name None = not in the countly
+        database (nothing there)."""
         with self.lock:
-            coll = self.data.collection(coll_name)
-            if coll is None:
-                return 0, [], None
-            key = (coll_name, coll.version, _canonical(query), _canonical(sort))
-            hit = self._query_cache.get(key)
-            if hit is None:
-                matched = [d for d in coll.docs if mongo.matches(d, query)]
-                hit = mongo.sort_docs(matched, mongo.normalise_sort(sort))
-                self._query_cache[key] = hit
-                while len(self._query_cache) > QUERY_CACHE_SIZE:
-                    self._query_cache.popitem(last=False)
-            self._query_cache.move_to_end(key)
-            return len(hit), mongo.page(hit, skip, limit), coll
+            coll = self.data.collection(coll_name) if coll_name else None
+            self._db_requests += 1
+            rng = random.Random("%d:ties:%d" % (self.data.seed, self._db_requests))
+            outcome = self.engine.execute(coll, query, sort, skip, limit, rng)
+            costmodel.add_cost(self.cost, outcome.cost)
+            per = self.cost_by_collection.setdefault(coll_name or "", costmodel.new_totals())
+            costmodel.add_cost(per, outcome.cost)
+            return outcome, coll
 
+    def cost_snapshot(self, reset: bool = False) -> dict:
+        """The cumulative counters (then zeroed when reset)."""
+        with self.lock:
+            value = dict(self.cost)
+            value["by_collection"] = {k: dict(v) for k, v in self.cost_by_collection.items()}
+            value["sort_limit_bytes"] = self.engine.sort_limit_bytes
+            if reset:
+                self.cost = costmodel.new_totals()
+                self.cost_by_collection = {}
+            return value
 
-def _canonical(value: Any) -> str:
-    """A cache key for a filter or sort document (order-preserving)."""
-    return json.dumps(value, default=repr, separators=(",", ":"))
+    def set_sort_limit_mb(self, mb: float) -> None:
+        """The sort memory limit in MiB (fractions allowed; 0 = none)."""
+        if mb < 0:
+            raise ValueError("the sort limit must be >= 0")
+        with self.lock:
+            self.engine.sort_limit_bytes = int(mb * 1024 * 1024)
+
+    # ---- churn ------------------------------------------------------------
+    def churn(self, app_id: str) -> list:
+        """After a page of app_id's users: churn_k random users whose lac
+        is before now (seconds or legacy milliseconds) leave the window:
+        lac, last_sync, lu = now.  Returns their _ids."""
+        with self.lock:
+            coll = self.data.users.get(app_id)
+            if coll is None or self.churn_k <= 0:
+                return []
+            now = int(self.now())
+            index = coll.index("lac")
+            spans = [index.span(((2,), True, (2, now), False)),
+                     index.span(((2, MS_LAC), True, (2, now * 1000), False))]
+            sizes = [end - first for first, end in spans]
+            picks = self._churn_rng.sample(range(sum(sizes)), min(self.churn_k, sum(sizes)))
+            chosen = []
+            for pick in picks:
+                first, _ = spans[0] if pick < sizes[0] else spans[1]
+                chosen.append(index.entries[first + (pick if pick < sizes[0] else pick - sizes[0])][1])
+            seen = self._churned_sets.setdefault(app_id, set())
+            listed = self.churned.setdefault(app_id, [])
+            for ident in chosen:
+                touch_user(coll, ident, now)
+                if ident not in seen:
+                    seen.add(ident)
+                    listed.append(ident)
+            return chosen
