@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, Callable
 
-from . import mongo
+from . import costmodel, mongo
 from .data import Dataset
 from .jsonjs import ObjectId, decode_html_deep, ejson, stringify
 
@@ -209,8 +209,8 @@ def matching_users(data: Dataset, app_id: str, query: dict) -> list:
     coll = data.users.get(app_id)
     if coll is None:
         return []
-    _, docs = mongo.find(coll.docs, query, {"lac": 1, "_id": 1})
-    return docs
+    matched = costmodel.Engine().matching(coll, query)
+    return mongo.sort_docs(matched, [("lac", 1), ("_id", 1)])
 
 
 def json_columns(cols: dict, doc_values: dict, always: tuple) -> list:
@@ -299,6 +299,6 @@ def window_filter(gte: int | None, lt: int | None) -> dict:
 
 
 def full_filter(run_start: int) -> dict:
-    """The all-history filter SPEC prescribes for a first full run."""
-    return {"$or": [{"lac": {"$lt": run_start}}, {"lac": {"$gte": 1000000000000}},
-                    {"lac": {"$exists": False}}]}
+    """The all-history filter SPEC prescribes for a first full run: lac
+    before the run start, any millisecond lac, or lac missing or null."""
+    return {"$or": [{"lac": {"$lt": run_start}}, {"lac": {"$gte": 1000000000000}}, {"lac": None}]}
