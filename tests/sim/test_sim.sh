@@ -179,15 +179,15 @@ check_eq "PUT: body" '{"result":"Method not allowed"}' "$(body)"
 check_eq "POST form body: 200" 200 "$(get "$EE/o/apps/all" --data "api_key=$ADMIN")"
 
 # ---- paging, touch, data (Python helper) ------------------------------------------------
-run_helper() {
+run_helper() {  # run_helper GROUP [BASE_URL]
     local line
     while IFS= read -r line; do
         case $line in
-            PASS\ *) tl_pass "${line#PASS }" ;;
-            FAIL\ *) tl_fail "${line#FAIL }" "" ;;
+            PASS\ *) tl_pass "${2:+lean }${line#PASS }" ;;
+            FAIL\ *) tl_fail "${2:+lean }${line#FAIL }" "" ;;
             *) tl_fail "simcheck $1 output" "$line" ;;
         esac
-    done < <(python3 "$HERE/simcheck.py" "$EE" "$CA" "$1" 2>&1)
+    done < <(python3 "$HERE/simcheck.py" "${2:-$EE}" "$CA" "$1" 2>&1)
 }
 run_helper paging
 run_helper touch
@@ -202,6 +202,63 @@ check_match "truth: columns in SPEC order, processed_at null" \
     '^\{"cols":\{"app_id":"[0-9a-f]{24}","name":.*"icon":"https://localhost:[0-9]+/appimages/[0-9a-f]{24}.png","metadata":".*","processed_at":null\},"json":\["metadata"\]\}$' \
     "$(control 'truth?table=apps_db' | head -n 1)"
 check_nomatch "truth: no salt values" 'x9Kq2LmP|legacy-salt' "$(control 'truth?table=apps_db')"
+
+# ---- cost model, sort memory limit, churn, lean generator --------------------------------
+urlq() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+jfield() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+NOWT=$(control info | jfield 'd["now"]')
+check_eq "cost-reset: ok" '{"ok":true}' "$(control cost-reset)"
+get "$EE/o/db?api_key=$ADMIN&db=countly&collection=app_users$APP1&limit=50&sort=$(urlq '{"lac":1}')&filter=$(urlq "{\"lac\":{\"\$lt\":$NOWT}}")" >/dev/null
+check_eq "cost in log: keyset page plan" "IXSCAN(lac) COUNT_SCAN(lac) 50 50 0" \
+    "$(control 'log?n=1' | jfield 'd["requests"][-1]["cost"]' | python3 -c 'import ast,sys; c=ast.literal_eval(sys.stdin.read()); print(c["plan"], c["count_plan"], c["find_keys"], c["find_docs"], c["count_docs"])')"
+check_eq "cost: counters of one request" "1 50 50 0" \
+    "$(control cost | jfield 'd["db_requests"], d["find_docs"], d["docs_examined"], d["sort_failures"]' | tr -d '(),')"
+check_eq "cost: by_collection" "1" "$(control cost | jfield 'd["by_collection"]["app_users'"$APP1"'"]["db_requests"]')"
+check_eq "cost?reset=1 then zero" "1 0" \
+    "$(control 'cost?reset=1' | jfield 'd["db_requests"]') $(control cost | jfield 'd["db_requests"]')"
+check_eq "sort-limit: set 0.25 MiB" 262144 "$(control 'sort-limit?mb=0.25' | jfield 'd["sort_limit_bytes"]')"
+OLDQ="$EE/o/db?api_key=$ADMIN&db=countly&collection=app_users$APP3&limit=100&skip=300&sort=$(urlq '{"lac":1,"_id":1}')&filter=$(urlq "{\"\$or\":[{\"lac\":{\"\$lt\":$NOWT}},{\"lac\":{\"\$gte\":1000000000000}},{\"lac\":{\"\$exists\":false}}]}")"
+for try in 1 2; do
+    STATUS=$(curl -s --cacert "$CA" -o "$TMP/body" -D "$TMP/head" -w '%{http_code}' "$OLDQ")
+    RC=$?
+    check_ne "sort limit ($try): curl sees a cut body" 0 "$RC"
+    check_eq "sort limit ($try): status 200" 200 "$STATUS"
+    check_eq "sort limit ($try): chunked" chunked "$(header Transfer-Encoding)"
+    check_match "sort limit ($try): envelope head only" \
+        '^\{"limit":100, "start":301, "end":400, "total":[0-9]+, "pages":[0-9]+, "curPage":4, "collections":\[$' "$(body)"
+done
+check_eq "sort limit: failures counted, logged" "2 True" \
+    "$(control cost | jfield 'd["sort_failures"]') $(control 'log?n=1' | jfield 'd["requests"][-1]["cost"]["failed"]')"
+control 'sort-limit?mb=100' >/dev/null
+check_eq "sort limit 100 MiB: same request complete" 200 "$(get "$OLDQ")"
+check_eq "sort limit 100 MiB: 100 documents" 100 "$(pyjson 'len(j["collections"])')"
+check_eq "churn: set" '{"churn":3}' "$(control 'churn?k=3')"
+get "$EE/o/db?api_key=$ADMIN&db=countly&collection=app_users$APP2&limit=5" >/dev/null
+get "$EE/o/db?api_key=$ADMIN&db=countly&collection=app_users$APP2&limit=5" >/dev/null
+check_eq "churn: 6 users moved after two pages" 6 "$(control "churned?app=$APP2" | jfield 'd["count"]')"
+check_eq "churn: off" '{"churn":0}' "$(control 'churn?k=0')"
+CHURNED=$(control "churned?app=$APP2" | jfield '",".join(d["churned"])')
+check_eq "churn: moved users have lac = now" 6 \
+    "$(control "truth?table=users&app=$APP2&gte=$((NOWT - 5))&lt=$((NOWT + 60))" | python3 -c 'import json,sys; ids=set(sys.argv[1].split(",")); print(sum(json.loads(l)["cols"]["user_id"] in ids for l in sys.stdin))' "$CHURNED")"
+OLDJ=$(python3 "$ROOT/tests/bench/paging_old.py" --url "$EE" --ca "$CA" --limit 100 --app "$APP3" --sort-limit-mb 0.25)
+check_eq "paging_old.py: fails at the limit, cost counted" "True 4 1" \
+    "$(echo "$OLDJ" | jfield 'd["failed"], d["requests"], d["cost"]["sort_failures"]' | tr -d '(),')"
+OLDJ=$(python3 "$ROOT/tests/bench/paging_old.py" --url "$EE" --ca "$CA" --limit 100 --app "$APP3" --sort-limit-mb 100)
+check_eq "paging_old.py: completes at 100 MiB" "False 7 0" \
+    "$(echo "$OLDJ" | jfield 'd["failed"], d["requests"], d["cost"]["sort_failures"]' | tr -d '(),')"
+run_helper keyset
+
+start_sim lean --http --seed 3 --apps 2 --users-per-app 3000 --generator lean --bulk-import 1200 || exit 1
+LEAN=http://localhost:$(cat "$TMP/lean.port")
+LEANINFO=$(curl -s "$LEAN/__sim/info")
+check_eq "lean: generator, users, bulk" "lean 3000 1200" \
+    "$(echo "$LEANINFO" | jfield 'd["generator"], list(d["users"].values())[1], d["bulk_import"]["users"]' | tr -d "(),'")"
+LAPP=$(echo "$LEANINFO" | jfield 'd["apps"][1]')
+BULK=$(echo "$LEANINFO" | jfield 'd["bulk_import"]["lac"]')
+check_eq "lean: bulk-import tie group" 1200 \
+    "$(curl -s "$LEAN/o/db?api_key=$ADMIN&db=countly&collection=app_users$LAPP&limit=1&filter=$(urlq "{\"lac\":$BULK}")" | jfield 'd["total"]')"
+run_helper paging "$LEAN"
+run_helper keyset "$LEAN"
 
 # ---- faults -----------------------------------------------------------------------------
 DB="$EE/o/db?api_key=$ADMIN&db=countly&collection=app_users$APP1&limit=200"
