@@ -296,6 +296,7 @@ bench: all
 	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/run.sh
 	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/pipeline.sh
 	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/sync.sh
+	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/paging.sh
 
 # The end-to-end and fault suites once more, the native binary under
 # valgrind memcheck: any error or definite leak fails the run.

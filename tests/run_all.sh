@@ -53,7 +53,7 @@ export PIPELINE_RUN=$SAN/tests/pipeline_run
 export COUNTLY_SYNC=$SAN/bin/countly-sync
 # (tests/cross and tests/lwip have their own targets: make test-cross, make test-lwip)
 for suite in tests/integration/test_*.sh tests/pipeline/test_*.sh tests/sim/test_*.sh \
-    tests/e2e/test_*.sh tests/faults/test_*.sh tests/crash/test_*.sh; do
+    tests/e2e/test_*.sh tests/paging/test_*.sh tests/faults/test_*.sh tests/crash/test_*.sh; do
     [ -f "$suite" ] || continue
     log=$BUILD_DIR/test-tmp/$(basename "$suite").log
     bash "$suite" >"$log" 2>&1

@@ -113,9 +113,9 @@ def cmd_probe(args):
         try:
             with open(state_path, "rb") as f:
                 state = json.loads(f.read().decode("utf-8"))
-            if not isinstance(state, dict) or state.get("version") != 1 or \
+            if not isinstance(state, dict) or state.get("version") != 2 or \
                     not isinstance(state.get("users_csv_bytes"), int):
-                raise ValueError("no version 1 / users_csv_bytes")
+                raise ValueError("no version 2 / users_csv_bytes")
             out["state"] = "ok"
         except (ValueError, UnicodeDecodeError) as e:
             out["state"] = "corrupt: %s" % str(e).replace("\n", " ")

@@ -186,6 +186,31 @@ def users_truth(state: SimState, req: Request, oracle: truth.Truth, server_url: 
     return rows
 
 
+def user_ids(state: SimState, req: Request) -> Response:
+    """/__sim/ids?app=ID|*&(filter=|gte=,lt=|full=) -> {"<app>": [[_id, lac], ...]}:
+    the users a window holds, without rendering their rows (cheap at any size).
+    lac is the raw value (null when missing or null)."""
+    app = req.params.get("app", "*")
+    with state.lock:
+        apps = state.data.app_ids() if app == "*" else [app]
+        if "filter" in req.params:
+            query, perr = parse_json_param(req.params["filter"])
+            if perr is not None:
+                return error("bad filter: " + perr)
+        elif "full" in req.params:
+            query = truth.full_filter(int(req.params["full"]))
+        else:
+            gte, lt = req.params.get("gte"), req.params.get("lt")
+            query = truth.window_filter(int(gte) if gte else None, int(lt) if lt else None)
+        out = {}
+        for app_id in apps:
+            if app_id not in state.data.users:
+                return error("no such app: %s" % app_id)
+            out[app_id] = [[d["_id"], d.get("lac")]
+                           for d in truth.matching_users(state.data, app_id, query)]
+    return reply(200, out)
+
+
 def cost(state: SimState, req: Request) -> Response:
     """GET /__sim/cost[?reset=1] -> the cumulative /o/db cost counters
     (then zeroed with reset=1)."""
@@ -232,6 +257,6 @@ def churned(state: SimState, req: Request) -> Response:
 
 HANDLERS = {
     "keys": keys, "info": info, "stats": stats, "log": log, "touch": touch, "add-app": add_app,
-    "clock": clock, "fault": fault, "faults": faults, "reset-faults": reset_faults, "truth": truth_rows,
+    "clock": clock, "fault": fault, "faults": faults, "reset-faults": reset_faults, "truth": truth_rows, "ids": user_ids,
     "cost": cost, "cost-reset": cost_reset, "sort-limit": sort_limit, "churn": churn, "churned": churned,
 }
