@@ -124,6 +124,10 @@ def cmd_probe(args):
     committed = state["users_csv_bytes"] if state else 0
     out["bytes"] = committed
     out["run_active"] = int(bool(state and state.get("run")))
+    run = state.get("run") if state else None
+    # where the committed paging position stands (window.h): a tie second
+    # is read by _id, everything else by lac seconds
+    out["position"] = "-" if not run else ("tie" if run.get("tie") else run.get("range", "?"))
     size = os.path.getsize(users_path) if os.path.exists(users_path) else -1
     out["size"] = size
     if state and committed < args.prev_bytes:

@@ -8,7 +8,8 @@
 # kill schedule, default 20240607), CRASH_BUDGET (seconds for the kill loop
 # of part 1, default 300), CRASH_REFRESH_KILLS (kills per full-refresh
 # table, default 3), CRASH_INCR_KILLS (kills during the incremental run,
-# default 5), BUILD_DIR, TEST_TMP.
+# default 5), CRASH_BULK (users of each app sharing one lac second, read by
+# _id since no page holds them; default 4000), BUILD_DIR, TEST_TMP.
 #
 #  0. A simulator with 3 apps x CRASH_USERS users; one uninterrupted run
 #     measures the run length T and the start-up S (first state commit)
@@ -46,6 +47,7 @@ SEED=${CRASH_SEED:-20240607}
 BUDGET=${CRASH_BUDGET:-300}
 REFRESH_KILLS=${CRASH_REFRESH_KILLS:-3}
 INCR_KILLS=${CRASH_INCR_KILLS:-5}
+BULK=${CRASH_BULK:-4000}
 CHECK=$HERE/crashcheck.py
 PKI=$TMP/pki
 RUNS=$TMP/runs
@@ -164,7 +166,9 @@ bash "$ROOT/tests/integration/gen_pki.sh" "$PKI" >/dev/null 2>&1 ||
     { tl_fail "setup: pki" "gen_pki.sh failed"; tl_summary; exit 1; }
 
 echo "# binary $BIN; $USERS users per app; $KILLS kills; seed $SEED"
-sim_launch crash --seed 11 --apps 3 --users-per-app "$USERS"
+# BULK users of each app share one lac second (a bulk import), more than any
+# page holds: that second is read by _id, so kills land inside tie seconds.
+sim_launch crash --seed 11 --apps 3 --users-per-app "$USERS" --bulk-import "$BULK"
 # Generation takes about 1 s per 1500 users: wait longer than sim_wait does.
 for ((i = 0; i < 3000; i++)); do
     [ -s "$TMP/crash.port" ] && sim_get "$(cat "$TMP/crash.port")" /__sim/info >/dev/null && break
@@ -211,7 +215,7 @@ echo "# truth of $(wc -l <"$TMP/users.truth") users fetched in $(($(now_ms) - t0
 
 mapfile -t SCHEDULE < <(python3 "$CHECK" schedule --seed "$SEED" --count $((KILLS * 20)) \
     --t-run "$T_S" --t-start "$S_S")
-declare -A CAT=() SCS=() PHASE=()
+declare -A CAT=() SCS=() PHASE=() POSITIONS=()
 KILLED=0      # kills that interrupted a live process
 EXITED=0      # runs that were over before their kill
 ROUND=0
@@ -270,6 +274,7 @@ while [ "$KILLED" -lt "$KILLS" ] && [ "$(date +%s)" -lt "$LOOP_END" ] && [ "$SCH
         cat=${P[category]:-unknown}
         CAT[$cat]=$((${CAT[$cat]:-0} + 1))
         SCS[$SC]=$((${SCS[$SC]:-0} + 1))
+        POSITIONS[${P[position]:-?}]=$((${POSITIONS[${P[position]:-?}]:-0} + 1))
         if [ "$mode" = commit ]; then
             phase="at a state commit"
         elif awk -v d="$delay" -v s="$S_S" 'BEGIN { exit !(d < s) }'; then
@@ -278,9 +283,9 @@ while [ "$KILLED" -lt "$KILLS" ] && [ "$(date +%s)" -lt "$LOOP_END" ] && [ "$SCH
             phase="after it"
         fi
         PHASE[$phase]=$((${PHASE[$phase]:-0} + 1))
-        printf '# kill %d (round %d) after %s s%s, page %s, in %s: %s (state %s, size %s, committed %s, tail %s)\n' \
+        printf '# kill %d (round %d) after %s s%s, page %s, in %s: %s (state %s, position %s, size %s, committed %s, tail %s)\n' \
             "$KILLED" "$ROUND" "$delay" "$([ "$mode" = commit ] && echo " + next commit")" "$page" "$SC" \
-            "$cat" "${P[state]:-?}" "${P[size]:-?}" "${P[bytes]:-?}" "${P[tail]:-?}"
+            "$cat" "${P[state]:-?}" "${P[position]:-?}" "${P[size]:-?}" "${P[bytes]:-?}" "${P[tail]:-?}"
         if [ "${#PROBLEMS[@]}" -gt 0 ]; then
             FAILS_AFTER_KILL=$((FAILS_AFTER_KILL + 1))
             for p in "${PROBLEMS[@]}"; do PROBLEM_LINES+=("kill $KILLED (round $ROUND): $p"); done
@@ -323,6 +328,9 @@ echo "# kill points by the system call the process was in:"
 for c in "${!SCS[@]}"; do printf '#   %4d  %s\n' "${SCS[$c]}" "$c"; done | sort -rn
 echo "# kill points by kill time:"
 for c in "${!PHASE[@]}"; do printf '#   %4d  %s\n' "${PHASE[$c]}" "$c"; done | sort -rn
+echo "# kill points by the committed paging position (range, or a tie second read by _id):"
+for c in "${!POSITIONS[@]}"; do printf '#   %4d  %s\n' "${POSITIONS[$c]}" "$c"; done | sort -rn
+check_ge "part 1: kills with the committed position inside a tie second" "${POSITIONS[tie]:-0}" 1
 
 # ---- 2. kills during the apps/groups full refresh ------------------------------------------------
 
