@@ -60,13 +60,19 @@ typedef struct {
     unsigned long replaced; /* U+FFFD written for lone surrogates and U+0000 */
     uint64_t bytes;         /* response body bytes */
     uint64_t start_ms;
-    uint64_t end_ms;
 } agent_stream_stats;
 
 typedef struct agent agent;
 
-/* A stream's handler for one record: 0 to go on, else an exit code. */
-typedef int (*agent_record_fn)(agent *a, const jstream_record *record);
+/* What a stream's record handler says about one record. */
+typedef enum {
+    AGENT_RECORD_GO_ON = 0, /* next record */
+    AGENT_RECORD_STOP       /* stop the transfer: a->record_error holds the exit code and
+                               a->message what failed */
+} agent_record_result;
+
+/* A stream's handler for one record. */
+typedef agent_record_result (*agent_record_fn)(agent *a, const jstream_record *record);
 
 struct agent {
     agent_options opts;
@@ -96,7 +102,6 @@ struct agent {
     char shape[WINDOW_FILTER_MAX + 64];  /* users: filter, sort and limit, for messages */
     jstream js;
     http_response resp;
-    uint64_t body_bytes;
     int record_error; /* exit code chosen by a record handler, 0 if none */
     int head_only;    /* the last attempt got a 200 and the page's head, then the body was cut */
 

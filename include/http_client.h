@@ -78,6 +78,10 @@ http_client_status http_client_init(http_client *client, transport tr, const url
 http_client_status http_client_get(http_client *client, const char *target, http_body_fn on_body,
                                    void *user, http_response *resp);
 
+/* The status code of the response being received (0 before its status
+ * line): for a body callback, which must judge the bytes it is handed. */
+int http_client_status_code(const http_client *client);
+
 /* One line on the last failure: the transport's or parser's words. */
 const char *http_client_detail(const http_client *client);
 

@@ -140,6 +140,14 @@
 #define JSTREAM_APPS_MAX 256
 #endif
 
+/* ---- files ---------------------------------------------------------------------- */
+
+/* Longest file path the port handles in its own buffers (the folder of a
+ * file being replaced). */
+#ifndef PORT_PATH_MAX
+#define PORT_PATH_MAX 512
+#endif
+
 /* ---- mapping and CSV ---------------------------------------------------------- */
 
 /* Scratch space for one decoded value or one metadata object; a decoded

@@ -136,6 +136,15 @@ port_status port_file_close(port_file *file);
 /* Atomically replaces to with from. */
 port_status port_file_rename(const char *from, const char *to);
 
+/* The last step of a durable replace (write from, fsync it, then this):
+ * renames from over to and fsyncs the folder holding to, so that after a
+ * crash `to` holds either its old or its new content. */
+port_status port_file_replace(const char *from, const char *to);
+
+/* The folder holding the file path into out (cap bytes): "." when path has
+ * no '/', "/" for a file in the root. PORT_ERR_IO when it does not fit. */
+port_status port_path_folder(const char *path, char *out, size_t cap);
+
 /* Removes a file; PORT_ERR_NOENT when it was not there. */
 port_status port_file_remove(const char *path);
 

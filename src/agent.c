@@ -15,6 +15,7 @@
  */
 #include "agent.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@ enum { STREAM_APPS = 0, STREAM_GROUPS, STREAM_USERS };
 static const char *const STREAM_NAMES[3] = {"apps", "groups", "users"};
 
 /* The run reads first; the pieces it uses follow in the order it uses them. */
+static int fail(agent *a, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static agent_record_result record_failed(agent *a, int code);
 static int on_body(void *user, const uint8_t *data, size_t len);
 static int run_sync(agent *a);
 static int run_check(agent *a);
@@ -55,7 +58,8 @@ static int sync_users(agent *a);
 static int open_table(agent *a, map_table table, const char *name, csv_mode mode,
                       uint64_t committed);
 static int commit_rows(agent *a);
-static int sink_failed(agent *a, csv_status st);
+static int sink_error(agent *a, csv_status st);
+static int sink_fail(agent *a, csv_status st);
 static int close_table(agent *a, int ok);
 static int write_row(agent *a, const jstream_record *r);
 static void stream_begin(agent *a, int stream);
@@ -74,6 +78,32 @@ static void strip_object_id(char *id);
 static int list_contains(char (*list)[25], unsigned count, const char *id);
 static int remember_visible_app(agent *a, const char *id);
 
+/* ==== failing: one line, one exit code ================================================== */
+
+/* Every failure of a run ends here: one error line, "<where>: <what>"
+ * (only <what> before the run has a place to name), and its exit code. */
+static int fail(agent *a, int code, const char *fmt, ...)
+{
+    char what[LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (a->where[0] != '\0')
+        log_error(&a->log, "%s: %s", a->where, what);
+    else
+        log_error(&a->log, "%s", what);
+    return code;
+}
+
+/* A record handler's failure: a->message says what; the exit code waits in
+ * a->record_error for the end of the transfer. */
+static agent_record_result record_failed(agent *a, int code)
+{
+    a->record_error = code;
+    return AGENT_RECORD_STOP;
+}
+
 /* ==== the run ============================================================================ */
 
 static int load_configuration(agent *a)
@@ -81,10 +111,8 @@ static int load_configuration(agent *a)
     const agent_options *o = &a->opts;
     config_status cs = config_load(&a->cfg, o->config_path, port_getenv("COUNTLY_API_KEY"),
                                    o->output_dir, o->state_file, &a->js);
-    if (cs != CONFIG_OK) {
-        log_error(&a->log, "%s", a->cfg.detail);
-        return AGENT_EXIT_CONFIG;
-    }
+    if (cs != CONFIG_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "%s", a->cfg.detail);
     log_set_secret(&a->log, a->cfg.api_key);
     if (a->cfg.file_readable_by_others)
         log_warn(&a->log, "%s holds the API key and can be read by other users: chmod 600 %s",
@@ -102,25 +130,20 @@ static int setup_transport(agent *a)
         tls_options to = tls_default_options();
         to.ca_path = a->cfg.ca_file[0] != '\0' ? a->cfg.ca_file : NULL;
         to.verify = a->cfg.tls_verify;
-        if (tls_platform_init(a->tls_arena, sizeof a->tls_arena) != TLS_OK) {
-            log_error(&a->log, "TLS cannot start: no entropy from the system");
-            return AGENT_EXIT_UNAVAILABLE;
-        }
+        if (tls_platform_init(a->tls_arena, sizeof a->tls_arena) != TLS_OK)
+            return fail(a, AGENT_EXIT_UNAVAILABLE, "TLS cannot start: no entropy from the system");
         tls_status ts = tls_init(&a->tls, &to);
-        if (ts != TLS_OK) {
-            log_error(&a->log, "TLS setup: %s: %s (set ca_file to a PEM bundle)", tls_strerror(ts),
-                      a->tls.detail);
-            return ts == TLS_ERR_CA_PATH ? AGENT_EXIT_CONFIG : AGENT_EXIT_UNAVAILABLE;
-        }
+        if (ts != TLS_OK)
+            return fail(a, ts == TLS_ERR_CA_PATH ? AGENT_EXIT_CONFIG : AGENT_EXIT_UNAVAILABLE,
+                        "TLS setup: %s: %s (set ca_file to a PEM bundle)", tls_strerror(ts),
+                        a->tls.detail);
         tr = tls_transport(&a->tls);
     } else {
         tr = tcp_transport(&a->tcp);
     }
     uint32_t timeout_ms = a->cfg.request_timeout_seconds * 1000u;
-    if (http_client_init(&a->http, tr, &a->cfg.server, timeout_ms) != HTTP_CLIENT_OK) {
-        log_error(&a->log, "server_url: host name too long");
-        return AGENT_EXIT_CONFIG;
-    }
+    if (http_client_init(&a->http, tr, &a->cfg.server, timeout_ms) != HTTP_CLIENT_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "server_url: host name too long");
     return 0;
 }
 
@@ -165,12 +188,10 @@ static int make_folders(agent *a, const char *path, int parent_only)
     if (len >= sizeof a->path)
         return -1;
     memcpy(a->path, path, len + 1);
-    if (parent_only) {
-        char *slash = strrchr(a->path, '/');
-        if (slash == NULL || slash == a->path)
-            return 0;
-        *slash = '\0';
-    }
+    if (parent_only && port_path_folder(path, a->path, sizeof a->path) != PORT_OK)
+        return -1;
+    if (strcmp(a->path, ".") == 0 || strcmp(a->path, "/") == 0)
+        return 0;
     for (char *p = a->path + 1;; p++) {
         if (*p != '/' && *p != '\0')
             continue;
@@ -188,14 +209,11 @@ static int make_folders(agent *a, const char *path, int parent_only)
 static int run_sync(agent *a)
 {
     int worst = 0;
-    if (make_folders(a, a->cfg.output_dir, 0) != 0 || make_folders(a, a->cfg.state_file, 1) != 0) {
-        log_error(&a->log, "cannot create the output folder %s: %s", a->path, port_last_os_error());
-        return AGENT_EXIT_OUTPUT;
-    }
-    if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK) {
-        log_error(&a->log, "%s", a->state.detail);
-        return AGENT_EXIT_CONFIG;
-    }
+    if (make_folders(a, a->cfg.output_dir, 0) != 0 || make_folders(a, a->cfg.state_file, 1) != 0)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot create the output folder %s: %s", a->path,
+                    port_last_os_error());
+    if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "%s", a->state.detail);
     int code = probe_server(a);
     if (code != 0)
         return code;
@@ -216,11 +234,11 @@ static int run_sync(agent *a)
 
 /* ==== check: what a sync would read, writing nothing ================================== */
 
-static int count_record(agent *a, const jstream_record *r)
+static agent_record_result count_record(agent *a, const jstream_record *r)
 {
     (void)a;
     (void)r;
-    return 0;
+    return AGENT_RECORD_GO_ON;
 }
 
 static int run_check(agent *a)
@@ -265,17 +283,17 @@ static int run_check(agent *a)
 
 /* ==== the capability probe: /o/system/plugins ===================================== */
 
-static int handle_plugin(agent *a, const jstream_record *r)
+static agent_record_result handle_plugin(agent *a, const jstream_record *r)
 {
     const jsmntok_t *t = &r->tokens[0];
     size_t len = (size_t)(t->end - t->start);
     if (t->type != JSMN_STRING)
-        return 0;
+        return AGENT_RECORD_GO_ON;
     if (len == 8 && memcmp(r->json + t->start, "dbviewer", 8) == 0)
         a->has_dbviewer = 1;
     if (len == 6 && memcmp(r->json + t->start, "groups", 6) == 0)
         a->has_groups_plugin = 1;
-    return 0;
+    return AGENT_RECORD_GO_ON;
 }
 
 /* First request of a run: authenticates, learns the plugins and, from the
@@ -310,7 +328,7 @@ static int probe_server(agent *a)
 
 /* One app: remember its id (the users stream may need every app), and
  * write its row when apps.csv is being written. */
-static int handle_app(agent *a, const jstream_record *r)
+static agent_record_result handle_app(agent *a, const jstream_record *r)
 {
     char id[JSTREAM_ID_MAX + 1];
     if (r->key != NULL)
@@ -321,7 +339,7 @@ static int handle_app(agent *a, const jstream_record *r)
     int code = remember_visible_app(a, id);
     if (code == 0 && a->sink_open)
         code = write_row(a, r);
-    return code;
+    return code == 0 ? AGENT_RECORD_GO_ON : record_failed(a, code);
 }
 
 /* Full app documents from dbviewer, paged. Returns FETCH_STATUS when the
@@ -406,9 +424,10 @@ static int sync_apps(agent *a, int write)
 
 /* ==== groups: full refresh ========================================================== */
 
-static int handle_group(agent *a, const jstream_record *r)
+static agent_record_result handle_group(agent *a, const jstream_record *r)
 {
-    return write_row(a, r);
+    int code = write_row(a, r);
+    return code == 0 ? AGENT_RECORD_GO_ON : record_failed(a, code);
 }
 
 /* groups.csv from /o/groups; Community Edition and non-admin keys have no
@@ -417,12 +436,12 @@ static int sync_groups(agent *a)
 {
     stream_begin(a, STREAM_GROUPS);
     start_mapping(a, MAP_TABLE_GROUPS);
-    int code = open_table(a, MAP_TABLE_GROUPS, "groups.csv", CSV_MODE_REPLACE, 0);
+    target_begin(a, "/o/groups");
+    int code = target_add(a, "noescape", "true");
+    if (code == 0)
+        code = open_table(a, MAP_TABLE_GROUPS, "groups.csv", CSV_MODE_REPLACE, 0);
     if (code != 0)
         return code;
-    target_begin(a, "/o/groups");
-    if (target_add(a, "noescape", "true"))
-        return AGENT_EXIT_CONFIG;
     fetch_result r = fetch(a, JSTREAM_ENVELOPE_GROUPS, handle_group);
     int status = a->resp.status_code;
     if (r.outcome == FETCH_STATUS && status == 400 && a->js.has_message &&
@@ -435,9 +454,9 @@ static int sync_groups(agent *a)
                    a->js.has_message ? a->js.message : "");
         r.outcome = FETCH_OK;
     } else if (r.outcome == FETCH_OK && a->js.has_message) {
-        log_error(&a->log, "groups: the server answered \"%s\" instead of a list", a->js.message);
         r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_DATA;
+        r.exit_code =
+            fail(a, AGENT_EXIT_DATA, "the server answered \"%s\" instead of a list", a->js.message);
     } else if (r.outcome == FETCH_OK) {
         stream_page(a, STREAM_GROUPS, a->js.records);
     }
@@ -455,7 +474,7 @@ static int sync_groups(agent *a)
 /* One user: its paging key goes to the window engine (which checks it
  * against the request), then its row to users.csv. The engine says where
  * a new lac second begins; a full page may be cut back to there. */
-static int handle_user(agent *a, const jstream_record *r)
+static agent_record_result handle_user(agent *a, const jstream_record *r)
 {
     const jsmntok_t *lac = NULL;
     char id[WINDOW_ID_MAX + 1];
@@ -466,7 +485,7 @@ static int handle_user(agent *a, const jstream_record *r)
                        "bad data from the server: a user without a string _id of at most "
                        "WINDOW_ID_MAX (%d) bytes (record %lu)",
                        WINDOW_ID_MAX, r->index);
-        return AGENT_EXIT_DATA;
+        return record_failed(a, AGENT_EXIT_DATA);
     }
     int has_lac = record_value(r, "lac", &lac);
     window_status ws = WINDOW_ERR_KEY;
@@ -481,11 +500,12 @@ static int handle_user(agent *a, const jstream_record *r)
                        "for %s",
                        id, r->index, has_lac ? (int)(lac->end - lac->start) : 7,
                        has_lac ? r->json + lac->start : "missing", window_strerror(ws), a->shape);
-        return AGENT_EXIT_DATA;
+        return record_failed(a, AGENT_EXIT_DATA);
     }
     if (action == WINDOW_WRITE_MARK)
         a->mark = csv_position(&a->sink);
-    return write_row(a, r);
+    int code = write_row(a, r);
+    return code == 0 ? AGENT_RECORD_GO_ON : record_failed(a, code);
 }
 
 /* Builds the /o/db request the window engine asks for next. */
@@ -497,10 +517,8 @@ static int users_page_target(agent *a)
     char collection[40];
     char limit_text[16];
     window_status ws = window_request(&a->window, a->filter, sizeof a->filter, &sort, &limit);
-    if (ws != WINDOW_OK) {
-        log_error(&a->log, "%s: %s", a->where, window_strerror(ws));
-        return AGENT_EXIT_CONFIG;
-    }
+    if (ws != WINDOW_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "%s", window_strerror(ws));
     (void)snprintf(collection, sizeof collection, "app_users%s", run->app_id);
     (void)snprintf(limit_text, sizeof limit_text, "%u", limit);
     target_begin(a, "/o/db");
@@ -523,10 +541,8 @@ static int commit_users_page(agent *a)
     run->pos = *window_position_of(&a->window);
     a->state.users_csv_bytes = a->sink.committed;
     state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
-    if (ss != STATE_OK) {
-        log_error(&a->log, "%s: cannot save the state: %s", a->where, a->state.detail);
-        return AGENT_EXIT_OUTPUT;
-    }
+    if (ss != STATE_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
     return 0;
 }
 
@@ -535,20 +551,16 @@ static int users_status(agent *a)
 {
     int status = a->resp.status_code;
     const char *said = a->js.has_message ? a->js.message : "";
-    if (status == 400 && strcmp(said, "Invalid path") == 0) {
-        log_error(&a->log,
-                  "%s: the dbviewer plugin is not enabled on %s, so app users cannot "
-                  "be read: enable it, or set enable_users_sync to false",
-                  a->where, a->cfg.server.host);
-        return AGENT_EXIT_UNAVAILABLE;
-    }
-    if (status == 401) {
-        log_error(&a->log,
-                  "%s: the API key may not read this app's users (401 %s): use a "
-                  "global-admin key or remove the app from app_id",
-                  a->where, said);
-        return AGENT_EXIT_AUTH;
-    }
+    if (status == 400 && strcmp(said, "Invalid path") == 0)
+        return fail(a, AGENT_EXIT_UNAVAILABLE,
+                    "the dbviewer plugin is not enabled on %s, so app users cannot be read: "
+                    "enable it, or set enable_users_sync to false",
+                    a->cfg.server.host);
+    if (status == 401)
+        return fail(a, AGENT_EXIT_AUTH,
+                    "the API key may not read this app's users (401 %s): use a global-admin key "
+                    "or remove the app from app_id",
+                    said);
     return unexpected_status(a);
 }
 
@@ -570,23 +582,17 @@ static void progress(agent *a, int force)
 static int end_users_page(agent *a, unsigned long *rows)
 {
     window_outcome out;
-    if (!a->js.has_total || a->js.has_message) {
-        log_error(&a->log, "%s: unexpected answer from /o/db (no \"total\"%s%s)", a->where,
-                  a->js.has_message ? "; server said: " : "",
-                  a->js.has_message ? a->js.message : "");
-        return AGENT_EXIT_DATA;
-    }
-    if (window_page_end(&a->window, a->js.has_total, a->js.total, &out) != WINDOW_OK) {
-        log_error(&a->log, "%s: %s", a->where, window_strerror(WINDOW_ERR_USAGE));
-        return AGENT_EXIT_DATA;
-    }
+    if (!a->js.has_total || a->js.has_message)
+        return fail(a, AGENT_EXIT_DATA, "unexpected answer from /o/db (no \"total\"%s%s)",
+                    a->js.has_message ? "; server said: " : "",
+                    a->js.has_message ? a->js.message : "");
+    window_status ws = window_page_end(&a->window, a->js.has_total, a->js.total, &out);
+    if (ws != WINDOW_OK)
+        return fail(a, AGENT_EXIT_DATA, "%s", window_strerror(ws));
     if (out.cut) {
         csv_status st = csv_truncate(&a->sink, a->mark);
-        if (st != CSV_OK) {
-            int code = sink_failed(a, st);
-            log_error(&a->log, "%s: %s", a->where, a->message);
-            return code;
-        }
+        if (st != CSV_OK)
+            return sink_fail(a, st);
     }
     *rows = a->js.records - out.cut_rows;
     return commit_users_page(a);
@@ -645,14 +651,10 @@ static int read_app_window(agent *a, const char *app_id, int64_t from, int64_t t
     if (code != 0)
         return code;
     run->active = 0;
-    if (state_set_cursor(&a->state, app_id, run->to) != STATE_OK) {
-        log_error(&a->log, "users: %s", a->state.detail);
-        return AGENT_EXIT_OUTPUT;
-    }
-    if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK) {
-        log_error(&a->log, "users: cannot save the state: %s", a->state.detail);
-        return AGENT_EXIT_OUTPUT;
-    }
+    if (state_set_cursor(&a->state, app_id, run->to) != STATE_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "%s", a->state.detail);
+    if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
     progress(a, 1);
     return 0;
 }
@@ -681,11 +683,11 @@ static int select_apps(agent *a)
 {
     for (unsigned i = 0; !a->cfg.all_apps && i < a->cfg.app_count; i++) {
         if (!list_contains(a->visible, a->visible_count, a->cfg.app_ids[i])) {
-            log_error(&a->log,
-                      "configuration: app_id %s: no such app visible to this API key "
-                      "on %s: check the id (countly-sync check lists the visible apps)",
-                      a->cfg.app_ids[i], a->cfg.server.host);
-            return AGENT_EXIT_CONFIG;
+            (void)snprintf(a->where, sizeof a->where, "configuration");
+            return fail(a, AGENT_EXIT_CONFIG,
+                        "app_id %s: no such app visible to this API key on %s: check the id "
+                        "(countly-sync check lists the visible apps)",
+                        a->cfg.app_ids[i], a->cfg.server.host);
         }
     }
     return 0;
@@ -699,18 +701,14 @@ static int open_users_file(agent *a)
     uint64_t size = 0;
     int is_dir = 0;
     if (!a->state.exists &&
-        port_path_stat(output_path(a, "users.csv"), &is_dir, &size) == PORT_OK && size > 0) {
-        log_error(&a->log,
-                  "users: %s has rows but there is no state file %s: move users.csv "
-                  "away to start a full re-sync, or restore the state file",
-                  a->path, a->cfg.state_file);
-        return AGENT_EXIT_OUTPUT;
-    }
+        port_path_stat(output_path(a, "users.csv"), &is_dir, &size) == PORT_OK && size > 0)
+        return fail(a, AGENT_EXIT_OUTPUT,
+                    "%s has rows but there is no state file %s: move users.csv away to start a "
+                    "full re-sync, or restore the state file",
+                    a->path, a->cfg.state_file);
     if (!a->state.exists &&
-        state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK) {
-        log_error(&a->log, "users: cannot create the state file: %s", a->state.detail);
-        return AGENT_EXIT_OUTPUT;
-    }
+        state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot create the state file: %s", a->state.detail);
     a->state.exists = 1;
     int code =
         open_table(a, MAP_TABLE_USERS, "users.csv", CSV_MODE_APPEND, a->state.users_csv_bytes);
@@ -758,8 +756,8 @@ static int sync_users(agent *a)
 
 /* ==== output files ================================================================ */
 
-/* Says why the sink failed, with the file and what to do. */
-static int sink_failed(agent *a, csv_status st)
+/* Says in a->message why the sink failed, with the file and what to do. */
+static int sink_error(agent *a, csv_status st)
 {
     const char *advice = st == CSV_ERR_NOSPC ? "free some space on the device"
                          : st == CSV_ERR_SHORT
@@ -768,6 +766,12 @@ static int sink_failed(agent *a, csv_status st)
     (void)snprintf(a->message, sizeof a->message, "cannot write %s: %s (%s): %s", a->sink.path,
                    csv_strerror(st), port_strerror(a->sink.port_error), advice);
     return AGENT_EXIT_OUTPUT;
+}
+
+/* The sink failed: the run fails with its one line. */
+static int sink_fail(agent *a, csv_status st)
+{
+    return fail(a, sink_error(a, st), "%s", a->message);
 }
 
 /* Opens a table's CSV file and commits its header right away, so a
@@ -781,9 +785,8 @@ static int open_table(agent *a, map_table table, const char *name, csv_mode mode
     if (st == CSV_OK)
         st = csv_commit(&a->sink);
     if (st != CSV_OK) {
-        int code = sink_failed(a, st);
-        log_error(&a->log, "%s: %s", a->where, a->message);
-        return code;
+        csv_abandon(&a->sink);
+        return sink_fail(a, st);
     }
     a->sink_open = 1;
     return 0;
@@ -793,11 +796,7 @@ static int open_table(agent *a, map_table table, const char *name, csv_mode mode
 static int commit_rows(agent *a)
 {
     csv_status st = csv_commit(&a->sink);
-    if (st == CSV_OK)
-        return 0;
-    int code = sink_failed(a, st);
-    log_error(&a->log, "%s: %s", a->where, a->message);
-    return code;
+    return st == CSV_OK ? 0 : sink_fail(a, st);
 }
 
 /* Publishes (REPLACE) or closes (APPEND) the table's file. */
@@ -811,11 +810,7 @@ static int close_table(agent *a, int ok)
         return 0;
     }
     csv_status st = csv_finish(&a->sink);
-    if (st == CSV_OK)
-        return 0;
-    int code = sink_failed(a, st);
-    log_error(&a->log, "%s: %s", a->where, a->message);
-    return code;
+    return st == CSV_OK ? 0 : sink_fail(a, st);
 }
 
 /* Maps one record into the open table; errors become a->message. */
@@ -825,7 +820,7 @@ static int write_row(agent *a, const jstream_record *r)
     if (ms == MAP_OK)
         return 0;
     if (ms == MAP_ERR_SINK)
-        return sink_failed(a, a->map.sink_status);
+        return sink_error(a, a->map.sink_status);
     char what[LOG_LINE_MAX / 2];
     (void)map_describe(&a->map, ms, what, sizeof what);
     (void)snprintf(a->message, sizeof a->message, "bad data from the server: %s", what);
@@ -853,7 +848,7 @@ static void stream_page(agent *a, int stream, unsigned long rows)
 {
     a->stats[stream].pages++;
     a->stats[stream].rows += rows;
-    a->stats[stream].bytes += a->body_bytes;
+    a->stats[stream].bytes += a->resp.body_bytes;
 }
 
 static void stream_summary(agent *a, int stream)
@@ -871,6 +866,13 @@ static void stream_summary(agent *a, int stream)
 
 /* ==== one GET, with retries ====================================================== */
 
+/* A request that ends the stream: code from fail(). */
+static fetch_result fetch_fatal(int code)
+{
+    fetch_result r = {FETCH_FATAL, code, 0};
+    return r;
+}
+
 /* The transport or HTTP exchange failed: retry, unless the certificate was
  * refused or the TLS handshake itself failed (neither heals by waiting). */
 static fetch_result exchange_failed(agent *a, http_client_status st)
@@ -881,16 +883,11 @@ static fetch_result exchange_failed(agent *a, http_client_status st)
     /* dbviewer's answer to a query MongoDB failed while it streamed (the
      * sort memory limit): 200, the page's head, then the connection ends. */
     a->head_only = a->resp.status_code == 200 && a->js.has_total && a->js.records == 0;
-    if (st == HTTP_CLIENT_ERR_CONNECT && (ts == TRANSPORT_ERR_CERT || ts == TRANSPORT_ERR_TLS)) {
-        log_error(&a->log, "%s: cannot connect to %s: %s", a->where, a->cfg.server.host,
-                  a->message);
-        r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_UNAVAILABLE;
-    } else if (st == HTTP_CLIENT_ERR_REQUEST_LONG || st == HTTP_CLIENT_ERR_TARGET) {
-        log_error(&a->log, "%s: %s", a->where, a->message);
-        r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_CONFIG;
-    }
+    if (st == HTTP_CLIENT_ERR_CONNECT && (ts == TRANSPORT_ERR_CERT || ts == TRANSPORT_ERR_TLS))
+        return fetch_fatal(fail(a, AGENT_EXIT_UNAVAILABLE, "cannot connect to %s: %s",
+                                a->cfg.server.host, a->message));
+    if (st == HTTP_CLIENT_ERR_REQUEST_LONG || st == HTTP_CLIENT_ERR_TARGET)
+        return fetch_fatal(fail(a, AGENT_EXIT_CONFIG, "%s", a->message));
     return r;
 }
 
@@ -898,12 +895,8 @@ static fetch_result exchange_failed(agent *a, http_client_status st)
 static fetch_result body_failed(agent *a)
 {
     fetch_result r = {FETCH_RETRY, 0, 1};
-    if (a->record_error == AGENT_EXIT_OUTPUT) {
-        log_error(&a->log, "%s: %s", a->where, a->message);
-        r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_OUTPUT;
-        return r;
-    }
+    if (a->record_error == AGENT_EXIT_OUTPUT)
+        return fetch_fatal(fail(a, AGENT_EXIT_OUTPUT, "%s", a->message));
     if (a->record_error == 0) {
         char what[LOG_LINE_MAX / 2];
         (void)jstream_describe(&a->js, what, sizeof what);
@@ -926,21 +919,14 @@ static fetch_result judge_status(agent *a)
     }
     if (code == 401 &&
         (strcmp(said, "User does not exist") == 0 || strcmp(said, "User is locked") == 0 ||
-         strcmp(said, "Token is invalid") == 0)) {
-        log_error(&a->log,
-                  "%s: the API key was refused by %s (401 %s): check api_key or "
-                  "COUNTLY_API_KEY",
-                  a->where, a->cfg.server.host, said);
-        r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_AUTH;
-        return r;
-    }
-    if (code >= 500) {
-        log_error(&a->log, "%s: %s answered HTTP %d%s%s", a->where, a->cfg.server.host, code,
-                  said[0] ? ": " : "", said);
-        r.outcome = FETCH_FATAL;
-        r.exit_code = AGENT_EXIT_UNAVAILABLE;
-    }
+         strcmp(said, "Token is invalid") == 0))
+        return fetch_fatal(fail(a, AGENT_EXIT_AUTH,
+                                "the API key was refused by %s (401 %s): check api_key or "
+                                "COUNTLY_API_KEY",
+                                a->cfg.server.host, said));
+    if (code >= 500)
+        return fetch_fatal(fail(a, AGENT_EXIT_UNAVAILABLE, "%s answered HTTP %d%s%s",
+                                a->cfg.server.host, code, said[0] ? ": " : "", said));
     return r;
 }
 
@@ -953,7 +939,6 @@ static fetch_result attempt_once(agent *a, jstream_envelope envelope)
     jstream_init(&a->js, envelope);
     a->record_error = 0;
     a->head_only = 0;
-    a->body_bytes = 0;
     http_client_status st = http_client_get(&a->http, a->target, on_body, a, &a->resp);
     if (!a->run_start_known && a->resp.date > 0) {
         a->run_start = a->resp.date; /* the server's clock, not ours */
@@ -1004,15 +989,13 @@ static int wait_before_retry(agent *a, unsigned attempt)
  * head, then cut the connection, on every attempt. Retrying will not help. */
 static fetch_result query_failed(agent *a, unsigned attempts)
 {
-    fetch_result r = {FETCH_FATAL, AGENT_EXIT_UNAVAILABLE, 0};
-    log_error(&a->log,
-              "%s: %s could not answer the query (%s): it sent the page's head (total %lld), "
-              "then closed the connection, %u time%s. Likely a MongoDB query error such as the "
-              "sort memory limit: look for it in the Countly server's log, or try a smaller "
-              "max_records_per_page",
-              a->where, a->cfg.server.host, a->shape[0] ? a->shape : a->target_shown,
-              (long long)a->js.total, attempts, attempts == 1 ? "" : "s");
-    return r;
+    return fetch_fatal(fail(a, AGENT_EXIT_UNAVAILABLE,
+                            "%s could not answer the query (%s): it sent the page's head (total "
+                            "%lld), then closed the connection, %u time%s. Likely a MongoDB "
+                            "query error such as the sort memory limit: look for it in the "
+                            "Countly server's log, or try a smaller max_records_per_page",
+                            a->cfg.server.host, a->shape[0] ? a->shape : a->target_shown,
+                            (long long)a->js.total, attempts, attempts == 1 ? "" : "s"));
 }
 
 /* GETs the target built with target_begin/target_add, retrying what can
@@ -1021,29 +1004,22 @@ static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn h
 {
     fetch_result r = {FETCH_FATAL, AGENT_EXIT_CONFIG, 0};
     if (target_finish(a) != 0)
-        return r;
+        return r; /* target_finish said why */
     a->handler = handler;
     log_debug(&a->log, "GET %s", a->target_shown);
     for (unsigned attempt = 0;; attempt++) {
         r = attempt_once(a, envelope);
         if (r.outcome != FETCH_RETRY)
             return r;
-        if (a->sink_open && csv_rollback(&a->sink) != CSV_OK) {
-            log_error(&a->log, "%s: cannot roll back %s: %s", a->where, a->sink.path,
-                      csv_strerror(a->sink.port_error == PORT_ERR_NOSPC ? CSV_ERR_NOSPC
-                                                                        : CSV_ERR_TRUNCATE));
-            r.outcome = FETCH_FATAL;
-            r.exit_code = AGENT_EXIT_OUTPUT;
-            return r;
-        }
+        csv_status rolled = a->sink_open ? csv_rollback(&a->sink) : CSV_OK;
+        if (rolled != CSV_OK)
+            return fetch_fatal(sink_fail(a, rolled));
         if (attempt >= a->cfg.retry_attempts || !wait_before_retry(a, attempt)) {
             if (a->head_only)
                 return query_failed(a, attempt + 1);
-            log_error(&a->log, "%s: %s (GET %s; gave up after %u attempt%s)", a->where, a->message,
-                      a->target_shown, attempt + 1, attempt ? "s" : "");
-            r.outcome = FETCH_FATAL;
-            r.exit_code = r.data_error ? AGENT_EXIT_DATA : AGENT_EXIT_UNAVAILABLE;
-            return r;
+            return fetch_fatal(fail(a, r.data_error ? AGENT_EXIT_DATA : AGENT_EXIT_UNAVAILABLE,
+                                    "%s (GET %s; gave up after %u attempt%s)", a->message,
+                                    a->target_shown, attempt + 1, attempt ? "s" : ""));
         }
     }
 }
@@ -1052,10 +1028,10 @@ static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn h
 static int unexpected_status(agent *a)
 {
     int code = a->resp.status_code;
-    log_error(&a->log, "%s: %s answered HTTP %d%s%s (GET %s)", a->where, a->cfg.server.host, code,
-              a->js.has_message ? ": " : "", a->js.has_message ? a->js.message : "",
-              a->target_shown);
-    return (code == 401 || code == 403) ? AGENT_EXIT_AUTH : AGENT_EXIT_DATA;
+    return fail(a, (code == 401 || code == 403) ? AGENT_EXIT_AUTH : AGENT_EXIT_DATA,
+                "%s answered HTTP %d%s%s (GET %s)", a->cfg.server.host, code,
+                a->js.has_message ? ": " : "", a->js.has_message ? a->js.message : "",
+                a->target_shown);
 }
 
 /* ==== requests ================================================================ */
@@ -1070,11 +1046,9 @@ static void target_begin(agent *a, const char *path)
 /* Adds one query parameter (value percent-encoded). */
 static int target_add(agent *a, const char *key, const char *value)
 {
-    if (url_append_query(a->target_shown, sizeof a->target_shown, key, value) != URL_OK) {
-        log_error(&a->log, "%s: request longer than HTTP_REQUEST_MAX (%d bytes)", a->where,
-                  HTTP_REQUEST_MAX);
-        return AGENT_EXIT_CONFIG;
-    }
+    if (url_append_query(a->target_shown, sizeof a->target_shown, key, value) != URL_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "request longer than HTTP_REQUEST_MAX (%d bytes)",
+                    HTTP_REQUEST_MAX);
     return 0;
 }
 
@@ -1082,34 +1056,28 @@ static int target_add(agent *a, const char *key, const char *value)
 static int target_finish(agent *a)
 {
     (void)snprintf(a->target, sizeof a->target, "%s", a->target_shown);
-    if (url_append_query(a->target, sizeof a->target, "api_key", a->cfg.api_key) != URL_OK) {
-        log_error(&a->log, "%s: request longer than HTTP_REQUEST_MAX (%d bytes)", a->where,
-                  HTTP_REQUEST_MAX);
-        return AGENT_EXIT_CONFIG;
-    }
+    if (url_append_query(a->target, sizeof a->target, "api_key", a->cfg.api_key) != URL_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "request longer than HTTP_REQUEST_MAX (%d bytes)",
+                    HTTP_REQUEST_MAX);
     return 0;
 }
 
 static int on_record(void *user, const jstream_record *record)
 {
     agent *a = user;
-    if (a->http.parser.status_code != 200)
+    if (http_client_status_code(&a->http) != 200)
         return 0; /* an error body's records mean nothing */
-    int code = a->handler(a, record);
-    if (code != 0)
-        a->record_error = code;
-    return code != 0;
+    return a->handler(a, record) != AGENT_RECORD_GO_ON;
 }
 
 static int on_body(void *user, const uint8_t *data, size_t len)
 {
     agent *a = user;
-    a->body_bytes += len;
     if (jstream_feed(&a->js, data, len, on_record, a) == JSTREAM_OK)
         return 0;
     /* An error page that is not JSON (nginx's HTML 502/503/504) is judged
      * by its status alone: read it to its end, never as bad data. */
-    return a->http.parser.status_code == 200;
+    return http_client_status_code(&a->http) == 200;
 }
 
 /* ==== small helpers ========================================================== */
@@ -1180,10 +1148,10 @@ static int remember_visible_app(agent *a, const char *id)
     if (!text_is_object_id(id, strlen(id)) || list_contains(a->visible, a->visible_count, id))
         return 0;
     if (a->visible_count >= CONFIG_APPS_MAX) {
-        log_error(&a->log,
-                  "the server lists more than CONFIG_APPS_MAX (%d) apps; rebuild "
-                  "with a larger CONFIG_APPS_MAX",
-                  CONFIG_APPS_MAX);
+        (void)snprintf(a->message, sizeof a->message,
+                       "the server lists more than CONFIG_APPS_MAX (%d) apps; rebuild "
+                       "with a larger CONFIG_APPS_MAX",
+                       CONFIG_APPS_MAX);
         return AGENT_EXIT_DATA;
     }
     memcpy(a->visible[a->visible_count++], id, 25);

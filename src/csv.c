@@ -452,31 +452,13 @@ csv_status csv_rollback(csv_sink *sink)
     return CSV_OK;
 }
 
-/* Writes the folder of path ("." when it has no '/') into folder. */
-static void csv_folder_of(const char *path, char folder[CSV_PATH_MAX])
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        memcpy(folder, ".", 2);
-        return;
-    }
-    size_t len = slash == path ? 1 : (size_t)(slash - path);
-    memcpy(folder, path, len);
-    folder[len] = '\0';
-}
-
 /* REPLACE: moves "<path>.tmp" over path and makes the move durable. */
 static csv_status csv_publish(csv_sink *sink)
 {
-    char folder[CSV_PATH_MAX];
-    port_status port = port_file_rename(sink->tmp_path, sink->path);
+    port_status port = port_file_replace(sink->tmp_path, sink->path);
     if (port != PORT_OK)
         return csv_port_fail(sink, CSV_ERR_RENAME, port);
     sink->tmp_path[0] = '\0';
-    csv_folder_of(sink->path, folder);
-    port = port_dir_sync(folder);
-    if (port != PORT_OK)
-        return csv_port_fail(sink, CSV_ERR_SYNC, port);
     return CSV_OK;
 }
 

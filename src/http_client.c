@@ -51,6 +51,11 @@ http_client_status http_client_init(http_client *c, transport tr, const url_part
     return HTTP_CLIENT_OK;
 }
 
+int http_client_status_code(const http_client *c)
+{
+    return c->parser.status_code;
+}
+
 const char *http_client_detail(const http_client *c)
 {
     return c->detail;

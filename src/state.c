@@ -843,32 +843,14 @@ static state_status state_write_tmp(sync_state *state, const char *tmp, const ch
     return state_write_error(state, what, tmp, ps);
 }
 
-/* The folder holding path ("." when path has no '/'). */
-static void state_folder(const char *path, char *out, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL)
-        (void)snprintf(out, cap, ".");
-    else if (slash == path)
-        (void)snprintf(out, cap, "/");
-    else
-        (void)snprintf(out, cap, "%.*s", (int)(slash - path), path);
-}
-
 /* Replaces path by its tmp file and makes the rename durable. */
 static state_status state_replace(sync_state *state, const char *path, const char *tmp)
 {
-    char folder[CONFIG_PATH_MAX + 8];
-    port_status ps = port_file_rename(tmp, path);
-    if (ps != PORT_OK) {
-        (void)port_file_remove(tmp);
-        return state_write_error(state, "rename the temporary file over the", path, ps);
-    }
-    state_folder(path, folder, sizeof folder);
-    ps = port_dir_sync(folder);
-    if (ps != PORT_OK)
-        return state_write_error(state, "sync the folder of the", path, ps);
-    return STATE_OK;
+    port_status ps = port_file_replace(tmp, path);
+    if (ps == PORT_OK)
+        return STATE_OK;
+    (void)port_file_remove(tmp);
+    return state_write_error(state, "replace (rename and sync the folder of) the", path, ps);
 }
 
 state_status state_save(sync_state *state, const char *path, char *buf, size_t cap)

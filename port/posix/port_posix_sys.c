@@ -6,6 +6,7 @@
  * monotonic clock come from port_posix_net.c + port_posix_clock.c or from
  * another network stack (port/lwip/).
  */
+#include "options.h"
 #include "port.h"
 #include "port_posix_errno.h"
 
@@ -199,6 +200,27 @@ port_status port_file_close(port_file *file)
 port_status port_file_rename(const char *from, const char *to)
 {
     return rename(from, to) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+}
+
+port_status port_path_folder(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    if (len >= cap)
+        return PORT_ERR_IO;
+    memcpy(out, slash == NULL ? "." : path, len);
+    out[len] = '\0';
+    return PORT_OK;
+}
+
+port_status port_file_replace(const char *from, const char *to)
+{
+    char folder[PORT_PATH_MAX];
+    port_status st = port_path_folder(to, folder, sizeof folder);
+    if (st != PORT_OK)
+        return st;
+    st = port_file_rename(from, to);
+    return st == PORT_OK ? port_dir_sync(folder) : st;
 }
 
 port_status port_file_remove(const char *path)

@@ -191,6 +191,47 @@ static void path_under_a_regular_file_is_noent(void **state)
 
 /* Writing through a handle opened for reading only: the OS says EBADF, the
  * port PORT_ERR_IO (it is a misuse, not a permission the user could fix). */
+/* The folder of a file path, as the durable replace syncs it. */
+static void folder_of_a_path(void **state)
+{
+    (void)state;
+    char out[16];
+    assert_int_equal(port_path_folder("users.csv", out, sizeof out), PORT_OK);
+    assert_string_equal(out, ".");
+    assert_int_equal(port_path_folder("/users.csv", out, sizeof out), PORT_OK);
+    assert_string_equal(out, "/");
+    assert_int_equal(port_path_folder("out/sub/users.csv", out, sizeof out), PORT_OK);
+    assert_string_equal(out, "out/sub");
+    assert_int_equal(port_path_folder("out/", out, sizeof out), PORT_OK);
+    assert_string_equal(out, "out");
+    assert_int_equal(port_path_folder("0123456789abcdef/x", out, sizeof out), PORT_ERR_IO);
+    assert_int_equal(port_path_folder("0123456789abcde/x", out, sizeof out), PORT_OK);
+}
+
+/* A durable replace: the new content under the old name, the temporary
+ * gone; a missing temporary leaves the old file alone. */
+static void replace_moves_the_new_file_over_the_old(void **state)
+{
+    (void)state;
+    char buf[32];
+    size_t got = 0;
+    port_file f;
+    const char *old_path = tmpdir_path_n(1, "replace.txt");
+    const char *new_path = tmpdir_path_n(2, "replace.txt.tmp");
+    write_text(old_path, PORT_FILE_CREATE | PORT_FILE_TRUNC, "old");
+    write_text(new_path, PORT_FILE_CREATE | PORT_FILE_TRUNC, "new");
+    assert_int_equal(port_file_replace(new_path, old_path), PORT_OK);
+    assert_int_equal(port_path_stat(new_path, NULL, NULL), PORT_ERR_NOENT);
+    port_file_init(&f);
+    assert_int_equal(port_file_open(&f, old_path, 0), PORT_OK);
+    assert_int_equal(port_file_read(&f, buf, sizeof buf, &got), PORT_OK);
+    assert_int_equal(got, 3);
+    assert_memory_equal(buf, "new", 3);
+    assert_int_equal(port_file_close(&f), PORT_OK);
+    assert_int_equal(port_file_replace(new_path, old_path), PORT_ERR_NOENT);
+    assert_int_equal(port_path_stat(old_path, NULL, NULL), PORT_OK);
+}
+
 static void write_to_read_only_handle_is_io_error(void **state)
 {
     (void)state;
@@ -856,6 +897,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dir_create_fails_when_a_file_has_the_name),
         cmocka_unit_test(file_write_read_size_sync_truncate_round_trip),
+        cmocka_unit_test(folder_of_a_path),
+        cmocka_unit_test(replace_moves_the_new_file_over_the_old),
         cmocka_unit_test(truncate_flag_empties_and_append_flag_appends),
         cmocka_unit_test(missing_files_are_noent),
         cmocka_unit_test(path_under_a_regular_file_is_noent),
