@@ -330,21 +330,17 @@ static void config_defaults(config *cfg)
  * digits. *negative is set for a '-' sign on a non-zero number. */
 static int config_parse_whole(const char *text, size_t len, uint64_t *value, int *negative)
 {
-    size_t i = 0;
+    size_t sign = len > 0 && text[0] == '-';
+    size_t i = sign;
     *value = 0;
     *negative = 0;
-    if (len > 0 && text[0] == '-')
-        i = 1;
-    if (i == len)
+    while (i < len && text[i] >= '0' && text[i] <= '9')
+        i++;
+    if (i == sign || i != len)
         return 0;
-    for (; i < len; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return 0;
-        *value = *value * 10u + (uint64_t)(text[i] - '0');
-        if (*value > UINT32_MAX)
-            *value = (uint64_t)UINT32_MAX + 1u;
-    }
-    *negative = text[0] == '-' && *value != 0;
+    if (!text_parse_u64(text + sign, len - sign, value) || *value > UINT32_MAX)
+        *value = (uint64_t)UINT32_MAX + 1u; /* out of every range: the range check says so */
+    *negative = sign && *value != 0;
     return 1;
 }
 

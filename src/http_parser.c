@@ -204,17 +204,9 @@ static void fail(http_parser *p, http_parser_status status)
 static void on_content_length(http_parser *p, const char *v, size_t n)
 {
     int64_t value = 0;
-    if (n == 0) {
+    if (n == 0 || v[0] == '-' || !text_parse_i64(v, n, &value)) {
         fail(p, HTTP_PARSER_ERR_CONTENT_LENGTH);
         return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (!is_digit(c) || value > (INT64_MAX - (c - '0')) / 10) {
-            fail(p, HTTP_PARSER_ERR_CONTENT_LENGTH);
-            return;
-        }
-        value = value * 10 + (c - '0');
     }
     if (p->has_content_length && value != p->content_length) {
         fail(p, HTTP_PARSER_ERR_CONTENT_LENGTH);
@@ -261,20 +253,19 @@ static void on_connection(http_parser *p, const char *v, size_t n)
 /* delta-seconds (digits only), capped at 2^31; -1 when not all digits. */
 static int64_t parse_delta_seconds(const char *v, size_t n)
 {
-    int64_t value = 0;
+    uint64_t value = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_digit((unsigned char)v[i])) {
+            return -1;
+        }
+    }
     if (n == 0) {
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (!is_digit(c)) {
-            return -1;
-        }
-        if (value < DELTA_SECONDS_CAP) {
-            value = value * 10 + (c - '0');
-        }
+    if (!text_parse_u64(v, n, &value) || value > DELTA_SECONDS_CAP) {
+        return DELTA_SECONDS_CAP; /* digits, but more than anyone should wait */
     }
-    return value < DELTA_SECONDS_CAP ? value : DELTA_SECONDS_CAP;
+    return (int64_t)value;
 }
 
 /* The date form is resolved against Date once all headers are in. */
@@ -630,17 +621,11 @@ static int find_name(const char *s, size_t n, const char *const *names, int coun
     return -1;
 }
 
-/* n decimal digits as a number, or -1. */
+/* n (at most 4) decimal digits as a number, or -1. */
 static int parse_number(const char *s, size_t n)
 {
-    int value = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)s[i])) {
-            return -1;
-        }
-        value = value * 10 + (s[i] - '0');
-    }
-    return value;
+    uint64_t value = 0;
+    return n <= 4 && text_parse_u64(s, n, &value) ? (int)value : -1;
 }
 
 /* Date fields gathered by the three parsers. */

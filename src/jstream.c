@@ -638,24 +638,9 @@ static int specials_allowed(const jstream *js)
 /* Parses the kept digits: an integer that fits int64_t, or SHAPE. */
 static int scalar_parse(const jstream *js, int64_t *value)
 {
-    uint64_t magnitude = 0;
-    int negative = js->scalar[0] == '-';
-    int i;
-    if (js->scalar_len <= negative || js->scalar_len >= (int)sizeof(js->scalar)) {
-        return 0;
-    }
-    for (i = negative; i < js->scalar_len; i++) {
-        unsigned digit = (unsigned)(js->scalar[i] - '0');
-        if (digit > 9 || magnitude > (UINT64_MAX - digit) / 10) {
-            return 0;
-        }
-        magnitude = magnitude * 10 + digit;
-    }
-    if (magnitude > (uint64_t)INT64_MAX + (uint64_t)negative) {
-        return 0;
-    }
-    *value = negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude;
-    return 1;
+    if (js->scalar_len >= (int)sizeof(js->scalar))
+        return 0; /* cut: too long to be an integer that fits */
+    return text_parse_i64(js->scalar, (size_t)js->scalar_len, value);
 }
 
 static void scalar_finish(jstream *js)

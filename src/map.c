@@ -51,6 +51,7 @@
 
 #include "civil_time.h"
 #include "json_string.h"
+#include "text.h"
 
 /* Turns a numeric limit into text for the messages below. */
 #define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
@@ -608,93 +609,6 @@ static map_status scan_record(map_view *v)
 
 /* ---- numbers -------------------------------------------------------------------------- */
 
-/* The integer part of a JSON number, exactly. */
-typedef struct {
-    int negative;
-    int digits;         /* significant digits of the integer part, 20 meaning "20 or more" */
-    uint64_t magnitude; /* the integer part, when digits <= 19 */
-} integer_part;
-
-/* Digits [*i, ...) of s; returns how many. */
-static size_t scan_digits(const char *s, size_t n, size_t *i)
-{
-    size_t start = *i;
-    while (*i < n && s[*i] >= '0' && s[*i] <= '9') {
-        (*i)++;
-    }
-    return *i - start;
-}
-
-/* Exponent digits at s[*i], saturated far beyond any meaningful value. */
-static int64_t scan_exponent(const char *s, size_t n, size_t *i, int *ok)
-{
-    int negative = *i < n && s[*i] == '-';
-    if (*i < n && (s[*i] == '-' || s[*i] == '+')) {
-        (*i)++;
-    }
-    int64_t e = 0;
-    size_t start = *i;
-    for (; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++) {
-        if (e < 1000000000) {
-            e = e * 10 + (s[*i] - '0');
-        }
-    }
-    *ok = *i > start;
-    return negative ? -e : e;
-}
-
-/* Parses number text s into *out; 0 when s is not a JSON number. */
-static int parse_integer_part(const char *s, size_t n, integer_part *out)
-{
-    size_t i = 0;
-    out->negative = n > 0 && s[0] == '-';
-    i += (size_t)out->negative;
-    const char *int_digits = s + i;
-    size_t k = scan_digits(s, n, &i);
-    const char *frac = s + i;
-    size_t f = 0;
-    if (i < n && s[i] == '.') {
-        i++;
-        frac = s + i;
-        f = scan_digits(s, n, &i);
-        if (f == 0) {
-            return 0;
-        }
-    }
-    int64_t exponent = 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        int ok = 0;
-        i++;
-        exponent = scan_exponent(s, n, &i, &ok);
-        if (!ok) {
-            return 0;
-        }
-    }
-    if (k == 0 || i != n) {
-        return 0;
-    }
-    /* The digits int_digits ++ frac with the point after k + exponent of them. */
-    int64_t point = (int64_t)k + exponent;
-    int64_t all = (int64_t)(k + f);
-    out->digits = 0;
-    out->magnitude = 0;
-    for (int64_t d = 0; d < point; d++) {
-        char c = d >= all ? '0' : d < (int64_t)k ? int_digits[d] : frac[d - (int64_t)k];
-        if (out->digits == 0 && c == '0') {
-            if (d >= all) {
-                break; /* only zeros are left: the value is 0 */
-            }
-            continue;
-        }
-        if (++out->digits > 19) {
-            out->digits = 20;
-            break;
-        }
-        out->magnitude = out->magnitude * 10 + (uint64_t)(c - '0');
-    }
-    return 1;
-}
-
 /* Writes value as decimal into out (24 bytes); returns the length. */
 static size_t format_int64(int64_t value, char *out)
 {
@@ -718,9 +632,9 @@ static size_t format_int64(int64_t value, char *out)
 /* Integer value of number token t. */
 static map_status token_integer(const map_view *v, int t, int64_t *value)
 {
-    integer_part p;
+    text_integer p;
     if (v->tok[t].type != JSMN_PRIMITIVE ||
-        !parse_integer_part(token_text(v, t), token_len(v, t), &p)) {
+        !text_json_integer(token_text(v, t), token_len(v, t), &p)) {
         return MAP_ERR_TYPE;
     }
     uint64_t limit = p.negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -738,9 +652,9 @@ static map_status token_integer(const map_view *v, int t, int64_t *value)
 /* Unix seconds of timestamp token t (10 digits, or 13 digits of ms). */
 static map_status token_timestamp(const map_view *v, int t, int64_t *secs)
 {
-    integer_part p;
+    text_integer p;
     if (v->tok[t].type != JSMN_PRIMITIVE ||
-        !parse_integer_part(token_text(v, t), token_len(v, t), &p)) {
+        !text_json_integer(token_text(v, t), token_len(v, t), &p)) {
         return MAP_ERR_TYPE;
     }
     if (p.negative && p.magnitude != 0) {

@@ -187,47 +187,21 @@ static void state_show(const state_ctx *ctx, int t, char *out, size_t cap)
 
 /* ---- values --------------------------------------------------------------------------------- */
 
-/* Parses [0-9]+ into *value; 0 on anything else or on overflow. */
-static int state_parse_u64(const char *text, size_t len, uint64_t *value)
-{
-    *value = 0;
-    if (len == 0)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return 0;
-        uint64_t digit = (uint64_t)(text[i] - '0');
-        if (*value > (UINT64_MAX - digit) / 10u)
-            return 0;
-        *value = *value * 10u + digit;
-    }
-    return 1;
-}
-
 /* A JSON integer token (not a string) that fits uint64_t. */
 static int state_tok_u64(const state_ctx *ctx, int t, uint64_t *value)
 {
     const jsmntok_t *tok = &ctx->rec->tokens[t];
     if (tok->type != JSMN_PRIMITIVE)
         return 0;
-    return state_parse_u64(ctx->rec->json + tok->start, (size_t)(tok->end - tok->start), value);
+    return text_parse_u64(ctx->rec->json + tok->start, (size_t)(tok->end - tok->start), value);
 }
 
 /* A JSON integer token that fits int64_t (negative allowed). */
 static int state_tok_i64(const state_ctx *ctx, int t, int64_t *value)
 {
     const jsmntok_t *tok = &ctx->rec->tokens[t];
-    const char *text = ctx->rec->json + tok->start;
-    size_t len = (size_t)(tok->end - tok->start);
-    int negative = tok->type == JSMN_PRIMITIVE && len > 0 && text[0] == '-';
-    uint64_t magnitude;
-    if (tok->type != JSMN_PRIMITIVE ||
-        !state_parse_u64(text + negative, len - (size_t)negative, &magnitude))
-        return 0;
-    if (magnitude > (uint64_t)INT64_MAX + (negative ? 1u : 0u))
-        return 0;
-    *value = negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude;
-    return 1;
+    return tok->type == JSMN_PRIMITIVE &&
+           text_parse_i64(ctx->rec->json + tok->start, (size_t)(tok->end - tok->start), value);
 }
 
 static int state_tok_is(const state_ctx *ctx, int t, const char *literal)

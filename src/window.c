@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
+
 /* Largest lac second a key may hold: far past any 13-digit millisecond
  * value, and small enough that lo + span never overflows. */
 #define WINDOW_SECOND_MAX 100000000000000000LL
@@ -239,54 +241,11 @@ window_status window_request(window_engine *w, char *filter, size_t cap, const c
 /* floor() of a JSON number's text; 0 when it is not one or out of range. */
 static int window_parse_second(const char *s, size_t len, int64_t *out)
 {
-    size_t i = 0;
-    int neg = 0;
-    int64_t whole = 0;
-    int frac = 0; /* a non-zero digit after the point */
-    char digits[40];
-    size_t nd = 0, point = 0;
-    long exp = 0;
-    if (i < len && s[i] == '-')
-        neg = 1, i++;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-        if (nd < sizeof digits)
-            digits[nd++] = s[i];
-        else
-            return 0;
-    point = nd;
-    if (point == 0)
+    text_integer v;
+    if (!text_json_integer(s, len, &v) || v.digits > 19 || v.magnitude >= WINDOW_SECOND_MAX)
         return 0;
-    if (i < len && s[i] == '.') {
-        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-            if (nd < sizeof digits)
-                digits[nd++] = s[i];
-            else
-                frac |= s[i] != '0';
-    }
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        int eneg = 0;
-        i++;
-        if (i < len && (s[i] == '+' || s[i] == '-'))
-            eneg = s[i++] == '-';
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-            if (exp < 1000)
-                exp = exp * 10 + (s[i] - '0');
-        exp = eneg ? -exp : exp;
-    }
-    if (i != len)
-        return 0;
-    long dp = (long)point + exp; /* digits before the decimal point */
-    for (long k = 0; k < (long)nd || k < dp; k++) {
-        int d = k < (long)nd ? digits[k] - '0' : 0;
-        if (k >= dp) {
-            frac |= d != 0;
-            continue;
-        }
-        if (whole > (WINDOW_SECOND_MAX - d) / 10)
-            return 0;
-        whole = whole * 10 + d;
-    }
-    *out = neg ? -whole - (frac ? 1 : 0) : whole;
+    int64_t whole = (int64_t)v.magnitude;
+    *out = v.negative ? -whole - (v.fraction ? 1 : 0) : whole;
     return 1;
 }
 

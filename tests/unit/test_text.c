@@ -61,12 +61,77 @@ static void utf8_encoding_at_every_length_boundary(void **state)
     }
 }
 
+static void decimal_integers_are_strict(void **state)
+{
+    (void)state;
+    uint64_t u = 7;
+    int64_t v = 7;
+    assert_true(text_parse_u64("0", 1, &u) && u == 0);
+    assert_true(text_parse_u64("18446744073709551615", 20, &u) && u == UINT64_MAX);
+    assert_false(text_parse_u64("18446744073709551616", 20, &u)); /* overflow */
+    assert_false(text_parse_u64("", 0, &u));
+    assert_false(text_parse_u64("-1", 2, &u));
+    assert_false(text_parse_u64("+1", 2, &u));
+    assert_false(text_parse_u64("1 ", 2, &u));
+    assert_false(text_parse_u64("1.0", 3, &u));
+    assert_true(text_parse_u64("123x", 3, &u) && u == 123); /* only len bytes */
+    assert_true(text_parse_i64("-9223372036854775808", 20, &v) && v == INT64_MIN);
+    assert_true(text_parse_i64("9223372036854775807", 19, &v) && v == INT64_MAX);
+    assert_false(text_parse_i64("9223372036854775808", 19, &v));
+    assert_false(text_parse_i64("-9223372036854775809", 20, &v));
+    assert_false(text_parse_i64("-", 1, &v));
+    assert_false(text_parse_i64("--1", 3, &v));
+    assert_true(text_parse_i64("-0", 2, &v) && v == 0);
+}
+
+static void json_number_integer_parts(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int ok, negative, digits;
+        uint64_t magnitude;
+        int fraction;
+    } cases[] = {
+        {"1717650000", 1, 0, 10, 1717650000u, 0},
+        {"1717650000.000", 1, 0, 10, 1717650000u, 0},
+        {"1717650000.5", 1, 0, 10, 1717650000u, 1},
+        {"-0.5", 1, 1, 0, 0, 1},
+        {"1.7e9", 1, 0, 10, 1700000000u, 0},
+        {"17e-1", 1, 0, 1, 1, 1},
+        {"1e-400", 1, 0, 0, 0, 1},
+        {"0", 1, 0, 0, 0, 0},
+        {"9223372036854775807", 1, 0, 19, 9223372036854775807u, 0},
+        {"12345678901234567890", 1, 0, 20, 0, 0},
+        {"1e300", 1, 0, 20, 0, 0},
+        {"1.", 0, 0, 0, 0, 0},
+        {".5", 0, 0, 0, 0, 0},
+        {"1e", 0, 0, 0, 0, 0},
+        {"abc", 0, 0, 0, 0, 0},
+        {"", 0, 0, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        text_integer t;
+        int ok = text_json_integer(cases[i].text, strlen(cases[i].text), &t);
+        assert_int_equal(ok, cases[i].ok);
+        if (!ok)
+            continue;
+        assert_int_equal(t.negative, cases[i].negative);
+        assert_int_equal(t.digits, cases[i].digits);
+        if (t.digits <= 19)
+            assert_int_equal(t.magnitude, cases[i].magnitude);
+        assert_int_equal(t.fraction, cases[i].fraction);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hex_value_of_every_byte),
         cmocka_unit_test(object_id_is_exactly_24_hex_digits),
         cmocka_unit_test(utf8_encoding_at_every_length_boundary),
+        cmocka_unit_test(decimal_integers_are_strict),
+        cmocka_unit_test(json_number_integer_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
