@@ -1089,39 +1089,23 @@ static const char *output_path(agent *a, const char *name)
     return a->path;
 }
 
-/* Text of a top-level key's value in a record ("" and 0 when absent). */
+/* The value token of a record's top-level key (the last when repeated). */
 static int record_value(const jstream_record *r, const char *key, const jsmntok_t **value)
 {
-    const jsmntok_t *t = r->tokens;
-    size_t klen = strlen(key);
-    int found = 0;
-    if (t[0].type != JSMN_OBJECT)
+    int v = json_token_find(r->json, r->tokens, r->token_count, key);
+    if (v < 0)
         return 0;
-    for (int i = 1; i + 1 < r->token_count; i++) {
-        if (t[i].parent != 0 || t[i].type != JSMN_STRING)
-            continue;
-        if ((size_t)(t[i].end - t[i].start) == klen &&
-            memcmp(r->json + t[i].start, key, klen) == 0) {
-            *value = &t[i + 1]; /* last wins */
-            found = 1;
-        }
-    }
-    return found;
+    *value = &r->tokens[v];
+    return 1;
 }
 
 /* Decodes a string value into out; 0 when it is not a string or too long. */
 static int record_string(const jstream_record *r, const char *key, char *out, size_t cap)
 {
     const jsmntok_t *v;
-    size_t len = 0;
     unsigned long replaced = 0;
-    if (!record_value(r, key, &v) || v->type != JSMN_STRING)
-        return 0;
-    if (json_string_decode(r->json + v->start, (size_t)(v->end - v->start), 0, out, cap - 1, &len,
-                           &replaced) != JSON_STRING_OK)
-        return 0;
-    out[len] = '\0';
-    return 1;
+    return record_value(r, key, &v) &&
+           json_token_string(r->json, v, out, cap, &replaced) == JSON_STRING_OK;
 }
 
 /* "ObjectId(<hex>)" -> "<hex>", in place. */

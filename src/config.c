@@ -255,15 +255,12 @@ static void config_show_value(const config_ctx *ctx, int t, char *out, size_t ca
 
 static const char *config_tok_text(const config_ctx *ctx, int t, size_t *len)
 {
-    const jsmntok_t *tok = &ctx->rec->tokens[t];
-    *len = (size_t)(tok->end - tok->start);
-    return ctx->rec->json + tok->start;
+    return json_token_text(ctx->rec->json, &ctx->rec->tokens[t], len);
 }
 
 static int config_tok_is_null(const config_ctx *ctx, int t)
 {
-    const jsmntok_t *tok = &ctx->rec->tokens[t];
-    return tok->type == JSMN_PRIMITIVE && ctx->rec->json[tok->start] == 'n';
+    return json_token_is(ctx->rec->json, &ctx->rec->tokens[t], "null");
 }
 
 static int config_tok_is_empty_string(const config_ctx *ctx, int t)
@@ -272,24 +269,11 @@ static int config_tok_is_empty_string(const config_ctx *ctx, int t)
     return tok->type == JSMN_STRING && tok->end == tok->start;
 }
 
-/* Index of the token after t and everything inside it. */
 /* Decodes string token t into out; NO_ROOM when it does not fit. */
 static json_string_status config_tok_decode(const config_ctx *ctx, int t, char *out, size_t cap,
                                             unsigned long *replaced)
 {
-    size_t len;
-    size_t out_len = 0;
-    const char *text = config_tok_text(ctx, t, &len);
-    *replaced = 0;
-    json_string_status st = json_string_decode(text, len, 0, out, cap, &out_len, replaced);
-    if (st == JSON_STRING_OK && out_len >= cap)
-        st = JSON_STRING_ERR_NO_ROOM;
-    if (st != JSON_STRING_OK) {
-        out[0] = '\0';
-        return st;
-    }
-    out[out_len] = '\0';
-    return JSON_STRING_OK;
+    return json_token_string(ctx->rec->json, &ctx->rec->tokens[t], out, cap, replaced);
 }
 
 /* ---- field access ------------------------------------------------------------------ */

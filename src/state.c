@@ -170,66 +170,35 @@ static state_status state_corrupt(state_ctx *ctx, const char *fmt, ...)
 /* Token t as written, cut to STATE_SHOW_MAX bytes, strings quoted. */
 static void state_show(const state_ctx *ctx, int t, char *out, size_t cap)
 {
-    const jsmntok_t *tok = &ctx->rec->tokens[t];
-    size_t len = (size_t)(tok->end - tok->start);
-    const char *quote = tok->type == JSMN_STRING ? "\"" : "";
-    size_t show = len;
-    const char *more = "";
-    if (len > STATE_SHOW_MAX) {
-        show = STATE_SHOW_MAX;
-        while (show > 0 && ((unsigned char)ctx->rec->json[tok->start + (int)show] & 0xC0u) == 0x80u)
-            show--;
-        more = "...";
-    }
-    (void)snprintf(out, cap, "%s%.*s%s%s", quote, (int)show, ctx->rec->json + tok->start, more,
-                   quote);
+    json_token_show(ctx->rec->json, &ctx->rec->tokens[t], STATE_SHOW_MAX, out, cap);
 }
 
 /* ---- values --------------------------------------------------------------------------------- */
 
-/* A JSON integer token (not a string) that fits uint64_t. */
+/* The json_tokens.h helpers on token t of the state document. */
 static int state_tok_u64(const state_ctx *ctx, int t, uint64_t *value)
 {
-    const jsmntok_t *tok = &ctx->rec->tokens[t];
-    if (tok->type != JSMN_PRIMITIVE)
-        return 0;
-    return text_parse_u64(ctx->rec->json + tok->start, (size_t)(tok->end - tok->start), value);
+    return json_token_u64(ctx->rec->json, &ctx->rec->tokens[t], value);
 }
 
-/* A JSON integer token that fits int64_t (negative allowed). */
 static int state_tok_i64(const state_ctx *ctx, int t, int64_t *value)
 {
-    const jsmntok_t *tok = &ctx->rec->tokens[t];
-    return tok->type == JSMN_PRIMITIVE &&
-           text_parse_i64(ctx->rec->json + tok->start, (size_t)(tok->end - tok->start), value);
+    return json_token_i64(ctx->rec->json, &ctx->rec->tokens[t], value);
 }
 
 static int state_tok_is(const state_ctx *ctx, int t, const char *literal)
 {
-    const jsmntok_t *tok = &ctx->rec->tokens[t];
-    size_t len = (size_t)(tok->end - tok->start);
-    return tok->type == JSMN_PRIMITIVE && len == strlen(literal) &&
-           memcmp(ctx->rec->json + tok->start, literal, len) == 0;
+    return json_token_is(ctx->rec->json, &ctx->rec->tokens[t], literal);
 }
 
-/* Decodes string token t into out (NUL-terminated); 0 if it does not fit
- * or needed a replacement character. */
+/* Decodes string token t into out; 0 if it does not fit or needed a
+ * replacement character. */
 static int state_tok_string(const state_ctx *ctx, int t, char *out, size_t cap)
 {
-    const jsmntok_t *tok = &ctx->rec->tokens[t];
-    size_t len = 0;
     unsigned long replaced = 0;
-    out[0] = '\0';
-    if (tok->type != JSMN_STRING)
-        return 0;
-    json_string_status st = json_string_decode(
-        ctx->rec->json + tok->start, (size_t)(tok->end - tok->start), 0, out, cap, &len, &replaced);
-    if (st != JSON_STRING_OK || len >= cap || replaced > 0) {
-        out[0] = '\0';
-        return 0;
-    }
-    out[len] = '\0';
-    return 1;
+    return json_token_string(ctx->rec->json, &ctx->rec->tokens[t], out, cap, &replaced) ==
+               JSON_STRING_OK &&
+           replaced == 0;
 }
 
 /* 1 when text is 24 hex digits; copies it lowercased into id[25]. */
