@@ -64,6 +64,11 @@ void log_debug(log_ctx *log, const char *fmt, ...) __attribute__((format(printf,
 void log_progress(log_ctx *log, int force, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Replaces each secret in line (a string in cap bytes) with "***"; returns 1 when the line
+ * is cut (it fills the buffer, or the result does not fit): no start of the secret is then
+ * left at its end. */
+int log_scrub(char *line, size_t cap, const char *secret);
+
 /* Writes a report line to stdout (check's report, version). */
 void log_report(log_ctx *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
