@@ -29,6 +29,7 @@
 #include "options.h"
 #include "state.h"
 #include "tcp_transport.h"
+#include "text.h"
 #include "tls.h"
 #include "window.h"
 
@@ -86,7 +87,7 @@ struct agent {
     int has_dbviewer;
     int has_groups_plugin;
     unsigned visible_count;
-    char visible[CONFIG_APPS_MAX][25];
+    text_object_id visible[CONFIG_APPS_MAX];
 
     /* transport */
     _Alignas(16) unsigned char tls_arena[TLS_ARENA_SIZE];

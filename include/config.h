@@ -20,6 +20,7 @@
 
 #include "jstream.h"
 #include "options.h"
+#include "text.h"
 #include "url.h"
 
 typedef enum {
@@ -38,23 +39,23 @@ typedef struct {
     char server_url[CONFIG_URL_MAX]; /* as configured, trailing '/' removed */
     url_parts server;                /* parsed server_url */
     char api_key[CONFIG_API_KEY_MAX + 1];
-    int api_key_from_env;            /* 1 when COUNTLY_API_KEY was used */
-    int all_apps;                    /* app_id "*" */
-    unsigned app_count;              /* otherwise: the listed ids */
-    char app_ids[CONFIG_APPS_MAX][25];
-    uint32_t max_records_per_page;   /* 1..1000, default 100 */
+    int api_key_from_env; /* 1 when COUNTLY_API_KEY was used */
+    int all_apps;         /* app_id "*" */
+    unsigned app_count;   /* otherwise: the listed ids */
+    text_object_id app_ids[CONFIG_APPS_MAX];
+    uint32_t max_records_per_page;    /* 1..1000, default 100 */
     uint32_t request_timeout_seconds; /* 1..600, default 30 */
-    uint32_t retry_attempts;         /* 0..10, default 3 */
-    int enable_apps;                 /* default 1 */
-    int enable_groups;               /* default 1 */
-    int enable_users;                /* default 1 */
-    uint32_t initial_sync_days;      /* 0..3650, default 90; 0 = all history */
-    char ca_file[CONFIG_PATH_MAX];   /* "" = system bundle */
-    int tls_verify;                  /* default 1 */
+    uint32_t retry_attempts;          /* 0..10, default 3 */
+    int enable_apps;                  /* default 1 */
+    int enable_groups;                /* default 1 */
+    int enable_users;                 /* default 1 */
+    uint32_t initial_sync_days;       /* 0..3650, default 90; 0 = all history */
+    char ca_file[CONFIG_PATH_MAX];    /* "" = system bundle */
+    int tls_verify;                   /* default 1 */
     char output_dir[CONFIG_PATH_MAX]; /* default "./countly-data" */
     char state_file[CONFIG_PATH_MAX]; /* default "<output_dir>/state.json" */
-    int file_readable_by_others;     /* the file holds the API key and is group/world readable */
-    char detail[CONFIG_DETAIL_MAX];  /* one line on the last error */
+    int file_readable_by_others;      /* the file holds the API key and is group/world readable */
+    char detail[CONFIG_DETAIL_MAX];   /* one line on the last error */
 } config;
 
 /* Words for a status. */

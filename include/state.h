@@ -28,6 +28,7 @@
 
 #include "jstream.h"
 #include "options.h"
+#include "text.h"
 #include "window.h"
 
 typedef enum {
@@ -41,14 +42,14 @@ typedef enum {
 } state_status;
 
 typedef struct {
-    char app_id[25];
+    text_object_id app_id;
     int64_t cursor; /* next window starts here (unix seconds) */
 } state_app;
 
 /* The window being read when the run stopped. */
 typedef struct {
     int active;
-    char app_id[25];
+    text_object_id app_id;
     int64_t from; /* window [from, to) on lac */
     int64_t to;
     int all_history;     /* the first-run-with-0-days filter */

@@ -11,11 +11,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A Countly object id as text: 24 hex digits and the NUL. */
+#define TEXT_OBJECT_ID_LEN 24
+typedef char text_object_id[TEXT_OBJECT_ID_LEN + 1];
+
 /* Value 0..15 of a hex digit (either case), or -1. */
 int text_hex_value(int c);
 
 /* 1 when text holds exactly 24 hex digits in its first len bytes. */
 int text_is_object_id(const char *text, size_t len);
+
+/* relaxed EJSON's "ObjectId(<hex>)" for a top-level ObjectId: the hex
+ * digits inside (*len updated), or text itself when it is not that form. */
+const char *text_object_id_unwrap(const char *text, size_t *len);
 
 /* Writes code point cp (at most U+10FFFF) as UTF-8 into out; returns 1..4. */
 size_t text_utf8_encode(uint32_t cp, uint8_t out[4]);

@@ -74,8 +74,7 @@ static int target_finish(agent *a);
 static const char *output_path(agent *a, const char *name);
 static int record_value(const jstream_record *r, const char *key, const jsmntok_t **value);
 static int record_string(const jstream_record *r, const char *key, char *out, size_t cap);
-static void strip_object_id(char *id);
-static int list_contains(char (*list)[25], unsigned count, const char *id);
+static int list_contains(const text_object_id *list, unsigned count, const char *id);
 static int remember_visible_app(agent *a, const char *id);
 
 /* ==== failing: one line, one exit code ================================================== */
@@ -335,7 +334,10 @@ static agent_record_result handle_app(agent *a, const jstream_record *r)
         (void)snprintf(id, sizeof id, "%s", r->key);
     else if (!record_string(r, "_id", id, sizeof id))
         id[0] = '\0';
-    strip_object_id(id);
+    size_t len = strlen(id);
+    const char *hex = text_object_id_unwrap(id, &len);
+    memmove(id, hex, len);
+    id[len] = '\0';
     int code = remember_visible_app(a, id);
     if (code == 0 && a->sink_open)
         code = write_row(a, r);
@@ -638,7 +640,7 @@ static int read_app_window(agent *a, const char *app_id, int64_t from, int64_t t
         window_bounds bounds = {from, to, all_history};
         memset(run, 0, sizeof *run);
         run->active = 1;
-        memcpy(run->app_id, app_id, 25);
+        memcpy(run->app_id, app_id, sizeof run->app_id);
         run->from = from;
         run->to = to;
         run->all_history = all_history;
@@ -1108,17 +1110,7 @@ static int record_string(const jstream_record *r, const char *key, char *out, si
            json_token_string(r->json, v, out, cap, &replaced) == JSON_STRING_OK;
 }
 
-/* "ObjectId(<hex>)" -> "<hex>", in place. */
-static void strip_object_id(char *id)
-{
-    size_t len = strlen(id);
-    if (len > 10 && memcmp(id, "ObjectId(", 9) == 0 && id[len - 1] == ')') {
-        memmove(id, id + 9, len - 10);
-        id[len - 10] = '\0';
-    }
-}
-
-static int list_contains(char (*list)[25], unsigned count, const char *id)
+static int list_contains(const text_object_id *list, unsigned count, const char *id)
 {
     for (unsigned i = 0; i < count; i++)
         if (strcmp(list[i], id) == 0)
@@ -1138,6 +1130,6 @@ static int remember_visible_app(agent *a, const char *id)
                        CONFIG_APPS_MAX);
         return AGENT_EXIT_DATA;
     }
-    memcpy(a->visible[a->visible_count++], id, 25);
+    memcpy(a->visible[a->visible_count++], id, sizeof(text_object_id));
     return 0;
 }

@@ -465,21 +465,21 @@ static config_status config_set_url(config_ctx *ctx, const config_key *key, int 
 static config_status config_add_app(config_ctx *ctx, const char *text)
 {
     config *cfg = ctx->cfg;
-    char id[25];
+    text_object_id id;
     for (size_t i = 0; i < 24; i++) {
         char c = text[i];
         id[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
     }
     id[24] = '\0';
     for (unsigned i = 0; i < cfg->app_count; i++) {
-        if (memcmp(cfg->app_ids[i], id, 25) == 0)
+        if (memcmp(cfg->app_ids[i], id, sizeof id) == 0)
             return CONFIG_OK;
     }
     if (cfg->app_count >= CONFIG_APPS_MAX)
         return config_fail(
             ctx, CONFIG_ERR_RANGE,
             "key 'app_id': more than CONFIG_APPS_MAX (" LIMIT_TEXT(CONFIG_APPS_MAX) ") app ids");
-    memcpy(cfg->app_ids[cfg->app_count++], id, 25);
+    memcpy(cfg->app_ids[cfg->app_count++], id, sizeof id);
     return CONFIG_OK;
 }
 

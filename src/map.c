@@ -683,24 +683,6 @@ static int need_exact(const map_view *v, size_t bound)
     return !v->dry || bound > MAP_FIELD_MAX;
 }
 
-/* "ObjectId(<hex>)" -> "<hex>". */
-static void strip_object_id(map_value *val)
-{
-    static const char prefix[] = "ObjectId(";
-    size_t p = sizeof(prefix) - 1;
-    if (val->len < p + 2 || memcmp(val->text, prefix, p) != 0 || val->text[val->len - 1] != ')') {
-        return;
-    }
-    for (size_t i = p; i < val->len - 1; i++) {
-        char c = val->text[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-            return;
-        }
-    }
-    val->text += p;
-    val->len -= p + 1;
-}
-
 /* Any value as compact JSON into the scratch (or its bound in pass 1). */
 static map_status render_json(map_view *v, int t, map_value *val)
 {
@@ -738,7 +720,7 @@ static map_status render_text(map_view *v, int t, int is_id, map_value *val)
         val->text = v->m->field;
     }
     if (is_id) {
-        strip_object_id(val);
+        val->text = text_object_id_unwrap(val->text, &val->len);
     }
     return MAP_OK;
 }

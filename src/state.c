@@ -201,8 +201,8 @@ static int state_tok_string(const state_ctx *ctx, int t, char *out, size_t cap)
            replaced == 0;
 }
 
-/* 1 when text is 24 hex digits; copies it lowercased into id[25]. */
-static int state_app_id(const char *text, char id[25])
+/* 1 when text is 24 hex digits; copies it lowercased into id. */
+static int state_app_id(const char *text, text_object_id id)
 {
     if (!text_is_object_id(text, strlen(text)))
         return 0;
@@ -246,7 +246,7 @@ int64_t state_cursor(const sync_state *state, const char *app_id)
 
 state_status state_set_cursor(sync_state *state, const char *app_id, int64_t cursor)
 {
-    char id[25];
+    text_object_id id;
     if (!state_app_id(app_id, id) || cursor < 0)
         return state_fail(state, STATE_ERR_CORRUPT,
                           "refusing to store cursor %lld for app \"%.40s\": app ids are 24 "
@@ -270,7 +270,7 @@ state_status state_set_cursor(sync_state *state, const char *app_id, int64_t cur
 /* What is wrong with an active run, or NULL. */
 static const char *state_run_problem(const state_run *run)
 {
-    char id[25];
+    text_object_id id;
     const window_position *pos = &run->pos;
     if (!run->active)
         return NULL;
@@ -299,7 +299,7 @@ static const char *state_run_problem(const state_run *run)
 static state_status state_load_app(state_ctx *ctx, int k)
 {
     char text[STATE_KEY_TEXT];
-    char id[25];
+    text_object_id id;
     char shown[STATE_SHOW_MAX + 8];
     int64_t cursor;
     if (!state_tok_string(ctx, k, text, sizeof text) || !state_app_id(text, id)) {
@@ -729,7 +729,7 @@ static void state_serialize(const sync_state *state, state_out *out)
 /* Refuses a state that load would refuse. */
 static state_status state_check(sync_state *state)
 {
-    char id[25];
+    text_object_id id;
     if (state->app_count > CONFIG_APPS_MAX)
         return state_fail(
             state, STATE_ERR_TOO_MANY,

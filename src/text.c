@@ -3,6 +3,8 @@
  */
 #include "text.h"
 
+#include <string.h>
+
 int text_hex_value(int c)
 {
     if (c >= '0' && c <= '9')
@@ -22,6 +24,19 @@ int text_is_object_id(const char *text, size_t len)
         if (text_hex_value((unsigned char)text[i]) < 0)
             return 0;
     return 1;
+}
+
+const char *text_object_id_unwrap(const char *text, size_t *len)
+{
+    static const char prefix[] = "ObjectId(";
+    size_t p = sizeof prefix - 1;
+    if (*len < p + 2 || memcmp(text, prefix, p) != 0 || text[*len - 1] != ')')
+        return text;
+    for (size_t i = p; i < *len - 1; i++)
+        if (text_hex_value((unsigned char)text[i]) < 0)
+            return text;
+    *len -= p + 1;
+    return text + p;
 }
 
 size_t text_utf8_encode(uint32_t cp, uint8_t out[4])

@@ -61,6 +61,30 @@ static void utf8_encoding_at_every_length_boundary(void **state)
     }
 }
 
+static void object_id_unwrap_only_the_ejson_form(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"ObjectId(64b0ac10c2c3ce0012dd1001)", "64b0ac10c2c3ce0012dd1001"},
+        {"ObjectId(ABC)", "ABC"},
+        {"64b0ac10c2c3ce0012dd1001", "64b0ac10c2c3ce0012dd1001"},
+        {"ObjectId()", "ObjectId()"},
+        {"ObjectId(xyz)", "ObjectId(xyz)"},
+        {"ObjectId(abc", "ObjectId(abc"},
+        {"objectid(abc)", "objectid(abc)"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = strlen(cases[i].in);
+        const char *hex = text_object_id_unwrap(cases[i].in, &len);
+        assert_int_equal(len, strlen(cases[i].out));
+        assert_memory_equal(hex, cases[i].out, len);
+    }
+    assert_int_equal(sizeof(text_object_id), 25);
+}
+
 static void decimal_integers_are_strict(void **state)
 {
     (void)state;
@@ -130,6 +154,7 @@ int main(void)
         cmocka_unit_test(hex_value_of_every_byte),
         cmocka_unit_test(object_id_is_exactly_24_hex_digits),
         cmocka_unit_test(utf8_encoding_at_every_length_boundary),
+        cmocka_unit_test(object_id_unwrap_only_the_ejson_form),
         cmocka_unit_test(decimal_integers_are_strict),
         cmocka_unit_test(json_number_integer_parts),
     };
