@@ -117,8 +117,8 @@ struct agent {
     unsigned long window_rows;
     agent_stream_stats stats[3];
     int stream; /* the stream being read (index into stats) */
-    char path[CONFIG_PATH_MAX + 32];
-    char where[160]; /* "users of app <id>, page 3" for messages */
+    char path[AGENT_PATH_MAX];
+    char where[AGENT_WHERE_MAX]; /* "users of app <id>, page 3" for messages */
     char message[LOG_LINE_MAX];
     agent_record_fn handler; /* the current stream's record handler */
 };

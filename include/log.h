@@ -16,16 +16,6 @@
 
 #include "options.h"
 
-/* Longest line; longer messages end in "...". */
-#ifndef LOG_LINE_MAX
-#define LOG_LINE_MAX 1024
-#endif
-
-/* Plain progress lines (not a terminal) come at most this often. */
-#ifndef LOG_PROGRESS_INTERVAL_MS
-#define LOG_PROGRESS_INTERVAL_MS 10000
-#endif
-
 typedef enum {
     LOG_QUIET = 0, /* errors only (-q) */
     LOG_NORMAL,    /* errors, warnings, notices, summary */

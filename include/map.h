@@ -57,15 +57,12 @@ typedef struct {
     int64_t processed_at;   /* run start (server clock), unix seconds */
 } map_context;
 
-/* Most columns of any table. */
-#define MAP_COLUMNS_MAX 20
-
 typedef struct {
     map_table table;
     map_context ctx;
-    unsigned long replaced;       /* U+FFFD substitutions so far */
-    csv_status sink_status;       /* behind MAP_ERR_SINK */
-    const char *error_column;     /* column of the last error */
+    unsigned long replaced;            /* U+FFFD substitutions so far */
+    csv_status sink_status;            /* behind MAP_ERR_SINK */
+    const char *error_column;          /* column of the last error */
     char error_id[JSTREAM_ID_MAX + 4]; /* _id of the record that failed, "" if none */
     /* per-record scratch */
     int column_token[MAP_COLUMNS_MAX];

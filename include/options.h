@@ -10,6 +10,11 @@
 #ifndef COUNTLY_SYNC_OPTIONS_H
 #define COUNTLY_SYNC_OPTIONS_H
 
+/* The text of a numeric option, for messages that name a limit:
+ * "record larger than JSTREAM_RECORD_MAX (" OPTIONS_TEXT(JSTREAM_RECORD_MAX) " bytes)". */
+#define OPTIONS_TEXT(x)  OPTIONS_TEXT_(x)
+#define OPTIONS_TEXT_(x) #x
+
 /* Version string sent in User-Agent and printed by `version`. */
 #ifndef COUNTLY_SYNC_VERSION
 #define COUNTLY_SYNC_VERSION "0.1.0"
@@ -93,6 +98,20 @@
 #define TLS_PATH_MAX 512
 #endif
 
+/* Bytes of a CA bundle read per port call while looking for candidates. */
+#ifndef TLS_CA_READ_CHUNK
+#define TLS_CA_READ_CHUNK 512
+#endif
+
+/* Until a request timeout is set (tls_connect), and for the courtesy
+ * close_notify at the end (never wait long for it), in milliseconds. */
+#ifndef TLS_DEFAULT_TIMEOUT_MS
+#define TLS_DEFAULT_TIMEOUT_MS 30000
+#endif
+#ifndef TLS_CLOSE_TIMEOUT_MS
+#define TLS_CLOSE_TIMEOUT_MS 100
+#endif
+
 /* Room for one failure description ("certificate for <host> is not ..."). */
 #ifndef TLS_DETAIL_MAX
 #define TLS_DETAIL_MAX 768
@@ -156,6 +175,11 @@
 #define MAP_FIELD_MAX JSTREAM_RECORD_MAX
 #endif
 
+/* Most columns of one table (users has 18). */
+#ifndef MAP_COLUMNS_MAX
+#define MAP_COLUMNS_MAX 20
+#endif
+
 /* Output buffer of a CSV file; rows longer than this are written in pieces. */
 #ifndef CSV_BUFFER_SIZE
 #define CSV_BUFFER_SIZE 8192
@@ -195,6 +219,20 @@
 #define CONFIG_DETAIL_MAX 512
 #endif
 
+/* Bytes of configuration.json or state.json read per port call. */
+#ifndef JSON_FILE_CHUNK
+#define JSON_FILE_CHUNK 512
+#endif
+
+/* The agent's description of where a run is, for messages ("users of app
+ * <id>, page 3"), and the output file paths it builds. */
+#ifndef AGENT_WHERE_MAX
+#define AGENT_WHERE_MAX 160
+#endif
+#ifndef AGENT_PATH_MAX
+#define AGENT_PATH_MAX (CONFIG_PATH_MAX + 32)
+#endif
+
 /* Largest state file: per app about 50 bytes, plus the run in progress
  * (CONFIG_APPS_MAX apps: about 13 KiB). The state is parsed as one jstream
  * record, so it can be no larger than JSTREAM_RECORD_MAX. */
@@ -222,6 +260,18 @@
 #define WINDOW_SUBRANGE_PAGES 16
 #endif
 
+/* ---- messages ----------------------------------------------------------------------- */
+
+/* Longest log line; longer messages end in "...". */
+#ifndef LOG_LINE_MAX
+#define LOG_LINE_MAX 1024
+#endif
+
+/* Plain progress lines (not a terminal) come at most this often. */
+#ifndef LOG_PROGRESS_INTERVAL_MS
+#define LOG_PROGRESS_INTERVAL_MS 10000
+#endif
+
 /* ---- retries ---------------------------------------------------------------------- */
 
 /* Exponential backoff with full jitter: the n-th retry waits a random time
@@ -237,5 +287,15 @@
 #ifndef AGENT_RETRY_BUDGET_MS
 #define AGENT_RETRY_BUDGET_MS (15 * 60 * 1000)
 #endif
+
+/* ---- sizes that depend on each other ------------------------------------------------ */
+
+_Static_assert(STATE_FILE_MAX <= JSTREAM_RECORD_MAX, "the state is parsed as one jstream record");
+_Static_assert(MAP_FIELD_MAX >= JSTREAM_RECORD_MAX,
+               "a decoded value is never longer than its record");
+_Static_assert(WINDOW_ID_MAX <= JSTREAM_ID_MAX, "an _id the engine pages by fits a record's _id");
+_Static_assert(CSV_PATH_MAX <= PORT_PATH_MAX && AGENT_PATH_MAX <= PORT_PATH_MAX,
+               "the port can name the folder of every file it replaces");
+_Static_assert(WINDOW_FILTER_MAX < HTTP_REQUEST_MAX, "a users filter fits a request");
 
 #endif /* COUNTLY_SYNC_OPTIONS_H */

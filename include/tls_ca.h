@@ -44,7 +44,7 @@ typedef struct {
     char line[TLS_PEM_LINE_MAX + 1];
     unsigned char b64[TLS_CA_DER_MAX / 3 * 4 + 4];
     unsigned char der[TLS_CA_DER_MAX];
-    uint8_t read_buf[512];
+    uint8_t read_buf[TLS_CA_READ_CHUNK];
     char entry_path[TLS_PATH_MAX];
 } tls_ca_store;
 

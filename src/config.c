@@ -33,10 +33,6 @@
 #include "port.h"
 #include "text.h"
 
-/* Turns a numeric limit into text for the messages below. */
-#define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
-#define LIMIT_TEXT_(x) #x
-
 /* Bytes read from the file per port call (only a stack buffer). */
 
 /* Room for a decoded key name: longer keys are unknown keys anyway. */
@@ -126,7 +122,7 @@ const char *config_strerror(config_status status)
     case CONFIG_ERR_READ:
         return "configuration file cannot be read";
     case CONFIG_ERR_TOO_LARGE:
-        return "configuration file larger than CONFIG_FILE_MAX (" LIMIT_TEXT(
+        return "configuration file larger than CONFIG_FILE_MAX (" OPTIONS_TEXT(
             CONFIG_FILE_MAX) " bytes)";
     case CONFIG_ERR_JSON:
         return "configuration file is not one valid JSON object";
@@ -420,7 +416,7 @@ static config_status config_set_api_key(config_ctx *ctx, const config_key *key, 
     if (config_tok_decode(ctx, t, field, key->size, &replaced) != JSON_STRING_OK)
         return config_fail(
             ctx, CONFIG_ERR_VALUE,
-            "key '%s': longer than CONFIG_API_KEY_MAX (" LIMIT_TEXT(CONFIG_API_KEY_MAX) " bytes)",
+            "key '%s': longer than CONFIG_API_KEY_MAX (" OPTIONS_TEXT(CONFIG_API_KEY_MAX) " bytes)",
             key->name);
     if (replaced > 0)
         return config_fail(ctx, CONFIG_ERR_VALUE,
@@ -478,7 +474,7 @@ static config_status config_add_app(config_ctx *ctx, const char *text)
     if (cfg->app_count >= CONFIG_APPS_MAX)
         return config_fail(
             ctx, CONFIG_ERR_RANGE,
-            "key 'app_id': more than CONFIG_APPS_MAX (" LIMIT_TEXT(CONFIG_APPS_MAX) ") app ids");
+            "key 'app_id': more than CONFIG_APPS_MAX (" OPTIONS_TEXT(CONFIG_APPS_MAX) ") app ids");
     memcpy(cfg->app_ids[cfg->app_count++], id, sizeof id);
     return CONFIG_OK;
 }
@@ -747,7 +743,7 @@ static config_status config_read(config_ctx *ctx, jstream *js)
         return config_fail(ctx, CONFIG_ERR_READ, "cannot read: %s", json_file_port_text(ps));
     case JSON_FILE_ERR_TOO_LARGE:
         return config_fail(ctx, CONFIG_ERR_TOO_LARGE,
-                           "larger than CONFIG_FILE_MAX (" LIMIT_TEXT(CONFIG_FILE_MAX) " bytes)");
+                           "larger than CONFIG_FILE_MAX (" OPTIONS_TEXT(CONFIG_FILE_MAX) " bytes)");
     case JSON_FILE_ERR_EMPTY:
         return config_fail(ctx, CONFIG_ERR_JSON, "the file is empty (one JSON object expected)");
     case JSON_FILE_ERR_JSON:
@@ -781,7 +777,7 @@ static config_status config_use_env_key(config_ctx *ctx, const char *env_api_key
     if (strlen(env_api_key) > CONFIG_API_KEY_MAX)
         return config_fail_at(
             ctx, CONFIG_ERR_VALUE, "COUNTLY_API_KEY",
-            "longer than CONFIG_API_KEY_MAX (" LIMIT_TEXT(CONFIG_API_KEY_MAX) " bytes)");
+            "longer than CONFIG_API_KEY_MAX (" OPTIONS_TEXT(CONFIG_API_KEY_MAX) " bytes)");
     (void)snprintf(cfg->api_key, sizeof cfg->api_key, "%s", env_api_key);
     cfg->api_key_from_env = 1;
     return CONFIG_OK;

@@ -19,10 +19,6 @@
 
 #include <string.h>
 
-/* Turns a numeric limit into text for the messages below. */
-#define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
-#define LIMIT_TEXT_(x) #x
-
 /* Bytes that force a field into quotes wherever they appear. */
 static const uint8_t csv_special[256] = {
     [','] = 1,
@@ -37,7 +33,8 @@ const char *csv_strerror(csv_status status)
     case CSV_OK:
         return "ok";
     case CSV_ERR_PATH_LONG:
-        return "output path longer than CSV_PATH_MAX - 5 (" LIMIT_TEXT(CSV_PATH_MAX) " - 5 bytes)";
+        return "output path longer than CSV_PATH_MAX - 5 (" OPTIONS_TEXT(
+            CSV_PATH_MAX) " - 5 bytes)";
     case CSV_ERR_OPEN:
         return "cannot open or create the output file";
     case CSV_ERR_SHORT:

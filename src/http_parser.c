@@ -29,10 +29,6 @@
 
 #include <string.h>
 
-/* Turns a numeric limit into text for the messages below. */
-#define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
-#define LIMIT_TEXT_(x) #x
-
 enum {
     ST_STATUS_LINE = 0,  /* collecting the status line */
     ST_HEADER_LINE,      /* collecting a header field line */
@@ -69,13 +65,13 @@ const char *http_parser_strerror(http_parser_status status)
         return "response header line starts with whitespace (obsolete line folding, RFC 9112 "
                "5.2)";
     case HTTP_PARSER_ERR_HEADER_LINE_LONG:
-        return "response header line longer than HTTP_HEADER_LINE_MAX (" LIMIT_TEXT(
+        return "response header line longer than HTTP_HEADER_LINE_MAX (" OPTIONS_TEXT(
             HTTP_HEADER_LINE_MAX) " bytes)";
     case HTTP_PARSER_ERR_HEADER_SECTION_LONG:
-        return "response headers longer than HTTP_HEADER_SECTION_MAX (" LIMIT_TEXT(
+        return "response headers longer than HTTP_HEADER_SECTION_MAX (" OPTIONS_TEXT(
             HTTP_HEADER_SECTION_MAX) " bytes)";
     case HTTP_PARSER_ERR_HEADER_COUNT:
-        return "more response header lines than HTTP_HEADER_COUNT_MAX (" LIMIT_TEXT(
+        return "more response header lines than HTTP_HEADER_COUNT_MAX (" OPTIONS_TEXT(
             HTTP_HEADER_COUNT_MAX) ")";
     case HTTP_PARSER_ERR_CONTENT_LENGTH:
         return "invalid Content-Length, conflicting values, or Content-Length with chunked";
@@ -85,7 +81,7 @@ const char *http_parser_strerror(http_parser_status status)
     case HTTP_PARSER_ERR_CHUNK_SIZE:
         return "malformed chunk-size line (not 1 to 16 hex digits)";
     case HTTP_PARSER_ERR_CHUNK_LINE_LONG:
-        return "chunk-size line longer than HTTP_CHUNK_LINE_MAX (" LIMIT_TEXT(
+        return "chunk-size line longer than HTTP_CHUNK_LINE_MAX (" OPTIONS_TEXT(
             HTTP_CHUNK_LINE_MAX) " bytes)";
     case HTTP_PARSER_ERR_CHUNK_DATA:
         return "chunk data not followed by CRLF";

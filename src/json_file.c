@@ -3,9 +3,6 @@
  */
 #include "json_file.h"
 
-/* Bytes read per call; files are small, the chunk lives on the stack. */
-#define JSON_FILE_CHUNK 512
-
 /* Counts records so a value without one is told apart. */
 typedef struct {
     jstream_record_fn on_record;

@@ -53,10 +53,6 @@
 #include "json_string.h"
 #include "text.h"
 
-/* Turns a numeric limit into text for the messages below. */
-#define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
-#define LIMIT_TEXT_(x) #x
-
 /* Longest value excerpt shown by map_describe (then "..."). */
 #define EXCERPT_MAX 40
 
@@ -180,7 +176,8 @@ const char *map_strerror(map_status status)
     case MAP_ERR_RANGE:
         return "integer outside the 64-bit range";
     case MAP_ERR_NO_ROOM:
-        return "value longer than MAP_FIELD_MAX (" LIMIT_TEXT(MAP_FIELD_MAX) " bytes) once decoded";
+        return "value longer than MAP_FIELD_MAX (" OPTIONS_TEXT(
+            MAP_FIELD_MAX) " bytes) once decoded";
     case MAP_ERR_SINK:
         return "the CSV sink failed";
     }

@@ -32,10 +32,6 @@
 #include "port.h"
 #include "text.h"
 
-/* Turns a numeric limit into text for the messages below. */
-#define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
-#define LIMIT_TEXT_(x) #x
-
 /* Bytes read from the file per port call (only a stack buffer). */
 
 /* Room for a decoded key name: longer keys are unknown keys anyway. */
@@ -121,9 +117,9 @@ const char *state_strerror(state_status status)
     case STATE_ERR_CORRUPT:
         return "state file is not a valid state document";
     case STATE_ERR_TOO_LARGE:
-        return "state larger than STATE_FILE_MAX (" LIMIT_TEXT(STATE_FILE_MAX) " bytes)";
+        return "state larger than STATE_FILE_MAX (" OPTIONS_TEXT(STATE_FILE_MAX) " bytes)";
     case STATE_ERR_TOO_MANY:
-        return "state lists more than CONFIG_APPS_MAX (" LIMIT_TEXT(CONFIG_APPS_MAX) ") apps";
+        return "state lists more than CONFIG_APPS_MAX (" OPTIONS_TEXT(CONFIG_APPS_MAX) ") apps";
     case STATE_ERR_WRITE:
         return "state file cannot be written";
     case STATE_ERR_NOSPC:
@@ -257,7 +253,7 @@ state_status state_set_cursor(sync_state *state, const char *app_id, int64_t cur
     if (app == NULL) {
         if (state->app_count >= CONFIG_APPS_MAX)
             return state_fail(state, STATE_ERR_TOO_MANY,
-                              "cannot add app %s: the state holds CONFIG_APPS_MAX (" LIMIT_TEXT(
+                              "cannot add app %s: the state holds CONFIG_APPS_MAX (" OPTIONS_TEXT(
                                   CONFIG_APPS_MAX) ") apps",
                               id);
         app = &state->apps[state->app_count++];
@@ -287,7 +283,7 @@ static const char *state_run_problem(const state_run *run)
     if (pos->sub_hi < 0 || pos->span < 0)
         return "key 'run': 'sub_hi' and 'span' are not negative";
     if (pos->has_after && (pos->after_id[0] == '\0' || strlen(pos->after_id) > WINDOW_ID_MAX))
-        return "key 'run': 'after' is empty or longer than WINDOW_ID_MAX (" LIMIT_TEXT(
+        return "key 'run': 'after' is empty or longer than WINDOW_ID_MAX (" OPTIONS_TEXT(
             WINDOW_ID_MAX) " bytes)";
     return NULL;
 }
@@ -315,7 +311,7 @@ static state_status state_load_app(state_ctx *ctx, int k)
         return state_corrupt(ctx, "key 'apps': app %s is listed twice", id);
     if (ctx->state->app_count >= CONFIG_APPS_MAX) {
         ctx->status = state_fail(ctx->state, STATE_ERR_TOO_MANY,
-                                 "state file %s lists more than CONFIG_APPS_MAX (" LIMIT_TEXT(
+                                 "state file %s lists more than CONFIG_APPS_MAX (" OPTIONS_TEXT(
                                      CONFIG_APPS_MAX) ") apps. Raise CONFIG_APPS_MAX, or %s",
                                  ctx->path,
                                  "delete it together with users.csv to start a full "
@@ -585,7 +581,7 @@ static state_status state_read(state_ctx *ctx, jstream *js)
                           json_file_port_text(ps));
     case JSON_FILE_ERR_TOO_LARGE:
         return state_fail(ctx->state, STATE_ERR_TOO_LARGE,
-                          "state file %s is larger than STATE_FILE_MAX (" LIMIT_TEXT(
+                          "state file %s is larger than STATE_FILE_MAX (" OPTIONS_TEXT(
                               STATE_FILE_MAX) " bytes). %s",
                           ctx->path, STATE_RECOVER);
     case JSON_FILE_ERR_EMPTY:
@@ -733,7 +729,7 @@ static state_status state_check(sync_state *state)
     if (state->app_count > CONFIG_APPS_MAX)
         return state_fail(
             state, STATE_ERR_TOO_MANY,
-            "state holds more than CONFIG_APPS_MAX (" LIMIT_TEXT(CONFIG_APPS_MAX) ") apps");
+            "state holds more than CONFIG_APPS_MAX (" OPTIONS_TEXT(CONFIG_APPS_MAX) ") apps");
     for (unsigned i = 0; i < state->app_count; i++) {
         const state_app *app = &state->apps[i];
         if (!state_app_id(app->app_id, id) || app->cursor < 0)
@@ -810,8 +806,8 @@ state_status state_save(sync_state *state, const char *path, char *buf, size_t c
     if (out.len > STATE_FILE_MAX || out.len - 1 > JSTREAM_RECORD_MAX)
         return state_fail(
             state, STATE_ERR_TOO_LARGE,
-            "state of %zu bytes exceeds STATE_FILE_MAX (" LIMIT_TEXT(
-                STATE_FILE_MAX) ") or JSTREAM_RECORD_MAX (" LIMIT_TEXT(JSTREAM_RECORD_MAX) ")",
+            "state of %zu bytes exceeds STATE_FILE_MAX (" OPTIONS_TEXT(
+                STATE_FILE_MAX) ") or JSTREAM_RECORD_MAX (" OPTIONS_TEXT(JSTREAM_RECORD_MAX) ")",
             out.len);
     if (strlen(path) >= CONFIG_PATH_MAX)
         return state_fail(state, STATE_ERR_WRITE,

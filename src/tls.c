@@ -211,7 +211,7 @@ tls_status tls_init(tls_client *c, const tls_options *opts)
     mbedtls_ssl_init(&c->ssl);
     mbedtls_ssl_config_init(&c->conf);
     c->verify = opts->verify;
-    c->timeout_ms = 30000;
+    c->timeout_ms = TLS_DEFAULT_TIMEOUT_MS;
     const char *ca = opts->ca_path != NULL ? opts->ca_path : TLS_DEFAULT_CA_FILE;
     if (c->verify) {
         tls_ca_status cs = tls_ca_open(&c->ca, ca);
@@ -414,7 +414,7 @@ static void tls_close(void *ctx)
 {
     tls_client *c = ctx;
     if (c->handshake_done && c->sock.fd >= 0) {
-        c->timeout_ms = 100; /* courtesy close_notify; never wait long for it */
+        c->timeout_ms = TLS_CLOSE_TIMEOUT_MS; /* courtesy close_notify */
         (void)mbedtls_ssl_close_notify(&c->ssl);
     }
     c->handshake_done = 0;

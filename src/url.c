@@ -13,10 +13,6 @@
 
 #include <string.h>
 
-/* Turns a numeric limit into text for the messages below. */
-#define LIMIT_TEXT(x)  LIMIT_TEXT_(x)
-#define LIMIT_TEXT_(x) #x
-
 #define IPV6_GROUPS 8
 
 const char *url_strerror(url_status status)
@@ -29,11 +25,11 @@ const char *url_strerror(url_status status)
     case URL_ERR_HOST:
         return "server URL has an empty or malformed host (name, IPv4 address or [IPv6])";
     case URL_ERR_HOST_LONG:
-        return "server URL host longer than URL_HOST_MAX (" LIMIT_TEXT(URL_HOST_MAX) " bytes)";
+        return "server URL host longer than URL_HOST_MAX (" OPTIONS_TEXT(URL_HOST_MAX) " bytes)";
     case URL_ERR_PORT:
         return "server URL port is not a number from 1 to 65535";
     case URL_ERR_PATH_LONG:
-        return "server URL path longer than URL_PATH_MAX (" LIMIT_TEXT(URL_PATH_MAX) " bytes)";
+        return "server URL path longer than URL_PATH_MAX (" OPTIONS_TEXT(URL_PATH_MAX) " bytes)";
     case URL_ERR_SYNTAX:
         return "server URL must not contain user info ('@'), a query ('?'), a fragment ('#'), "
                "spaces or other invalid characters";
