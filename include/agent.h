@@ -10,9 +10,7 @@
  * (full refresh), groups (full refresh), users (incremental, per app,
  * committed page by page) - and a summary.
  *
- * Exit codes (SPEC.md): 0 ok, 64 usage, 65 bad data from the server,
- * 69 server unreachable or its certificate refused, 73 cannot write
- * output, 77 authentication or permission refused, 78 configuration.
+ * Exit codes: exit_codes.h.
  */
 #ifndef COUNTLY_SYNC_AGENT_H
 #define COUNTLY_SYNC_AGENT_H
@@ -22,6 +20,7 @@
 
 #include "config.h"
 #include "csv.h"
+#include "exit_codes.h"
 #include "http_client.h"
 #include "jstream.h"
 #include "log.h"
@@ -32,14 +31,6 @@
 #include "text.h"
 #include "tls.h"
 #include "window.h"
-
-#define AGENT_EXIT_OK          0
-#define AGENT_EXIT_USAGE       64
-#define AGENT_EXIT_DATA        65
-#define AGENT_EXIT_UNAVAILABLE 69
-#define AGENT_EXIT_OUTPUT      73
-#define AGENT_EXIT_AUTH        77
-#define AGENT_EXIT_CONFIG      78
 
 typedef enum {
     AGENT_SYNC = 0, /* copy the enabled streams */

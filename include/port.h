@@ -171,6 +171,11 @@ port_status port_path_readable_by_others(const char *path, int *readable);
 
 /* ---- process ---- */
 
+/* Brings up what the platform needs before a run (POSIX: nothing; lwIP:
+ * the stack on its tap device). 0, or an exit code (exit_codes.h) after
+ * one line on the console saying why. */
+int port_start(void);
+
 /* Value of an environment variable, or NULL when unset. */
 const char *port_getenv(const char *name);
 

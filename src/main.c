@@ -112,5 +112,8 @@ int main(int argc, char **argv)
         say(USAGE, 0);
         return AGENT_EXIT_USAGE;
     }
+    code = port_start(); /* lwIP: the stack comes up here */
+    if (code != 0)
+        return code;
     return agent_run(&the_agent, &opts);
 }

@@ -74,9 +74,6 @@ LWIP_MAIN_OBJ := $(OUT)/obj/port/lwip/main_lwip.o
 LWIP_APP_OBJ := $(LWIP_MAIN_OBJ) $(filter $(OUT)/obj/port/lwip/%,$(CORE_OBJ))
 $(LWIP_APP_OBJ): ALL_CFLAGS += $(LWIP_APP_INC)
 $(LWIP_APP_OBJ): port/lwip/lwip.mk
-# src/main.c unchanged: its main becomes countly_sync_main, called by main_lwip.c.
-$(MAIN_OBJ): ALL_CFLAGS += -Dmain=countly_sync_main -include $(TOP)/port/lwip/main_lwip.h
-$(MAIN_OBJ): port/lwip/main_lwip.h port/lwip/lwip.mk
 
 lwip-bin: $(LWIP_BIN)
 

@@ -1,6 +1,6 @@
 /*
- * main_lwip.c - countly-sync on lwIP: starts the stack on a tap device, then
- * runs the normal command line (src/main.c, renamed countly_sync_main).
+ * main_lwip.c - the lwIP port's port_start (port.h): brings the stack up on
+ * a tap device before src/main.c runs the agent.
  *
  * The interface comes from the environment (defaults in brackets):
  *   COUNTLY_LWIP_TAP      existing tap device to attach to      [tap0]
@@ -11,8 +11,7 @@
  */
 #include <string.h>
 
-#include "agent.h"
-#include "main_lwip.h"
+#include "exit_codes.h"
 #include "port.h"
 #include "port_lwip.h"
 
@@ -28,7 +27,7 @@ static void say(const char *text)
     port_console_err(text, strlen(text));
 }
 
-int main(int argc, char **argv)
+int port_start(void)
 {
     port_lwip_config net;
     net.tap_name = setting("COUNTLY_LWIP_TAP", "tap0");
@@ -39,7 +38,7 @@ int main(int argc, char **argv)
 
     port_status st = port_lwip_start(&net);
     if (st == PORT_OK)
-        return countly_sync_main(argc, argv);
+        return 0;
     say("countly-sync: lwIP: ");
     if (port_lwip_bad_setting() != NULL) {
         say(port_lwip_bad_setting());
