@@ -40,6 +40,7 @@ typedef enum {
 typedef struct {
     port_io_kind kind;
     size_t n;
+    int os_error; /* PORT_IO_ERROR: the system's error number, taken when it failed */
 } port_io;
 
 /* A connected stream socket. fd < 0 means not connected. */
@@ -70,6 +71,9 @@ const char *port_strerror(port_status status);
 
 /* Text of the OS error behind the last PORT_ERR_IO / PORT_IO_ERROR. */
 const char *port_last_os_error(void);
+
+/* Words for a system error number a port call recorded (port_io.os_error). */
+const char *port_os_error_text(int os_error);
 
 /* ---- network ---- */
 

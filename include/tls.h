@@ -58,6 +58,7 @@ typedef struct {
     uint32_t verify_flags;            /* mbedTLS verification flags of the last handshake */
     char peer_name[URL_HOST_MAX + 1]; /* first DNS name of the server's certificate */
     transport_status bio_status;      /* why the last socket call under mbedTLS failed */
+    int bio_os_error;                 /* and the system's error number it recorded */
     int last_mbedtls_error;           /* mbedTLS code of the last failed handshake */
     int tls12_only;                   /* the server needed the TLS 1.2 retry (see tls.c) */
     char detail[TLS_DETAIL_MAX];

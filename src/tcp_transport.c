@@ -30,7 +30,7 @@ static transport_result from_io(tcp_transport_ctx *c, port_io io, const char *du
     }
     r.status = TRANSPORT_ERR_IO;
     (void)snprintf(c->detail, sizeof c->detail, "connection failed %s: %s", during,
-                   port_last_os_error());
+                   port_os_error_text(io.os_error));
     return r;
 }
 

@@ -99,6 +99,7 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
     tls_client *c = ctx;
     port_io io = port_net_send(&c->sock, buf, len, c->timeout_ms);
     c->bio_status = status_from_io(io.kind);
+    c->bio_os_error = io.os_error;
     if (io.kind == PORT_IO_DATA)
         return (int)io.n;
     return io.kind == PORT_IO_TIMEOUT ? MBEDTLS_ERR_SSL_TIMEOUT : MBEDTLS_ERR_SSL_INTERNAL_ERROR;
@@ -109,6 +110,7 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     tls_client *c = ctx;
     port_io io = port_net_recv(&c->sock, buf, len, c->timeout_ms);
     c->bio_status = status_from_io(io.kind);
+    c->bio_os_error = io.os_error;
     switch (io.kind) {
     case PORT_IO_DATA:
         return (int)io.n;
@@ -292,7 +294,7 @@ static transport_status fail(tls_client *c, int ret, const char *during)
     }
     if (c->bio_status == TRANSPORT_ERR_IO) {
         (void)snprintf(c->detail, sizeof c->detail, "connection to %s failed %s: %s", c->host,
-                       during, port_last_os_error());
+                       during, port_os_error_text(c->bio_os_error));
         return TRANSPORT_ERR_IO;
     }
     char text[128];

@@ -174,7 +174,7 @@ static int set_timeout(int fd, int option, uint32_t timeout_ms)
 /* The port_io for a transfer that returned n (errno set when n < 0). */
 static port_io io_result(ssize_t n)
 {
-    port_io io = {PORT_IO_ERROR, 0};
+    port_io io = {PORT_IO_ERROR, 0, 0};
     if (n > 0) {
         io.kind = PORT_IO_DATA;
         io.n = (size_t)n;
@@ -184,6 +184,8 @@ static port_io io_result(ssize_t n)
         io.kind = PORT_IO_TIMEOUT;
     } else if (errno == ENOTCONN || errno == EPIPE) {
         io.kind = PORT_IO_CLOSED;
+    } else {
+        io.os_error = errno;
     }
     return io;
 }
@@ -197,7 +199,7 @@ port_io port_net_send(port_socket *sock, const uint8_t *buf, size_t len, uint32_
         return io_result(-1);
     ssize_t n = lwip_send(sock->fd, buf, len, flags);
     if (n == 0) { /* nothing sent is never an orderly close on the sending side */
-        port_io io = {PORT_IO_ERROR, 0};
+        port_io io = {PORT_IO_ERROR, 0, 0};
         return io;
     }
     return io_result(n);

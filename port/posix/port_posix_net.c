@@ -106,7 +106,7 @@ port_status port_net_connect(port_socket *sock, const char *host, uint16_t port,
 
 port_io port_net_send(port_socket *sock, const uint8_t *buf, size_t len, uint32_t timeout_ms)
 {
-    port_io io = {PORT_IO_ERROR, 0};
+    port_io io = {PORT_IO_ERROR, 0, 0};
     for (;;) {
         ssize_t n = send(sock->fd, buf, len, MSG_NOSIGNAL);
         if (n > 0) {
@@ -120,18 +120,20 @@ port_io port_net_send(port_socket *sock, const uint8_t *buf, size_t len, uint32_
             int ready = wait_fd(sock->fd, POLLOUT, timeout_ms);
             if (ready == 0)
                 io.kind = PORT_IO_TIMEOUT;
+            io.os_error = ready < 0 ? errno : 0;
             if (ready <= 0)
                 return io;
             continue;
         }
         io.kind = (n < 0 && errno == EPIPE) ? PORT_IO_CLOSED : PORT_IO_ERROR;
+        io.os_error = n < 0 ? errno : 0;
         return io;
     }
 }
 
 port_io port_net_recv(port_socket *sock, uint8_t *buf, size_t cap, uint32_t timeout_ms)
 {
-    port_io io = {PORT_IO_ERROR, 0};
+    port_io io = {PORT_IO_ERROR, 0, 0};
     for (;;) {
         ssize_t n = recv(sock->fd, buf, cap, 0);
         if (n > 0) {
@@ -149,10 +151,12 @@ port_io port_net_recv(port_socket *sock, uint8_t *buf, size_t cap, uint32_t time
             int ready = wait_fd(sock->fd, POLLIN, timeout_ms);
             if (ready == 0)
                 io.kind = PORT_IO_TIMEOUT;
+            io.os_error = ready < 0 ? errno : 0;
             if (ready <= 0)
                 return io;
             continue;
         }
+        io.os_error = errno;
         return io;
     }
 }

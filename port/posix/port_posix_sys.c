@@ -48,6 +48,11 @@ const char *port_strerror(port_status status)
     return "unknown port status";
 }
 
+const char *port_os_error_text(int os_error)
+{
+    return strerror(os_error);
+}
+
 const char *port_last_os_error(void)
 {
     return strerror(errno);

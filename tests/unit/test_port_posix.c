@@ -704,7 +704,7 @@ static void send_times_out_when_peer_does_not_read(void **state)
     (void)setsockopt(p.peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     (void)setsockopt(p.sock.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
     static uint8_t chunk[65536];
-    port_io io = {PORT_IO_DATA, 0};
+    port_io io = {PORT_IO_DATA, 0, 0};
     uint64_t elapsed = 0;
     size_t total = 0;
     for (int i = 0; i < 4096 && io.kind == PORT_IO_DATA; i++) {
@@ -723,6 +723,28 @@ static void send_times_out_when_peer_does_not_read(void **state)
     close_pair(&p);
 }
 
+/* A failed transfer carries its own system error number, so that the
+ * caller words it later without reading errno again. */
+static void failed_transfer_carries_its_os_error(void **state)
+{
+    (void)state;
+    port_file f;
+    port_file_init(&f);
+    write_text(tmpdir_path_n(1, "not-a-socket"), PORT_FILE_CREATE | PORT_FILE_TRUNC, "x");
+    assert_int_equal(port_file_open(&f, tmpdir_path_n(1, "not-a-socket"), 0), PORT_OK);
+    port_socket s = {f.fd};
+    uint8_t buf[4];
+    port_io io = port_net_recv(&s, buf, sizeof buf, 100);
+    assert_int_equal(io.kind, PORT_IO_ERROR);
+    assert_int_equal(io.os_error, ENOTSOCK);
+    io = port_net_send(&s, buf, sizeof buf, 100);
+    assert_int_equal(io.kind, PORT_IO_ERROR);
+    assert_int_equal(io.os_error, ENOTSOCK);
+    errno = 0; /* what errno says later does not matter */
+    assert_string_equal(port_os_error_text(io.os_error), strerror(ENOTSOCK));
+    assert_int_equal(port_file_close(&f), PORT_OK);
+}
+
 /* Sending to a peer that has gone: no SIGPIPE kills the process, the port
  * reports CLOSED (EPIPE) or ERROR (reset), never DATA for ever. */
 static void send_to_closed_peer_fails_without_sigpipe(void **state)
@@ -732,7 +754,7 @@ static void send_to_closed_peer_fails_without_sigpipe(void **state)
     connect_pair(&p, AF_INET, "127.0.0.1");
     close(p.peer);
     p.peer = -1;
-    port_io io = {PORT_IO_DATA, 0};
+    port_io io = {PORT_IO_DATA, 0, 0};
     for (int i = 0; i < 100 && io.kind == PORT_IO_DATA; i++) {
         io = port_net_send(&p.sock, (const uint8_t *)"data", 4, 500);
         if (io.kind == PORT_IO_DATA)
@@ -898,6 +920,7 @@ int main(void)
         cmocka_unit_test(dir_create_fails_when_a_file_has_the_name),
         cmocka_unit_test(file_write_read_size_sync_truncate_round_trip),
         cmocka_unit_test(folder_of_a_path),
+        cmocka_unit_test(failed_transfer_carries_its_os_error),
         cmocka_unit_test(replace_moves_the_new_file_over_the_old),
         cmocka_unit_test(truncate_flag_empties_and_append_flag_appends),
         cmocka_unit_test(missing_files_are_noent),
