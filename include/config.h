@@ -1,7 +1,7 @@
 /*
  * config.h - configuration.json, parsed and checked into a fixed struct.
  *
- * Every key of SPEC.md, each value either a JSON string ("100", "true") as
+ * Every key of the README's configuration table, each value either a JSON string ("100", "true") as
  * in the seed connector or the native type (100, true). Unknown keys are
  * refused with the closest known key suggested; every error names the key,
  * the value and the allowed range, for exit code 78. The API key from the

@@ -10,7 +10,7 @@
  * its record buffer, tokenizes it with jsmn into its token array, and hands
  * it to the caller's callback. State is O(depth); nothing else is kept.
  *
- * Envelopes (countly-api.md):
+ * Envelopes (docs/countly-api.md):
  *   DB      /o/db: {"limit":L, "start":S, "end":E, "total":T, "pages":P,
  *           "curPage":C, "collections":[record, ...]}; total, end and limit
  *           are reported; "pages":Infinity (sent for limit=0) is tolerated.

@@ -1,7 +1,7 @@
 /*
  * map.h - one record to one CSV row, by a static column table per table.
  *
- * The tables and their columns are SPEC.md's, in its order:
+ * The tables and their columns are the README's ("The tables"), in its order:
  *   MAP_TABLE_APPS_DB    apps from /o/db?collection=apps (full documents)
  *   MAP_TABLE_APPS_MINE  apps from /o/apps/all|mine (HTML-escaped strings;
  *                        created_at/updated_at are NULL)

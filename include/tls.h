@@ -75,9 +75,6 @@ tls_status tls_platform_init(unsigned char *arena, size_t len);
 /* Peak and current bytes in use in the mbedTLS arena. */
 void tls_arena_stats(size_t *peak, size_t *current);
 
-/* Resets the arena's peak counter to the current use. */
-void tls_arena_reset_peak(void);
-
 /* Options with every default filled in. */
 tls_options tls_default_options(void);
 

@@ -48,7 +48,4 @@ url_status url_host_header(const url_parts *parts, char *out, size_t cap);
  * characters (RFC 3986) pass; everything else becomes %XX. */
 url_status url_append_query(char *buf, size_t cap, const char *key, const char *value);
 
-/* Percent-encodes len bytes of in into out (NUL-terminated). */
-url_status url_encode(const char *in, size_t len, char *out, size_t cap, size_t *out_len);
-
 #endif /* COUNTLY_SYNC_URL_H */

@@ -6,7 +6,7 @@
  * document) is checked key by key against config_keys[], the table of
  * every setting, during the record callback.
  *
- * Decisions the SPEC leaves open:
+ * Decisions the README's configuration table leaves open:
  *   - Integers: a JSON integer or a string of decimal digits ("100").
  *     Fractions, exponents, words and other types are CONFIG_ERR_TYPE; a
  *     negative or too large whole number is CONFIG_ERR_RANGE.
@@ -32,8 +32,6 @@
 #include "json_string.h"
 #include "port.h"
 #include "text.h"
-
-/* Bytes read from the file per port call (only a stack buffer). */
 
 /* Room for a decoded key name: longer keys are unknown keys anyway. */
 #define CONFIG_KEY_TEXT 48

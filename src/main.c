@@ -1,5 +1,5 @@
 /*
- * main.c - the countly-sync command line (SPEC.md):
+ * main.c - the countly-sync command line (README "Command line"):
  *
  *   countly-sync [-c FILE] [--output DIR] [--state FILE] [-v|-q]
  *                [sync|check|version|help]

@@ -29,7 +29,7 @@
  * has ruled most of them out. Values pass 1 renders exactly and outside the
  * scratch (numbers, timestamps, plain strings) are reused by pass 2.
  *
- * Decisions the SPEC leaves open:
+ * Decisions the README's tables leave open:
  *   - APPS_MINE uses the APPS_DB column table: /o/apps/all and mine never send
  *     created_at or edited_at, so those columns are NULL; were a server to
  *     send them they would be read, not pushed into metadata.
@@ -56,7 +56,6 @@
 /* Longest value excerpt shown by map_describe (then "..."). */
 #define EXCERPT_MAX 40
 
-/* Longest key decoded when comparing keys that hold escapes. */
 #define ICON_PREFIX     "/appimages/"
 #define ICON_PREFIX_LEN 11
 #define ICON_SUFFIX     ".png"

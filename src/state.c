@@ -32,8 +32,6 @@
 #include "port.h"
 #include "text.h"
 
-/* Bytes read from the file per port call (only a stack buffer). */
-
 /* Room for a decoded key name: longer keys are unknown keys anyway. */
 #define STATE_KEY_TEXT 32
 

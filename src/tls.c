@@ -62,11 +62,6 @@ void tls_arena_stats(size_t *peak, size_t *current)
     mbedtls_memory_buffer_alloc_cur_get(current, &blocks);
 }
 
-void tls_arena_reset_peak(void)
-{
-    mbedtls_memory_buffer_alloc_max_reset();
-}
-
 tls_options tls_default_options(void)
 {
     tls_options opts;

@@ -61,7 +61,7 @@ static char to_lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-/* RFC 3986 unreserved: passes url_encode unchanged. */
+/* RFC 3986 unreserved: passes percent-encoding unchanged. */
 static int is_unreserved(char c)
 {
     return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
@@ -398,26 +398,6 @@ static size_t encode_into(const char *in, size_t len, char *out)
         }
     }
     return n;
-}
-
-url_status url_encode(const char *in, size_t len, char *out, size_t cap, size_t *out_len)
-{
-    if (out_len != NULL) {
-        *out_len = 0;
-    }
-    if (out == NULL || cap == 0) {
-        return URL_ERR_NO_ROOM;
-    }
-    out[0] = '\0';
-    if (add_encoded_length(0, in, len, cap) >= cap) {
-        return URL_ERR_NO_ROOM; /* no room for the text and its NUL */
-    }
-    size_t n = encode_into(in, len, out);
-    out[n] = '\0';
-    if (out_len != NULL) {
-        *out_len = n;
-    }
-    return URL_OK;
 }
 
 url_status url_append_query(char *buf, size_t cap, const char *key, const char *value)

@@ -326,91 +326,76 @@ static void host_header_no_room_exact_fit_vs_one_short(void **state)
     assert_string_equal(out, "");
 }
 
-/* ---- url_encode --------------------------------------------------------------- */
+/* ---- percent-encoding (through url_append_query) ------------------------------ */
 
 #define COUNTLY_FILTER "{\"lac\":{\"$gte\":1716000000,\"$lt\":1717650000}}"
 #define COUNTLY_FILTER_ENCODED                                                                     \
     "%7B%22lac%22%3A%7B%22%24gte%22%3A1716000000%2C%22%24lt%22%3A1717650000%7D%7D"
 
+/* The encoding of in, as a query value: "/?k=<encoded>" minus its head. */
+static const char *encoded(const char *in)
+{
+    static char buf[512];
+    memcpy(buf, "/", 2);
+    assert_int_equal(url_append_query(buf, sizeof buf, "k", in), URL_OK);
+    assert_memory_equal(buf, "/?k=", 4);
+    return buf + 4;
+}
+
 static void encode_countly_json_filter(void **state)
 {
     (void)state;
-    char out[256];
-    size_t n = 0;
-    assert_int_equal(url_encode(COUNTLY_FILTER, strlen(COUNTLY_FILTER), out, sizeof(out), &n),
-                     URL_OK);
-    assert_string_equal(out, COUNTLY_FILTER_ENCODED);
-    assert_int_equal(n, strlen(COUNTLY_FILTER_ENCODED));
+    assert_string_equal(encoded(COUNTLY_FILTER), COUNTLY_FILTER_ENCODED);
 }
 
 static void encode_unreserved_pass_through(void **state)
 {
     (void)state;
-    const char *in = "ABCXYZabcxyz0189-._~";
-    char out[64];
-    size_t n = 0;
-    assert_int_equal(url_encode(in, strlen(in), out, sizeof(out), &n), URL_OK);
-    assert_string_equal(out, in);
-    assert_int_equal(n, strlen(in));
+    assert_string_equal(encoded("ABCXYZabcxyz0189-._~"), "ABCXYZabcxyz0189-._~");
 }
 
 static void encode_reserved_and_space_as_uppercase_hex(void **state)
 {
     (void)state;
-    const char *in = " +/?&=%#:@!*'()[]";
-    char out[128];
-    assert_int_equal(url_encode(in, strlen(in), out, sizeof(out), NULL), URL_OK);
-    assert_string_equal(out, "%20%2B%2F%3F%26%3D%25%23%3A%40%21%2A%27%28%29%5B%5D");
+    assert_string_equal(encoded(" +/?&=%#:@!*'()[]"),
+                        "%20%2B%2F%3F%26%3D%25%23%3A%40%21%2A%27%28%29%5B%5D");
 }
 
 static void encode_utf8_bytes(void **state)
 {
     (void)state;
-    const char *in = "caf\xc3\xa9 \xe6\x97\xa5\xf0\x9f\x98\x80";
-    char out[128];
-    assert_int_equal(url_encode(in, strlen(in), out, sizeof(out), NULL), URL_OK);
-    assert_string_equal(out, "caf%C3%A9%20%E6%97%A5%F0%9F%98%80");
+    assert_string_equal(encoded("caf\xc3\xa9 \xe6\x97\xa5\xf0\x9f\x98\x80"),
+                        "caf%C3%A9%20%E6%97%A5%F0%9F%98%80");
 }
 
-static void encode_embedded_nul_and_high_bytes(void **state)
+static void encode_control_and_high_bytes(void **state)
 {
     (void)state;
-    const char in[] = {'a', '\0', 'b', '\x7f', '\xff'};
-    char out[64];
-    size_t n = 0;
-    assert_int_equal(url_encode(in, sizeof(in), out, sizeof(out), &n), URL_OK);
-    assert_string_equal(out, "a%00b%7F%FF");
-    assert_int_equal(n, 11);
+    assert_string_equal(encoded("a\x01"
+                                "b\x7f\xff"),
+                        "a%01b%7F%FF");
 }
 
 static void encode_empty_input(void **state)
 {
     (void)state;
-    char out[1] = {'x'};
-    size_t n = 9;
-    assert_int_equal(url_encode("", 0, out, sizeof(out), &n), URL_OK);
-    assert_string_equal(out, "");
-    assert_int_equal(n, 0);
+    assert_string_equal(encoded(""), "");
 }
 
 static void encode_no_room_exact_fit_vs_one_short(void **state)
 {
     (void)state;
-    char out[16];
-    size_t n = 0;
-    /* "a b" -> "a%20b": 5 bytes plus NUL */
-    assert_int_equal(url_encode("a b", 3, out, 6, &n), URL_OK);
-    assert_string_equal(out, "a%20b");
-    assert_int_equal(n, 5);
-    memset(out, 'x', sizeof(out));
-    n = 7;
-    assert_int_equal(url_encode("a b", 3, out, 5, &n), URL_ERR_NO_ROOM);
-    assert_string_equal(out, "");
-    assert_int_equal(n, 0);
-    /* the escape itself does not fit */
-    assert_int_equal(url_encode("ab ", 3, out, 5, &n), URL_ERR_NO_ROOM);
-    assert_string_equal(out, "");
-    assert_int_equal(url_encode("a", 1, out, 0, &n), URL_ERR_NO_ROOM);
+    char buf[16];
+    /* "/?k=a%20b": 9 bytes plus NUL */
+    memcpy(buf, "/", 2);
+    assert_int_equal(url_append_query(buf, 10, "k", "a b"), URL_OK);
+    assert_string_equal(buf, "/?k=a%20b");
+    memcpy(buf, "/", 2);
+    assert_int_equal(url_append_query(buf, 9, "k", "a b"), URL_ERR_NO_ROOM);
+    assert_string_equal(buf, "/"); /* unchanged */
+    memcpy(buf, "/", 2);
+    assert_int_equal(url_append_query(buf, 9, "k", "ab "), URL_ERR_NO_ROOM);
+    assert_string_equal(buf, "/");
 }
 
 /* ---- url_append_query --------------------------------------------------------- */
@@ -507,7 +492,7 @@ int main(void)
         cmocka_unit_test(encode_unreserved_pass_through),
         cmocka_unit_test(encode_reserved_and_space_as_uppercase_hex),
         cmocka_unit_test(encode_utf8_bytes),
-        cmocka_unit_test(encode_embedded_nul_and_high_bytes),
+        cmocka_unit_test(encode_control_and_high_bytes),
         cmocka_unit_test(encode_empty_input),
         cmocka_unit_test(encode_no_room_exact_fit_vs_one_short),
         cmocka_unit_test(append_query_builds_countly_request),
