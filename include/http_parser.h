@@ -97,8 +97,4 @@ http_parser_status http_parser_feed(http_parser *parser, const uint8_t *data, si
  * HTTP_PARSER_ERR_TRUNCATED for anything else unfinished. */
 http_parser_status http_parser_finish(http_parser *parser);
 
-/* Parses an IMF-fixdate (RFC 9110 5.6.7), also the obsolete RFC 850 and
- * asctime forms, into unix seconds; -1 when invalid. */
-int64_t http_parse_date(const char *text, size_t len);
-
 #endif /* COUNTLY_SYNC_HTTP_PARSER_H */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_date.h"
 #include "http_parser.h"
 
 #define SPLITS_MAX 8
@@ -199,6 +200,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_same(&whole, &bytes);
 
     /* the date parser sees raw bytes too */
-    (void)http_parse_date((const char *)msg, len < 40 ? len : 40);
+    (void)http_date_parse((const char *)msg, len < 40 ? len : 40);
     return 0;
 }

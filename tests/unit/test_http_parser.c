@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http_date.h"
 #include "http_parser.h"
 
 #define BODY_CAP     4096
@@ -324,7 +325,7 @@ static void countly_date_header_is_unix_1717600300(void **state)
 {
     (void)state;
     const char *d = "Wed, 05 Jun 2024 15:11:40 GMT";
-    assert_int_equal(http_parse_date(d, strlen(d)), 1717600300);
+    assert_int_equal(http_date_parse(d, strlen(d)), 1717600300);
 }
 
 static void content_length_done_stops_consuming_at_body_end(void **state)
@@ -928,7 +929,7 @@ static void strerror_names_limits(void **state)
 
 static int64_t date_of(const char *text)
 {
-    return http_parse_date(text, strlen(text));
+    return http_date_parse(text, strlen(text));
 }
 
 static void date_three_formats_agree(void **state)
@@ -1009,7 +1010,7 @@ static void date_bad_shape_rejected(void **state)
     assert_int_equal(date_of("Sun Nov  6 08:49:37 94"), -1);
     assert_int_equal(date_of("1717600300"), -1);
     assert_int_equal(date_of(""), -1);
-    assert_int_equal(http_parse_date(NULL, 0), -1);
+    assert_int_equal(http_date_parse(NULL, 0), -1);
 }
 
 static void date_rfc850_two_digit_year_pivot(void **state)
