@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "commit_policy.h"
 #include "config.h"
 #include "csv.h"
 #include "exit_codes.h"
@@ -102,9 +103,11 @@ struct agent {
     map_context map_ctx;
     csv_sink sink;
     int sink_open;
-    window_engine window; /* users: the app's window being read */
-    int window_active;    /* a users page is in flight */
-    csv_mark mark;        /* users: where the page's last lac second begins */
+    window_engine window;  /* users: the app's window being read */
+    int window_active;     /* a users page is in flight */
+    csv_mark mark;         /* users: where the page's last lac second begins */
+    csv_mark page_start;   /* where the page being fetched begins (a retry goes back there) */
+    commit_policy commits; /* users: when complete pages are committed */
     unsigned long window_rows;
     agent_stream_stats stats[3];
     int stream; /* the stream being read (index into stats) */

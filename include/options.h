@@ -260,6 +260,18 @@
 #define WINDOW_SUBRANGE_PAGES 16
 #endif
 
+/* ---- commits ---------------------------------------------------------------------- */
+
+/* The users stream commits (rows fsync'ed, then the state) at most about
+ * this often, or once this many bytes of rows wait (commit_policy.h).
+ * 0 commits after every page. */
+#ifndef AGENT_COMMIT_INTERVAL_MS
+#define AGENT_COMMIT_INTERVAL_MS 1000
+#endif
+#ifndef AGENT_COMMIT_BYTES
+#define AGENT_COMMIT_BYTES (64u * 1024u * 1024u)
+#endif
+
 /* ---- messages ----------------------------------------------------------------------- */
 
 /* Longest log line; longer messages end in "...". */

@@ -5,7 +5,7 @@
  *   run_sync             run start from the server's clock, then the streams
  *   sync_apps            apps.csv, full refresh (/o/db apps, else /o/apps/mine)
  *   sync_groups          groups.csv, full refresh (/o/groups)
- *   sync_users           users.csv, per app, page by page, committed each page
+ *   sync_users           users.csv, per app, page by page, pages committed in groups
  *   fetch                one GET with retries: bytes -> jstream -> records
  *
  * Data flows one way: http_client hands body fragments to jstream, jstream
@@ -542,6 +542,7 @@ static int commit_users_page(agent *a)
         return code;
     run->pos = *window_position_of(&a->window);
     a->state.users_csv_bytes = a->sink.committed;
+    commit_policy_committed(&a->commits, port_clock_ms());
     state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
     if (ss != STATE_OK)
         return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
@@ -597,7 +598,21 @@ static int end_users_page(agent *a, unsigned long *rows)
             return sink_fail(a, st);
     }
     *rows = a->js.records - out.cut_rows;
-    return commit_users_page(a);
+    return 0;
+}
+
+/* A failure ends the window: the pages that arrived complete before it are
+ * committed first (the failing page's rows dropped), so that the next run
+ * goes on after them. Quiet: the failure's own line is the one to read. */
+static int commit_before_failing(agent *a, int code)
+{
+    if (!a->sink_open || !commit_policy_pending(&a->commits) ||
+        csv_truncate(&a->sink, a->page_start) != CSV_OK || csv_commit(&a->sink) != CSV_OK)
+        return code;
+    a->state.run.pos = *window_position_of(&a->window);
+    a->state.users_csv_bytes = a->sink.committed;
+    (void)state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
+    return code;
 }
 
 /* Reads the state's window of one app to its end, from its saved position. */
@@ -607,6 +622,7 @@ static int read_window(agent *a)
     window_bounds bounds = {run->from, run->to, run->all_history};
     window_resume(&a->window, &bounds, &run->pos, a->cfg.max_records_per_page,
                   WINDOW_SUBRANGE_PAGES);
+    commit_policy_init(&a->commits, AGENT_COMMIT_INTERVAL_MS, AGENT_COMMIT_BYTES, port_clock_ms());
     a->window_rows = 0;
     for (unsigned long page = 1; !window_done(&a->window); page++) {
         unsigned long rows = 0;
@@ -618,17 +634,22 @@ static int read_window(agent *a)
         fetch_result r = fetch(a, JSTREAM_ENVELOPE_DB, handle_user);
         a->window_active = 0;
         if (r.outcome == FETCH_STATUS)
-            return users_status(a);
+            return commit_before_failing(a, users_status(a));
         if (r.outcome != FETCH_OK)
-            return r.exit_code;
+            return commit_before_failing(a, r.exit_code);
         code = end_users_page(a, &rows);
         if (code != 0)
-            return code;
+            return commit_before_failing(a, code);
         stream_page(a, STREAM_USERS, rows);
         a->window_rows += rows;
+        uint64_t waiting = csv_position(&a->sink).offset - a->sink.committed;
+        if (commit_policy_page_done(&a->commits, port_clock_ms(), waiting))
+            code = commit_users_page(a);
+        if (code != 0)
+            return code;
         progress(a, 0);
     }
-    return 0;
+    return commit_policy_pending(&a->commits) ? commit_users_page(a) : 0;
 }
 
 /* Starts (or resumes) the window of app_id and reads it; then the app's
@@ -1001,19 +1022,22 @@ static fetch_result query_failed(agent *a, unsigned attempts)
 }
 
 /* GETs the target built with target_begin/target_add, retrying what can
- * succeed on retry. Rows written by a failed attempt are rolled back. */
+ * succeed on retry. Rows written by a failed attempt are dropped (back to
+ * where the page began; earlier complete pages may wait for their commit). */
 static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn handler)
 {
     fetch_result r = {FETCH_FATAL, AGENT_EXIT_CONFIG, 0};
     if (target_finish(a) != 0)
         return r; /* target_finish said why */
     a->handler = handler;
+    if (a->sink_open)
+        a->page_start = csv_position(&a->sink);
     log_debug(&a->log, "GET %s", a->target_shown);
     for (unsigned attempt = 0;; attempt++) {
         r = attempt_once(a, envelope);
         if (r.outcome != FETCH_RETRY)
             return r;
-        csv_status rolled = a->sink_open ? csv_rollback(&a->sink) : CSV_OK;
+        csv_status rolled = a->sink_open ? csv_truncate(&a->sink, a->page_start) : CSV_OK;
         if (rolled != CSV_OK)
             return fetch_fatal(sink_fail(a, rolled));
         if (attempt >= a->cfg.retry_attempts || !wait_before_retry(a, attempt)) {

@@ -93,9 +93,25 @@ static csv_status csv_flush(csv_sink *sink)
     return CSV_OK;
 }
 
+/* Copies len bytes in 8-byte words (a fixed-size memcpy compiles to one
+ * load and store): fields are short, and a call per field is what costs. */
+static void csv_copy(uint8_t *out, const uint8_t *in, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8)
+        memcpy(out + i, in + i, 8);
+    for (; i < len; i++)
+        out[i] = in[i];
+}
+
 /* Appends len bytes, flushing whenever the buffer fills. */
 static csv_status csv_put(csv_sink *sink, const uint8_t *data, size_t len)
 {
+    if (len <= CSV_BUFFER_SIZE - sink->used) { /* the common case: it fits */
+        csv_copy(sink->buf + sink->used, data, len);
+        sink->used += len;
+        return CSV_OK;
+    }
     while (len > 0) {
         if (sink->used == CSV_BUFFER_SIZE) {
             csv_status status = csv_flush(sink);
@@ -170,9 +186,28 @@ static int csv_needs_quotes(const uint8_t *text, size_t len)
     return 0;
 }
 
-/* Appends text in quotes, doubling each quote inside. */
+/* Appends text in quotes, doubling each quote inside: in one pass straight
+ * into the buffer when it fits even if every byte were a quote, else in
+ * runs that may flush. */
 static csv_status csv_put_quoted(csv_sink *sink, const uint8_t *text, size_t len)
 {
+    if (len <= (CSV_BUFFER_SIZE - 2) / 2 && 2 * len + 2 > CSV_BUFFER_SIZE - sink->used) {
+        csv_status status = csv_flush(sink);
+        if (status != CSV_OK)
+            return status;
+    }
+    if (len <= (CSV_BUFFER_SIZE - 2) / 2) {
+        uint8_t *out = sink->buf + sink->used;
+        *out++ = '"';
+        for (size_t i = 0; i < len; i++) {
+            *out++ = text[i];
+            if (text[i] == '"')
+                *out++ = '"';
+        }
+        *out++ = '"';
+        sink->used = (size_t)(out - sink->buf);
+        return CSV_OK;
+    }
     csv_status status = csv_put_byte(sink, '"');
     while (status == CSV_OK && len > 0) {
         const uint8_t *quote = memchr(text, '"', len);
@@ -188,13 +223,33 @@ static csv_status csv_put_quoted(csv_sink *sink, const uint8_t *text, size_t len
     return csv_put_byte(sink, '"');
 }
 
-/* Appends text as one field, quoted when needed. */
+/* Appends text as one field, quoted when needed. When it fits, the field
+ * is scanned and copied in one pass, 8 bytes at a time; meeting a byte that
+ * needs quotes, it is written again quoted over the unquoted attempt. */
 static csv_status csv_put_text(csv_sink *sink, const char *text, size_t len)
 {
     const uint8_t *bytes = (const uint8_t *)text;
-    if (csv_needs_quotes(bytes, len))
+    if (len == 0 || csv_is_blank(bytes[0]) || csv_is_blank(bytes[len - 1]))
         return csv_put_quoted(sink, bytes, len);
-    return csv_put(sink, bytes, len);
+    if (len > CSV_BUFFER_SIZE - sink->used) {
+        if (csv_needs_quotes(bytes, len))
+            return csv_put_quoted(sink, bytes, len);
+        return csv_put(sink, bytes, len);
+    }
+    uint8_t *out = sink->buf + sink->used;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        if (csv_word_is_special(bytes + i))
+            return csv_put_quoted(sink, bytes, len);
+        memcpy(out + i, bytes + i, 8);
+    }
+    for (; i < len; i++) {
+        if (csv_special[bytes[i]])
+            return csv_put_quoted(sink, bytes, len);
+        out[i] = bytes[i];
+    }
+    sink->used += len;
+    return CSV_OK;
 }
 
 /* ---- opening ---------------------------------------------------------------------------- */
