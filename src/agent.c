@@ -10,8 +10,9 @@
  *
  * Data flows one way: http_client hands body fragments to jstream, jstream
  * hands whole records to the stream's record handler, the handler maps
- * them into the CSV sink. A page is committed (CSV flushed and fsync'ed,
- * then the state file replaced) only when it arrived complete.
+ * them into the CSV sink. Only pages that arrived complete are committed
+ * (CSV flushed and fsync'ed, then the state file replaced), in groups
+ * (commit_policy.h).
  */
 #include "agent.h"
 
