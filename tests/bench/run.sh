@@ -81,9 +81,12 @@ free_port() {
 }
 TPORT=$(free_port)
 PPORT=$(free_port)
+SPORTS=($(free_port) $(free_port) $(free_port))
 user_line=""
 [ "$(id -u)" -eq 0 ] && user_line="user root;"
 sed -e "s|@DIR@|$OUT|g" -e "s|@TLSPORT@|$TPORT|g" -e "s|@PLAINPORT@|$PPORT|g" \
+    -e "s|@SUITEPORT1@|${SPORTS[0]}|g" -e "s|@SUITEPORT2@|${SPORTS[1]}|g" \
+    -e "s|@SUITEPORT3@|${SPORTS[2]}|g" \
     -e "s|@CERT@|$OUT/pki/server-ec.crt|g" -e "s|@KEY@|$OUT/pki/server-ec.key|g" \
     -e "s|@USER@|$user_line|g" "$ROOT/tests/bench/nginx.conf.in" >"$OUT/nginx.conf"
 nginx -p "$OUT" -c "$OUT/nginx.conf" >"$OUT/logs/nginx.out" 2>&1 &
@@ -129,5 +132,29 @@ printf '%-44s %6s ms %6s MB/s\n' "curl, plain HTTP" "$curl_plain" "$(mbps "$curl
 awk -v a="$ours" -v b="$curl_default" -v c="$curl_chacha" -v d="$ours_plain" -v e="$curl_plain" \
     'BEGIN { printf "time ratio ours/curl: TLS %.2fx (curl default suite), %.2fx (same suite); plain HTTP %.2fx\n", a / b, a / c, d / e }'
 echo "our max RSS during the TLS download: ${rss} KB"
+echo "== each TLS 1.3 suite a server may offer (nginx limited to one suite; least CPU of $RUNS runs)"
+# best_cpu CMD...: the least user+system CPU seconds of RUNS runs (less
+# sensitive to a busy machine than wall time).
+best_cpu() {
+    local best=999 i t
+    for ((i = 0; i < RUNS; i++)); do
+        t=$({ /usr/bin/time -f '%U %S' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1 |
+            awk '{ print $1 + $2 }')
+        best=$(awk -v a="$t" -v b="$best" 'BEGIN { print (a < b) ? a : b }')
+    done
+    echo "$best"
+}
+names=("TLS_CHACHA20_POLY1305_SHA256" "TLS_AES_128_GCM_SHA256" "TLS_AES_256_GCM_SHA384")
+for bin in "$NATIVE" "$STATIC/tests/https_get"; do
+    [ -x "$bin" ] || continue
+    for i in 0 1 2; do
+        u="https://localhost:${SPORTS[$i]}/big.bin"
+        got=$("$bin" -v --ca "$CA" "$u" 2>&1 >/dev/null | sed -n 's/^tls: .*suite=//p')
+        printf '%-16s %-32s %5s CPU s for %s MB  (negotiated %s)\n' \
+            "$(basename "$(dirname "$(dirname "$bin")")")" "${names[$i]}" \
+            "$(best_cpu "$bin" --ca "$CA" "$u")" "$SIZE_MB" "$got"
+    done
+done
+echo "ours, default offer: $("$NATIVE" -v --ca "$CA" "$URL" 2>&1 >/dev/null | sed -n 's/^tls: //p')"
 echo "== mbedTLS AEAD ceiling (this build, 16 KiB records, no I/O)"
 "$BUILD_DIR/native/tests/cipher_speed" "$SIZE_MB"
