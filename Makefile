@@ -61,6 +61,15 @@ ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
 MBEDTLS_CFLAGS += -maes -mpclmul -msse2
 endif
 
+# zlib (gzip on the wire): built from the distribution's source like mbedTLS,
+# per profile, with that profile's compiler; inflate only needs what the
+# agent gives it (-DZ_SOLO: no allocator of zlib's own).
+ZLIB_SRC ?=
+ZLIB_DIR := $(DEPS)/zlib-$(MBEDTLS_PROFILE)
+ZLIB_LIB := $(ZLIB_DIR)/libz.a
+ZLIB_STAMP := $(ZLIB_DIR)/.built
+ZLIB_OBJS := adler32 crc32 deflate inffast inflate inftrees trees zutil
+
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wconversion -Wsign-conversion \
             -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef
 OPT ?= -O2 -g
@@ -68,8 +77,9 @@ CFLAGS ?=
 LDFLAGS ?=
 ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(OPT) $(WARNINGS) -MMD -MP \
               -I$(TOP)/include -I$(TOP)/port/mbedtls -isystem $(MBEDTLS_DIR)/include \
+              -isystem $(ZLIB_DIR) -DZ_SOLO \
               -I$(DEPS)/include $(MBEDTLS_CONFIG) $(PROFILE_CFLAGS) $(CFLAGS)
-ALL_LDFLAGS := $(PROFILE_LDFLAGS) $(LDFLAGS)
+ALL_LDFLAGS := $(ZLIB_LIB) $(PROFILE_LDFLAGS) $(LDFLAGS)
 
 SRC := $(wildcard src/*.c)
 PORT_SRC := $(wildcard port/posix/*.c)
@@ -127,7 +137,7 @@ $(BIN): $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_STAMP) $(FLAGS_STAMP)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(MAIN_OBJ) $(CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
 
-$(OUT)/obj/%.o: %.c $(MBEDTLS_STAMP) $(FLAGS_STAMP) $(JSMN_HEADER)
+$(OUT)/obj/%.o: %.c $(MBEDTLS_STAMP) $(ZLIB_STAMP) $(FLAGS_STAMP) $(JSMN_HEADER)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<  [$(PROFILE)]"
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -145,7 +155,7 @@ $(OUT)/tests/%: tests/tools/%.c $(CORE_OBJ) $(MBEDTLS_STAMP)
 
 # ---- mbedTLS from source -------------------------------------------------------
 
-mbedtls: $(MBEDTLS_STAMP)
+mbedtls: $(MBEDTLS_STAMP) $(ZLIB_STAMP)
 
 $(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedtls.sh \
                  $(wildcard $(MBEDTLS_FLAGS_STAMP))
@@ -157,6 +167,18 @@ $(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedt
 	$(MAKE) --no-print-directory -s -C $(MBEDTLS_DIR)/library CC="$(CC)" AR="$(AR)" \
 	    CFLAGS="$(MBEDTLS_CFLAGS) $(PROFILE_CFLAGS) -I$(TOP)/port/mbedtls $(MBEDTLS_CONFIG)" \
 	    static
+	@touch $@
+
+# zlib: the sources copied into the profile's folder and compiled there.
+$(ZLIB_STAMP): scripts/fetch-zlib.sh $(wildcard $(MBEDTLS_FLAGS_STAMP))
+	@rm -rf $(ZLIB_DIR) && mkdir -p $(ZLIB_DIR)
+	@src="$(ZLIB_SRC)"; \
+	if [ -z "$$src" ]; then src=$$(sh scripts/fetch-zlib.sh $(DEPS)) || exit 1; fi; \
+	echo "zlib: $$src -> $(ZLIB_DIR) (CC=$(CC))"; \
+	cp "$$src"/*.c "$$src"/*.h $(ZLIB_DIR)/
+	$(Q)cd $(ZLIB_DIR) && for f in $(ZLIB_OBJS); do \
+	    $(CC) $(MBEDTLS_OPT) $(PROFILE_CFLAGS) -DZ_SOLO -c $$f.c -o $$f.o || exit 1; \
+	done && $(AR) rcs libz.a $(ZLIB_OBJS:=.o)
 	@touch $@
 
 $(JSMN_HEADER): /usr/include/jsmn.h
@@ -256,12 +278,12 @@ asan-tests:
 
 fuzz-build: $(FUZZ_BIN)
 
-$(BUILD_DIR)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(MBEDTLS_STAMP) $(JSMN_HEADER)
+$(BUILD_DIR)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(MBEDTLS_STAMP) $(ZLIB_STAMP) $(JSMN_HEADER)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang -std=c11 -D_DEFAULT_SOURCE -g -O1 $(FUZZ_FLAGS) -I$(TOP)/include \
 	    -I$(TOP)/port/mbedtls -isystem $(MBEDTLS_DIR)/include -I$(DEPS)/include \
-	    $(MBEDTLS_CONFIG) -o $@ $< $(CORE_SRC) $(MBEDTLS_LIBS)
+	    -isystem $(ZLIB_DIR) -DZ_SOLO $(MBEDTLS_CONFIG) -o $@ $< $(CORE_SRC) $(MBEDTLS_LIBS) $(ZLIB_LIB)
 
 # Longer fuzzing runs: FUZZ_SECONDS per target (default 300).
 fuzz: deps-test

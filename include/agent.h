@@ -86,6 +86,7 @@ struct agent {
     tls_client tls;
     tcp_transport_ctx tcp;
     http_client http;
+    gunzip gunzip;          /* gzip bodies inflated in fixed memory (http_compression) */
     uint64_t retry_wait_ms; /* spent waiting between retries this run */
 
     /* one request */

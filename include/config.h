@@ -52,6 +52,7 @@ typedef struct {
     uint32_t initial_sync_days;       /* 0..3650, default 90; 0 = all history */
     char ca_file[CONFIG_PATH_MAX];    /* "" = system bundle */
     int tls_verify;                   /* default 1 */
+    int http_compression;             /* default 1: ask for gzip bodies */
     char output_dir[CONFIG_PATH_MAX]; /* default "./countly-data" */
     char state_file[CONFIG_PATH_MAX]; /* default "<output_dir>/state.json" */
     int file_readable_by_others;      /* the file holds the API key and is group/world readable */

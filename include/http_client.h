@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gunzip.h"
 #include "http_parser.h"
 #include "options.h"
 #include "transport.h"
@@ -36,15 +37,17 @@ typedef enum {
     HTTP_CLIENT_ERR_NO_RESPONSE,  /* the server closed without answering */
     HTTP_CLIENT_ERR_PROTOCOL,     /* malformed response; parser status says how */
     HTTP_CLIENT_ERR_TRUNCATED,    /* the body ended early */
-    HTTP_CLIENT_ERR_ABORTED       /* the body callback stopped the transfer */
+    HTTP_CLIENT_ERR_ABORTED,      /* the body callback stopped the transfer */
+    HTTP_CLIENT_ERR_DECODE        /* a compressed body that cannot be decoded */
 } http_client_status;
 
 /* What a GET learned; filled as far as the exchange got. */
 typedef struct {
-    int status_code;     /* 0 until a status line was parsed */
-    int64_t date;        /* server Date, unix seconds; -1 if none */
-    int64_t retry_after; /* seconds; -1 if none */
-    uint64_t body_bytes; /* body bytes handed to the callback */
+    int status_code;        /* 0 until a status line was parsed */
+    int64_t date;           /* server Date, unix seconds; -1 if none */
+    int64_t retry_after;    /* seconds; -1 if none */
+    uint64_t body_bytes;    /* body bytes as they came over the wire */
+    uint64_t decoded_bytes; /* body bytes handed to the callback (after gunzip) */
     http_parser_status parser_status;
     transport_status transport_status;
     int reused; /* 1 when sent on an already open connection */
@@ -59,6 +62,11 @@ typedef struct {
     unsigned long connections; /* connections opened so far */
     unsigned long requests;    /* GETs made so far (a transparent resend is not counted) */
     http_parser parser;
+    gunzip *gz;             /* asks for gzip bodies and inflates them; NULL: never */
+    http_body_fn user_body; /* the caller's body callback of the request */
+    void *user;
+    uint64_t decoded_bytes;
+    int decode_failed;                  /* the body could not be decoded (detail says why) */
     char detail[HTTP_DETAIL_MAX];       /* one line on the last failure */
     char request[HTTP_REQUEST_MAX + 1]; /* + the NUL snprintf writes */
     uint8_t recv_buf[HTTP_RECV_BUFFER_SIZE];
@@ -71,6 +79,11 @@ const char *http_client_strerror(http_client_status status);
  * every wait for data. Does not connect yet. */
 http_client_status http_client_init(http_client *client, transport tr, const url_parts *server,
                                     uint32_t timeout_ms);
+
+/* With gz, requests carry Accept-Encoding: gzip and gzip bodies are
+ * inflated (in gz's fixed memory) before they reach the body callback;
+ * NULL asks for and accepts identity bodies only. */
+void http_client_set_gzip(http_client *client, gunzip *gz);
 
 /* GETs server path prefix + target (a path with its query, starting '/').
  * The body goes to on_body; *resp tells what happened. A non-2xx status is

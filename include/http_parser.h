@@ -50,6 +50,13 @@ typedef enum {
     HTTP_FRAMING_CLOSE     /* until the connection closes */
 } http_framing;
 
+/* Content-Encoding of the body. */
+typedef enum {
+    HTTP_ENCODING_IDENTITY = 0, /* none, or "identity" */
+    HTTP_ENCODING_GZIP,         /* "gzip" (or "x-gzip") */
+    HTTP_ENCODING_OTHER         /* anything else (br, deflate, several): not decoded here */
+} http_encoding;
+
 /* Receives body bytes in order; returns 0 to go on, non-zero to abort. */
 typedef int (*http_body_fn)(void *user, const uint8_t *data, size_t len);
 
@@ -63,8 +70,9 @@ typedef struct {
     int64_t date;           /* Date header as unix seconds, -1 when absent or invalid */
     int64_t retry_after;    /* Retry-After: delta seconds, or HTTP-date as unix
                                seconds minus date (when both known); -1 when absent */
-    int headers_done;       /* 1 once the header section has been parsed */
-    uint64_t body_bytes;    /* body bytes delivered so far */
+    http_encoding content_encoding;
+    int headers_done;    /* 1 once the header section has been parsed */
+    uint64_t body_bytes; /* body bytes delivered so far */
 
     /* ---- private state ---- */
     int state;

@@ -73,6 +73,19 @@
 #define HTTP_DETAIL_MAX 1024
 #endif
 
+/* ---- gzip on the wire ------------------------------------------------------------- */
+
+/* zlib's inflate state (about 7 KiB) and its 32 KiB window, from a fixed
+ * arena (gunzip.h); a larger need is GUNZIP_ERR_MEMORY, never an allocation. */
+#ifndef GUNZIP_ARENA_SIZE
+#define GUNZIP_ARENA_SIZE (41 * 1024)
+#endif
+
+/* Inflated bytes handed on per piece. */
+#ifndef GUNZIP_OUT_CHUNK
+#define GUNZIP_OUT_CHUNK 4096
+#endif
+
 /* ---- TLS ------------------------------------------------------------------- */
 
 /* Static arena for every mbedTLS allocation (handshake, record buffers,

@@ -48,7 +48,9 @@ if [ -z "$tarball" ]; then
     # shellcheck disable=SC2086
     apt-get $opts -qq update >&2
     # shellcheck disable=SC2086
-    (cd "$deps" && apt-get $opts -qq source --download-only "$pkg" >&2)
+    # Only the upstream tarball is used: a missing .dsc or Debian patch set
+    # (a mirror without that revision) does not matter once it is here.
+    (cd "$deps" && apt-get $opts -qq source --download-only "$pkg" >&2) || true
     tarball=$(find_tarball)
     if [ -z "$tarball" ]; then
         echo "fetch-source: no $pkg source package matching version $ver found" >&2

@@ -144,6 +144,7 @@ static int setup_transport(agent *a)
     uint32_t timeout_ms = a->cfg.request_timeout_seconds * 1000u;
     if (http_client_init(&a->http, tr, &a->cfg.server, timeout_ms) != HTTP_CLIENT_OK)
         return fail(a, AGENT_EXIT_CONFIG, "server_url: host name too long");
+    http_client_set_gzip(&a->http, a->cfg.http_compression ? &a->gunzip : NULL);
     return 0;
 }
 
@@ -901,7 +902,8 @@ static fetch_result fetch_fatal(int code)
  * refused or the TLS handshake itself failed (neither heals by waiting). */
 static fetch_result exchange_failed(agent *a, http_client_status st)
 {
-    fetch_result r = {FETCH_RETRY, 0, 0};
+    /* a corrupt gzip body is retried like a truncated one, then is bad data */
+    fetch_result r = {FETCH_RETRY, 0, st == HTTP_CLIENT_ERR_DECODE};
     transport_status ts = a->resp.transport_status;
     (void)snprintf(a->message, sizeof a->message, "%s", http_client_detail(&a->http));
     /* dbviewer's answer to a query MongoDB failed while it streamed (the

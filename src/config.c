@@ -91,6 +91,7 @@ static const config_key config_keys[] = {
      NULL},
     {"ca_file", KIND_PATH, NULL, 0, 0, 0, offsetof(config, ca_file), CONFIG_PATH_MAX, ""},
     {"tls_verify", KIND_BOOL, NULL, 1, 0, 1, offsetof(config, tls_verify), 0, NULL},
+    {"http_compression", KIND_BOOL, NULL, 1, 0, 1, offsetof(config, http_compression), 0, NULL},
     {"output_dir", KIND_PATH, NULL, 0, 1, 0, offsetof(config, output_dir), CONFIG_PATH_MAX,
      "./countly-data"},
     {"state_file", KIND_PATH, NULL, 0, 1, 0, offsetof(config, state_file), CONFIG_PATH_MAX, ""},

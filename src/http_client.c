@@ -16,6 +16,8 @@ const char *http_client_strerror(http_client_status status)
         return "request longer than HTTP_REQUEST_MAX";
     case HTTP_CLIENT_ERR_TARGET:
         return "invalid request target";
+    case HTTP_CLIENT_ERR_DECODE:
+        return "compressed body cannot be decoded";
     case HTTP_CLIENT_ERR_CONNECT:
         return "could not connect";
     case HTTP_CLIENT_ERR_SEND:
@@ -45,10 +47,16 @@ http_client_status http_client_init(http_client *c, transport tr, const url_part
     c->connected = 0;
     c->connections = 0;
     c->requests = 0;
+    c->gz = NULL;
     c->detail[0] = '\0';
     if (url_host_header(server, c->host_header, sizeof c->host_header) != URL_OK)
         return HTTP_CLIENT_ERR_REQUEST_LONG;
     return HTTP_CLIENT_OK;
+}
+
+void http_client_set_gzip(http_client *c, gunzip *gz)
+{
+    c->gz = gz;
 }
 
 int http_client_status_code(const http_client *c)
@@ -90,9 +98,11 @@ static http_client_status build_request(http_client *c, const char *target, size
                      "Host: %s\r\n"
                      "User-Agent: countly-sync/" COUNTLY_SYNC_VERSION "\r\n"
                      "Accept: application/json\r\n"
+                     "%s"
                      "Connection: keep-alive\r\n"
                      "\r\n",
-                     c->server.path, target, c->host_header);
+                     c->server.path, target, c->host_header,
+                     c->gz != NULL ? "Accept-Encoding: gzip\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof c->request)
         return HTTP_CLIENT_ERR_REQUEST_LONG;
     *len = (size_t)n;
@@ -137,6 +147,8 @@ static http_client_status send_request(http_client *c, size_t len, http_response
     return HTTP_CLIENT_OK;
 }
 
+static http_client_status body_complete(http_client *c);
+
 /* The stream ended (or failed) before the parser said DONE. */
 static http_client_status end_of_stream(http_client *c, transport_status ts, uint64_t received,
                                         http_response *resp)
@@ -151,7 +163,7 @@ static http_client_status end_of_stream(http_client *c, transport_status ts, uin
         http_parser_status ps = http_parser_finish(&c->parser);
         resp->parser_status = ps;
         if (ps == HTTP_PARSER_DONE)
-            return HTTP_CLIENT_OK;
+            return body_complete(c);
         if (received == 0) {
             (void)snprintf(c->detail, sizeof c->detail,
                            "%s closed the connection without "
@@ -167,9 +179,52 @@ static http_client_status end_of_stream(http_client *c, transport_status ts, uin
     return received == 0 ? HTTP_CLIENT_ERR_NO_RESPONSE : HTTP_CLIENT_ERR_RECV;
 }
 
+/* Inflated bytes (or identity ones) on their way to the caller. */
+static int deliver(void *user, const uint8_t *data, size_t len)
+{
+    http_client *c = user;
+    c->decoded_bytes += len;
+    return c->user_body(c->user, data, len);
+}
+
+/* The parser's body callback: identity bytes go straight on, gzip bytes
+ * through the inflater, any other coding is refused. */
+static int client_body(void *user, const uint8_t *data, size_t len)
+{
+    http_client *c = user;
+    http_encoding enc = c->parser.content_encoding;
+    if (enc == HTTP_ENCODING_IDENTITY)
+        return deliver(c, data, len);
+    if (enc == HTTP_ENCODING_GZIP && c->gz != NULL) {
+        gunzip_status gs = gunzip_feed(c->gz, data, len, deliver, c);
+        if (gs == GUNZIP_OK || gs == GUNZIP_ERR_ABORTED)
+            return gs != GUNZIP_OK;
+        (void)snprintf(c->detail, sizeof c->detail, "gzip body: %s", gunzip_strerror(gs));
+    } else {
+        (void)snprintf(c->detail, sizeof c->detail, "a body in a Content-Encoding not asked for");
+    }
+    c->decode_failed = 1;
+    return 1;
+}
+
+/* A complete gzip body must also be a complete gzip stream. */
+static http_client_status body_complete(http_client *c)
+{
+    if (c->parser.content_encoding != HTTP_ENCODING_GZIP || c->gz == NULL)
+        return HTTP_CLIENT_OK;
+    gunzip_status gs = gunzip_finish(c->gz);
+    if (gs == GUNZIP_OK)
+        return HTTP_CLIENT_OK;
+    (void)snprintf(c->detail, sizeof c->detail, "gzip body: %s", gunzip_strerror(gs));
+    c->decode_failed = 1;
+    return HTTP_CLIENT_ERR_DECODE;
+}
+
 /* A parser error: protocol violation, truncation or the receiver's stop. */
 static http_client_status parser_failed(http_client *c, http_parser_status ps)
 {
+    if (c->decode_failed)
+        return HTTP_CLIENT_ERR_DECODE;
     (void)snprintf(c->detail, sizeof c->detail, "%s", http_parser_strerror(ps));
     if (ps == HTTP_PARSER_ERR_ABORTED)
         return HTTP_CLIENT_ERR_ABORTED;
@@ -184,6 +239,12 @@ static http_client_status receive_response(http_client *c, http_body_fn on_body,
     uint64_t received = 0;
     *clean = 0;
     http_parser_init(&c->parser);
+    c->user_body = on_body;
+    c->user = user;
+    c->decoded_bytes = 0;
+    c->decode_failed = 0;
+    if (c->gz != NULL)
+        gunzip_init(c->gz);
     for (;;) {
         transport_result r =
             c->tr.ops->recv(c->tr.ctx, c->recv_buf, sizeof c->recv_buf, c->timeout_ms);
@@ -193,14 +254,14 @@ static http_client_status receive_response(http_client *c, http_body_fn on_body,
         received += r.n;
         size_t used = 0;
         http_parser_status ps =
-            http_parser_feed(&c->parser, c->recv_buf, r.n, &used, on_body, user);
+            http_parser_feed(&c->parser, c->recv_buf, r.n, &used, client_body, c);
         resp->parser_status = ps;
         if (ps == HTTP_PARSER_NEED_MORE)
             continue;
         if (ps != HTTP_PARSER_DONE)
             return parser_failed(c, ps);
         *clean = (used == r.n) && c->parser.keep_alive;
-        return HTTP_CLIENT_OK;
+        return body_complete(c);
     }
 }
 
@@ -210,6 +271,7 @@ static void fill_response(const http_client *c, http_response *resp)
     resp->date = c->parser.date;
     resp->retry_after = c->parser.retry_after;
     resp->body_bytes = c->parser.body_bytes;
+    resp->decoded_bytes = c->decoded_bytes;
 }
 
 /* One try on the current (or a new) connection. */

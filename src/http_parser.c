@@ -264,6 +264,22 @@ static int64_t parse_delta_seconds(const char *v, size_t n)
     return (int64_t)value;
 }
 
+/* Content-Encoding: one coding we know, or OTHER. */
+static void on_content_encoding(http_parser *p, const char *v, size_t n)
+{
+    size_t pos = 0, len = 0, items = 0;
+    const char *item = NULL;
+    http_encoding enc = HTTP_ENCODING_IDENTITY;
+    while (next_list_item(v, n, &pos, &item, &len)) {
+        items++;
+        if (equals_nocase(item, len, "gzip") || equals_nocase(item, len, "x-gzip"))
+            enc = HTTP_ENCODING_GZIP;
+        else if (!equals_nocase(item, len, "identity"))
+            enc = HTTP_ENCODING_OTHER;
+    }
+    p->content_encoding = items > 1 && enc == HTTP_ENCODING_GZIP ? HTTP_ENCODING_OTHER : enc;
+}
+
 /* The date form is resolved against Date once all headers are in. */
 static void on_retry_after(http_parser *p, const char *v, size_t n)
 {
@@ -284,6 +300,8 @@ static void interpret_field(http_parser *p, const char *name, size_t name_len, c
         p->date = http_date_parse(v, n);
     } else if (equals_nocase(name, name_len, "retry-after")) {
         on_retry_after(p, v, n);
+    } else if (equals_nocase(name, name_len, "content-encoding")) {
+        on_content_encoding(p, v, n);
     }
 }
 

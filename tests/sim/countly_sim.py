@@ -65,6 +65,9 @@ def parse_args(argv: list) -> argparse.Namespace:
     p.add_argument("--bulk-import", type=int, default=0,
                    help="this many users of each app (the first ones, counted in --users-per-app) share one "
                         "lac second: data-now - 5 days")
+    p.add_argument("--gzip", action="store_true",
+                   help="behave like Countly's stock nginx front: gzip JSON bodies of 256 bytes or more "
+                        "for clients that send Accept-Encoding: gzip")
     p.add_argument("--log", help="append the request log to this file too")
     p.add_argument("--demo-dir", help="demo mode: PKI, port, keys and a client configuration in this folder")
     args = p.parse_args(argv)
@@ -120,7 +123,7 @@ def main(argv: list) -> int:
     gc.enable()
     options = Options(edition=args.edition, dbviewer=not args.no_dbviewer,
                       honour_noescape=not args.ignore_noescape, keepalive_timeout=args.keepalive_timeout,
-                      generator=factory_name)
+                      generator=factory_name, gzip=args.gzip)
     state = SimState(data, options, args.clock_offset)
     state.truth_backend = truth_backend
     state.set_sort_limit_mb(args.sort_limit_mb)

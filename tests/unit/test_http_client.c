@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "http_client.h"
 
 /* ---- the scripted fake transport ------------------------------------------------- */
@@ -38,6 +40,16 @@ typedef struct {
     size_t fragment;              /* bytes per recv; 0: as many as fit */
     transport_status end;         /* after the reply: END_IDLE, CLOSED, TIMEOUT, ERR_IO */
 } exchange;
+
+/* The one binary reply (a gzip body, built by gzip_reply) and its length:
+ * every other reply is text. */
+static char gz_reply[4096];
+static size_t gz_reply_len;
+
+static size_t reply_length(const char *reply)
+{
+    return reply == NULL ? 0 : reply == gz_reply ? gz_reply_len : strlen(reply);
+}
 
 typedef struct {
     transport_status connect_status; /* TRANSPORT_OK: the connect succeeds */
@@ -149,7 +161,7 @@ static transport_result fake_recv(void *ctx, uint8_t *buf, size_t cap, uint32_t 
         return r;
     }
     const exchange *ex = &f->script[f->conn].ex[f->ex_count - 1];
-    size_t total = ex->reply ? strlen(ex->reply) : 0;
+    size_t total = reply_length(ex->reply);
     if (f->reply_pos < total) {
         size_t n = total - f->reply_pos;
         if (ex->fragment != 0 && n > ex->fragment)
@@ -1021,9 +1033,124 @@ static void send_timeout_on_kept_alive_connection_is_not_retried(void **state)
     fixture_done(fx);
 }
 
+/* ---- gzip bodies ------------------------------------------------------------------- */
+
+static gunzip gz;
+
+/* zlib is built with Z_SOLO (no allocator of its own): tests give deflate one. */
+static voidpf test_zalloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    return calloc(items, size);
+}
+
+static void test_zfree(voidpf opaque, voidpf address)
+{
+    (void)opaque;
+    free(address);
+}
+
+/* "HTTP/1.1 200 OK" + Content-Encoding: enc + chunked framing of the gzip of
+ * text (cut to keep bytes of it when keep > 0; one byte flipped at flip >= 0)
+ * into gz_reply; returns its length. */
+static size_t gzip_reply(const char *enc, const char *text, size_t keep, long flip)
+{
+    uint8_t packed[2048];
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    z.zalloc = test_zalloc;
+    z.zfree = test_zfree;
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)(uintptr_t)text;
+    z.avail_in = (uInt)strlen(text);
+    z.next_out = packed;
+    z.avail_out = sizeof packed;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t n = sizeof packed - z.avail_out;
+    deflateEnd(&z);
+    if (keep > 0 && keep < n)
+        n = keep;
+    if (flip >= 0)
+        packed[flip] ^= 0x40;
+    int h = snprintf(gz_reply, sizeof gz_reply,
+                     "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nTransfer-Encoding: chunked\r\n"
+                     "\r\n%zx\r\n",
+                     enc, n);
+    memcpy(gz_reply + h, packed, n);
+    memcpy(gz_reply + (size_t)h + n, "\r\n0\r\n\r\n", 7);
+    gz_reply_len = (size_t)h + n + 7;
+    return gz_reply_len;
+}
+
+#define GZ_TEXT "{\"collections\":[{\"_id\":\"a\",\"lac\":1717650000},{\"_id\":\"b\"}]}"
+
+static http_client_status gzip_get(const char *enc, size_t keep, long flip, size_t fragment,
+                                   fixture **out)
+{
+    static conn_script script[1];
+    memset(script, 0, sizeof script);
+    script[0].ex[0].reply = gz_reply;
+    (void)gzip_reply(enc, GZ_TEXT, keep, flip);
+    script[0].ex[0].fragment = fragment;
+    script[0].ex[0].end = END_IDLE;
+    fixture *fx = fixture_new("https://h.example", script, 1);
+    http_client_set_gzip(&fx->client, &gz);
+    *out = fx;
+    return get(fx, "/o/db");
+}
+
+static void gzip_body_is_inflated_in_any_fragments(void **state)
+{
+    (void)state;
+    for (size_t fragment = 0; fragment <= 7; fragment += 1) {
+        fixture *fx;
+        assert_int_equal(gzip_get("gzip", 0, -1, fragment, &fx), HTTP_CLIENT_OK);
+        assert_int_equal(fx->body.len, strlen(GZ_TEXT));
+        assert_memory_equal(fx->body.data, GZ_TEXT, strlen(GZ_TEXT));
+        assert_int_equal(fx->resp.decoded_bytes, strlen(GZ_TEXT));
+        assert_true(fx->resp.body_bytes > 0 && fx->resp.body_bytes != strlen(GZ_TEXT));
+        assert_non_null(strstr(fx->fake.requests[0], "\r\nAccept-Encoding: gzip\r\n"));
+        fixture_done(fx);
+    }
+}
+
+static void corrupt_or_cut_gzip_is_a_decode_error(void **state)
+{
+    (void)state;
+    fixture *fx;
+    assert_int_equal(gzip_get("gzip", 0, 12, 0, &fx), HTTP_CLIENT_ERR_DECODE);
+    assert_non_null(strstr(http_client_detail(&fx->client), "gzip body: corrupt gzip data"));
+    fixture_done(fx);
+    assert_int_equal(gzip_get("gzip", 20, -1, 0, &fx), HTTP_CLIENT_ERR_DECODE);
+    assert_non_null(strstr(http_client_detail(&fx->client), "ended early"));
+    fixture_done(fx);
+    assert_int_equal(gzip_get("br", 0, -1, 0, &fx), HTTP_CLIENT_ERR_DECODE);
+    assert_non_null(strstr(http_client_detail(&fx->client), "not asked for"));
+    fixture_done(fx);
+    assert_int_equal(gzip_get("gzip, br", 0, -1, 0, &fx), HTTP_CLIENT_ERR_DECODE);
+    fixture_done(fx);
+}
+
+static void without_gzip_nothing_is_asked_or_accepted(void **state)
+{
+    (void)state;
+    static conn_script script[1];
+    memset(script, 0, sizeof script);
+    script[0].ex[0].reply = gz_reply;
+    (void)gzip_reply("gzip", GZ_TEXT, 0, -1);
+    script[0].ex[0].end = END_IDLE;
+    fixture *fx = fixture_new("https://h.example", script, 1);
+    assert_int_equal(get(fx, "/o/db"), HTTP_CLIENT_ERR_DECODE); /* a server that ignored us */
+    assert_null(strstr(fx->fake.requests[0], "Accept-Encoding"));
+    fixture_done(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gzip_body_is_inflated_in_any_fragments),
+        cmocka_unit_test(corrupt_or_cut_gzip_is_a_decode_error),
+        cmocka_unit_test(without_gzip_nothing_is_asked_or_accepted),
         cmocka_unit_test(connect_failure_after_a_response_reports_no_stale_status),
         cmocka_unit_test(failed_reconnect_reports_no_stale_status),
         cmocka_unit_test(request_of_exactly_request_max_bytes_is_sent),

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 from typing import Any, TextIO
 
 from . import api, control
@@ -252,6 +253,35 @@ def status_response(fault: Fault) -> api.Response:
     return resp
 
 
+def gzip_parts(bodies: list, corrupt: bool, flush_first: bool) -> list:
+    """nginx's gzip filter over the body writes: a gzip stream (level 6)
+    sent as its output buffers fill (a chunk per compressed piece). With
+    corrupt, one byte of the trailer's CRC-32 is flipped; with
+    flush_first (a query that fails while streaming) the first write is
+    flushed so that what was sent can be decoded."""
+    comp = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    out = []
+    for n, body in enumerate(bodies):
+        piece = comp.compress(body)
+        if flush_first and n == 0:
+            piece += comp.flush(zlib.Z_SYNC_FLUSH)
+        if piece:
+            out.append(piece)
+    if not flush_first:
+        out.append(comp.flush())
+    if corrupt:  # the CRC-32 in the trailer: the data inflates, the check fails at the end
+        total = sum(len(p) for p in out)
+        target, seen = total - 6, 0
+        for i, p in enumerate(out):
+            if seen + len(p) > target:
+                b = bytearray(p)
+                b[target - seen] ^= 0x5A
+                out[i] = bytes(b)
+                break
+            seen += len(p)
+    return out
+
+
 class Writer:
     """Sends one response: framing per request version and fault, wire
     bytes coalesced into writes of varying size."""
@@ -262,10 +292,16 @@ class Writer:
         self.conn = conn
         self.rng = rng
 
-    def send(self, resp: api.Response, version: str, wants_close: bool, fault: Fault | None) -> str:
+    def send(self, resp: api.Response, version: str, wants_close: bool, fault: Fault | None,
+             accept_gzip: bool = False) -> str:
         """Write resp; returns "keep", "close" (close_notify) or "abort"."""
         kind = fault.kind if fault else ""
         bodies = [p.encode("utf-8", "surrogatepass") if isinstance(p, str) else p for p in resp.parts]
+        if accept_gzip and self.state.options.gzip and sum(len(b) for b in bodies) >= 256:
+            bodies = gzip_parts(bodies, corrupt=kind == "corrupt_gzip", flush_first=resp.cut)
+            resp = api.Response(resp.status, resp.parts, headers=resp.headers +
+                                [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")],
+                                framing=resp.framing, cut=resp.cut, cost=resp.cost)
         if resp.cut:
             return self._cut(resp, bodies, version, wants_close, kind)
         if kind == "http10":
@@ -433,7 +469,8 @@ class Server:
         self.logger.write("conn %d: %s %s?%s -> %d%s%s" % (conn.number, method, path, entry["query"], resp.status,
                                                            " [%s]" % fault.kind if fault else "",
                                                            " [query failed: sort memory limit]" if resp.cut else ""))
-        return Writer(self.state, conn, rng).send(resp, version, wants_close, fault)
+        accept_gzip = "gzip" in headers.get("accept-encoding", "").lower()
+        return Writer(self.state, conn, rng).send(resp, version, wants_close, fault, accept_gzip)
 
 
 def make_context(cert: str, key: str, tls_max: str) -> ssl.SSLContext:

@@ -18,7 +18,7 @@ from . import costmodel
 from .data import Dataset, touch_user
 
 FAULT_KINDS = ("drop_mid_body", "truncated_chunked", "status", "hang", "invalid_json", "huge_record",
-               "auth_revoked", "http10", "slow")
+               "auth_revoked", "http10", "slow", "corrupt_gzip")
 LOG_LINES = 2000
 MS_LAC = 1000000000000  # a lac at or above this is legacy milliseconds
 
@@ -33,6 +33,7 @@ class Options:
     keepalive_timeout: float = 5.0
     version: str = "24.05.15"
     generator: str = "sim"
+    gzip: bool = False  # an nginx front with `gzip on` (countly-api.md 5.2)
 
 
 @dataclass

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# test_gzip.sh - gzip on the wire (http_compression) against the simulator
+# behaving like Countly's stock nginx front (--gzip: JSON bodies of 256
+# bytes or more are gzipped for clients that send Accept-Encoding: gzip).
+#
+#  1. a full sync with compression: every row equal to the truth, and the
+#     bodies came gzipped (far fewer bytes on the wire than without);
+#  2. http_compression false: the same rows, identity bodies;
+#  3. a server that ignores Accept-Encoding: the same rows;
+#  4. a corrupt gzip body once: retried, the run exact; on every attempt:
+#     exit 65 with one line naming the page and the gzip error.
+# Environment: COUNTLY_SYNC, COUNTLY_SYNC_WRAPPER, BUILD_DIR, TEST_TMP.
+# Last line: "N passed, N failed".
+set -u -o pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=../lib/testlib.sh
+. "$ROOT/tests/lib/testlib.sh"
+# shellcheck source=../lib/e2e.sh
+. "$ROOT/tests/lib/e2e.sh"
+
+e2e_paths gzip
+PKI=$TMP/pki
+RUNS=$TMP/runs
+rm -rf "$TMP" && mkdir -p "$RUNS"
+
+cleanup() { stop_sims; }
+trap cleanup EXIT
+
+for tool in python3 curl openssl; do
+    command -v $tool >/dev/null || { tl_fail "setup: $tool" "not installed"; tl_summary; exit 1; }
+done
+[ -x "$BIN" ] || { tl_fail "setup: binary" "$BIN not built"; tl_summary; exit 1; }
+bash "$ROOT/tests/integration/gen_pki.sh" "$PKI" >/dev/null 2>&1 ||
+    { tl_fail "setup: pki" "gen_pki.sh failed"; tl_summary; exit 1; }
+
+sim_launch gz --seed 4 --apps 2 --users-per-app 2000 --gzip
+sim_launch plain --seed 4 --apps 2 --users-per-app 2000
+sim_wait gz
+sim_wait plain
+ADMIN=$(json_field "$(sim_get "${PORT[gz]}" /__sim/keys)" admin)
+NOW=$(json_field "$(sim_get "${PORT[gz]}" /__sim/info)" now)
+truth gz users "&app=*&full=$NOW" "$TMP/users.truth"
+truth gz apps_db "" "$TMP/apps.truth"
+PNOW=$(json_field "$(sim_get "${PORT[plain]}" /__sim/info)" now)
+truth plain users "&app=*&full=$PNOW" "$TMP/users.plain.truth"
+truth plain apps_db "" "$TMP/apps.plain.truth"
+
+# gconf NAME SIM KEY=VALUE...: a configuration for SIM, output into $TMP/NAME.
+gconf() {
+    local name=$1 sim=$2
+    shift 2
+    write_config "$TMP/$name.json" "server_url=https://localhost:${PORT[$sim]}" "app_id=*" \
+        "ca_file=$PKI/ca-ec.crt" "output_dir=$TMP/$name" "max_records_per_page=250" \
+        "initial_sync_days=0" "retry_attempts=1" "$@"
+}
+
+# wire_kb NAME: the users stream's KB from the run summary.
+wire_kb() {
+    sed -n 's/.*users: [0-9]* rows, [0-9]* pages\?, \([0-9.]*\) KB.*/\1/p' "$RUNS/$1.err" | tail -n 1
+}
+
+exact_run() { # NAME [SUFFIX]: the run's users.csv and apps.csv equal the truth (of sim SUFFIX)
+    compare "$1: users.csv" "$TMP/$1/users.csv" "$TMP/users${2:+.$2}.truth"
+    compare "$1: apps.csv" "$TMP/$1/apps.csv" "$TMP/apps${2:+.$2}.truth"
+}
+
+# ---- 1. compressed -------------------------------------------------------------------
+
+gconf zipped gz
+run_cs zipped "$ADMIN" -c "$TMP/zipped.json" sync
+check_eq "compressed: exit 0" 0 "$RC"
+exact_run zipped
+gconf identity gz "http_compression=false"
+run_cs identity "$ADMIN" -c "$TMP/identity.json" sync
+check_eq "http_compression false: exit 0" 0 "$RC"
+exact_run identity
+Z=$(wire_kb zipped)
+I=$(wire_kb identity)
+echo "# users bodies on the wire: $Z KB gzipped, $I KB identity"
+check_true "compressed: at least 2.5x fewer body bytes on the wire ($Z KB vs $I KB)" "not" \
+    awk -v z="$Z" -v i="$I" 'BEGIN { exit !(z > 0 && i / z >= 2.5) }'
+check_match "the simulator gzips only for Accept-Encoding: gzip" "content-encoding: gzip" \
+    "$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' --cacert "$PKI/ca-ec.crt" \
+        "https://localhost:${PORT[gz]}/o/db?api_key=$ADMIN&db=countly&collection=apps" | tr -d '\r' |
+        tr 'A-Z' 'a-z')"
+check_nomatch "the simulator sends identity without it" "content-encoding" \
+    "$(curl -s -D - -o /dev/null --cacert "$PKI/ca-ec.crt" \
+        "https://localhost:${PORT[gz]}/o/db?api_key=$ADMIN&db=countly&collection=apps" | tr 'A-Z' 'a-z')"
+
+# ---- 3. a server that ignores Accept-Encoding ----------------------------------------------
+
+gconf ignored plain
+run_cs ignored "$ADMIN" -c "$TMP/ignored.json" sync
+check_eq "server without gzip: exit 0" 0 "$RC"
+exact_run ignored plain
+check_eq "server without gzip: same bytes on the wire as identity" "$I" "$(wire_kb ignored)"
+
+# ---- 4. corrupt gzip bodies --------------------------------------------------------------------
+
+APP=$(json_field "$(sim_get "${PORT[gz]}" /__sim/info)" apps | cut -d' ' -f2)
+sim_get "${PORT[gz]}" "/__sim/fault?kind=corrupt_gzip&count=1&collection=app_users$APP&after=1" >/dev/null
+gconf once gz
+run_cs once "$ADMIN" -c "$TMP/once.json" sync
+check_eq "corrupt gzip once: exit 0" 0 "$RC"
+check_match "corrupt gzip once: the retry is logged" "retry 1/1 in [0-9.]+ s: gzip body: corrupt gzip data" "$ERR"
+exact_run once
+sim_get "${PORT[gz]}" /__sim/reset-faults >/dev/null
+sim_get "${PORT[gz]}" "/__sim/fault?kind=corrupt_gzip&count=-1&collection=app_users$APP&after=1" >/dev/null
+gconf always gz
+run_cs always "$ADMIN" -c "$TMP/always.json" sync
+check_eq "corrupt gzip always: exit 65" 65 "$RC"
+check_eq "corrupt gzip always: one error line" 1 "$(grep -c '^countly-sync: error: ' <<<"$ERR")"
+check_match "corrupt gzip always: names the page and the gzip error" \
+    "error: users of app $APP, page 2: gzip body: corrupt gzip data \\(GET .*gave up after 2 attempts\\)" "$ERR"
+sim_get "${PORT[gz]}" /__sim/reset-faults >/dev/null
+
+tl_summary
