@@ -7,8 +7,14 @@
  * literals, numbers, commas, control characters and escapes in strings,
  * UTF-8, nesting depth), finds the records inside the envelope, copies one
  * record at a time - compacted, whitespace outside strings dropped - into
- * its record buffer, tokenizes it with jsmn into its token array, and hands
- * it to the caller's callback. State is O(depth); nothing else is kept.
+ * its record buffer, writes the record's tokens into its token array in the
+ * same pass, and hands it to the caller's callback. The tokens are exactly
+ * those jsmn (JSMN_PARENT_LINKS, JSMN_STRICT) gives for the copied record:
+ * offsets into `json`, a string without its quotes, a key a string of size
+ * 1 whose parent is its object, a member value's parent its key, an array
+ * element's parent the array, an object's size its keys, an array's its
+ * elements, the record's own token (tokens[0]) parent -1. State is
+ * O(depth); nothing else is kept.
  *
  * Envelopes (docs/countly-api.md):
  *   DB      /o/db: {"limit":L, "start":S, "end":E, "total":T, "pages":P,
@@ -129,8 +135,11 @@ typedef struct {
     size_t record_len;
     int record_overflow;               /* the record outgrew record[] */
     uint64_t overflow_offset;          /* first byte that did not fit */
+    int token_count;                   /* tokens[] written for the record */
+    int token_open;                    /* innermost open container token, -1 */
+    int token_overflow;                /* the record outgrew tokens[] */
     unsigned long record_seen;         /* record values seen (index of the next) */
-    const char *reason;                /* detail of a SHAPE (or internal) error */
+    const char *reason;                /* detail of a SHAPE error */
     char app_key[JSTREAM_KEY_MAX + 1]; /* APPS: the id of the record */
     int app_skip;                      /* that id was delivered before */
     unsigned app_count;

@@ -5,8 +5,26 @@
  * may be, `stack` holds the open containers. Plain string bytes, digits and
  * whitespace runs are consumed by tight loops; a record's bytes are copied
  * into record[] as runs (memcpy), interrupted only by whitespace outside
- * strings, which is dropped. When a record value ends it is tokenized by
- * jsmn and handed to the callback.
+ * strings, which is dropped. The record's tokens are written as the scanner
+ * meets its values (one pass: nothing is read twice), and when the record
+ * value ends it is handed to the callback.
+ *
+ * Tokens in the same pass. The run not yet copied starts at copy_from in
+ * the fragment, and every byte before it is already in record[], so the
+ * record offset of a scanned byte at p is record_len + (p - copy_from):
+ * exact across fragments (a feed copies its pending run at its end and the
+ * next one starts its run at its first byte) and across dropped whitespace
+ * (skip_space copies the run before it and starts the next after it). A
+ * value opens its token where it starts (a string after its quote) and its
+ * end is set where it ends: the closing quote, the byte after a closing
+ * bracket, a number's or literal's delimiter (which is not part of the
+ * record when the record is that bare value). Links as jsmn's with parent
+ * links: nothing is written between a key and its value, so a member
+ * value's parent (the key) is the last token; token_open is the innermost
+ * open container, and closing it goes back to the container above (through
+ * the key when it was a member value). More tokens than JSTREAM_TOKENS_MAX
+ * only mark the record, which validation finishes before the error is
+ * reported at its end, as before.
  *
  * Choices the header leaves open:
  * - error_offset is the byte at which the error was detected: the closing
@@ -29,9 +47,14 @@
  *   no callback).
  */
 #define JSTREAM_COMPILES_JSMN
-/* jsmn's definitions (third-party, libjsmn-dev) assign its unsigned
- * parser positions to int token fields and back, which -Wsign-conversion
- * rejects (17 places); only that warning is silenced, only for jsmn.h. */
+/* jsmn (third-party, libjsmn-dev) is compiled here once, as json_tokens.h
+ * says, but this file no longer calls it: jsmn_parse stays linkable for the
+ * tests, which tokenize records of their own with it and use it as the
+ * oracle of the tokens written here (tests/unit/test_jstream.c,
+ * tests/fuzz/fuzz_jstream.c); a static link drops it (--gc-sections).
+ * Its definitions assign its unsigned parser positions to int token fields
+ * and back, which -Wsign-conversion rejects (17 places); only that warning
+ * is silenced, only for jsmn.h. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wsign-conversion"
 #include "jstream.h"
@@ -335,6 +358,86 @@ static void record_copy(jstream *js, const scan *s, const uint8_t *from, const u
     js->record_len += n;
 }
 
+/* ---- the record's tokens --------------------------------------------------------- */
+
+/* Offset in record[] of the scanned record byte at `at` (see the top of the
+ * file); past JSTREAM_RECORD_MAX it no longer matters (the record fails). */
+static int record_pos(const jstream *js, const scan *s, const uint8_t *at)
+{
+    size_t pos = js->record_len + (size_t)(at - s->copy_from);
+    return pos <= JSTREAM_RECORD_MAX ? (int)pos : JSTREAM_RECORD_MAX + 1;
+}
+
+static void token_add(jstream *js, jsmntype_t type, int start, int parent)
+{
+    jsmntok_t *t = &js->tokens[js->token_count++];
+    t->type = type;
+    t->start = start;
+    t->end = -1;
+    t->size = 0;
+    t->parent = parent;
+}
+
+/* A key's opening quote is at s->p (inside an object of the record). */
+static void token_key(jstream *js, const scan *s)
+{
+    if (js->token_count == JSTREAM_TOKENS_MAX) {
+        js->token_overflow = 1;
+        return;
+    }
+    js->tokens[js->token_open].size++;
+    token_add(js, JSMN_STRING, record_pos(js, s, s->p) + 1, js->token_open);
+}
+
+/* A value of the record begins at s->p, before push() for a container. */
+static void token_value(jstream *js, const scan *s, jsmntype_t type)
+{
+    int parent = -1;
+    if (js->token_count == JSTREAM_TOKENS_MAX) {
+        js->token_overflow = 1;
+        return;
+    }
+    if (js->token_count > 0) {
+        if (top_container(js) == CONTAINER_OBJECT) {
+            parent = js->token_count - 1; /* its key */
+            js->tokens[parent].size = 1;
+        } else {
+            parent = js->token_open;
+            js->tokens[parent].size++;
+        }
+    }
+    if (type == JSMN_OBJECT || type == JSMN_ARRAY) {
+        js->token_open = js->token_count;
+    }
+    token_add(js, type, record_pos(js, s, s->p) + (type == JSMN_STRING), parent);
+}
+
+/* The string, number or literal just read (the last token) ends at `at`:
+ * its closing quote or its delimiter. */
+static void token_end(jstream *js, const scan *s, const uint8_t *at)
+{
+    if (s->copy_from != NULL && !js->token_overflow) {
+        js->tokens[js->token_count - 1].end = record_pos(js, s, at);
+    }
+}
+
+/* The innermost open container closed; its bracket is just before s->p. */
+static void token_close(jstream *js, const scan *s)
+{
+    jsmntok_t *t;
+    int up;
+    if (s->copy_from == NULL || js->token_overflow) {
+        return;
+    }
+    t = &js->tokens[js->token_open];
+    t->end = record_pos(js, s, s->p);
+    up = t->parent;
+    if (up >= 0 && js->tokens[up].type == JSMN_STRING) {
+        up = js->tokens[up].parent; /* it was a member value: its key's object */
+    }
+    js->token_open = up;
+}
+
 static void record_begin(jstream *js, scan *s, int skip)
 {
     js->in_record = 1;
@@ -342,6 +445,9 @@ static void record_begin(jstream *js, scan *s, int skip)
     js->record_skip = skip;
     js->record_len = 0;
     js->record_overflow = 0;
+    js->token_count = 0;
+    js->token_open = -1;
+    js->token_overflow = 0;
     js->record_id[0] = '\0';
     js->id_pending = 0;
     s->copy_from = skip ? NULL : s->p;
@@ -353,33 +459,11 @@ static void record_close(jstream *js)
     js->record_seen++;
 }
 
-/* Tokenizes record[] (a trailing space lets strict jsmn end a bare number). */
-static int record_tokenize(jstream *js, uint64_t last)
-{
-    jsmn_parser parser;
-    int count;
-    jsmn_init(&parser);
-    js->record[js->record_len] = ' ';
-    count = jsmn_parse(&parser, js->record, js->record_len + 1, js->tokens, JSTREAM_TOKENS_MAX);
-    js->record[js->record_len] = '\0';
-    if (count == JSMN_ERROR_NOMEM) {
-        fail_at(js, JSTREAM_ERR_TOO_MANY_TOKENS, last);
-        return -1;
-    }
-    if (count <= 0) {
-        js->reason = "internal error: jsmn rejected a record that jstream had validated";
-        fail_at(js, JSTREAM_ERR_UNEXPECTED, last);
-        return -1;
-    }
-    return count;
-}
-
 /* The record value ended just before `after`. */
 static void record_finish(jstream *js, scan *s, const uint8_t *after)
 {
     uint64_t last = scan_offset(s, after) - 1;
     jstream_record record;
-    int count;
     if (s->copy_from != NULL) {
         record_copy(js, s, s->copy_from, after);
         s->copy_from = NULL;
@@ -392,14 +476,15 @@ static void record_finish(jstream *js, scan *s, const uint8_t *after)
         fail_at(js, JSTREAM_ERR_RECORD_TOO_LARGE, js->overflow_offset);
         return;
     }
-    count = record_tokenize(js, last);
-    if (count < 0) {
+    if (js->token_overflow) {
+        fail_at(js, JSTREAM_ERR_TOO_MANY_TOKENS, last);
         return;
     }
+    js->record[js->record_len] = '\0';
     record.json = js->record;
     record.len = js->record_len;
     record.tokens = js->tokens;
-    record.token_count = count;
+    record.token_count = js->token_count;
     record.index = js->record_seen;
     record.key = js->envelope == JSTREAM_ENVELOPE_APPS ? js->app_key : NULL;
     js->records++;
@@ -681,6 +766,9 @@ static void capture_begin(jstream *js, int target);
 
 static void key_begin(jstream *js, scan *s)
 {
+    if (s->copy_from != NULL) {
+        token_key(js, s);
+    }
     js->string_is_key = 1;
     capture_begin(js, key_capture_target(js));
     js->state = ST_STRING;
@@ -788,7 +876,14 @@ static void start_literal(jstream *js, uint8_t c)
 
 static void start_value(jstream *js, scan *s, int kind)
 {
+    static const jsmntype_t token_type[] = {
+        [V_OBJECT] = JSMN_OBJECT,    [V_ARRAY] = JSMN_ARRAY,       [V_STRING] = JSMN_STRING,
+        [V_NUMBER] = JSMN_PRIMITIVE, [V_LITERAL] = JSMN_PRIMITIVE,
+    };
     uint8_t c = *s->p;
+    if (s->copy_from != NULL) {
+        token_value(js, s, token_type[kind]);
+    }
     if (kind == V_OBJECT || kind == V_ARRAY) {
         push(js, s, kind == V_OBJECT ? CONTAINER_OBJECT : CONTAINER_ARRAY);
         return;
@@ -821,6 +916,7 @@ static void close_container(jstream *js, scan *s, int container)
         return;
     }
     s->p++;
+    token_close(js, s);
     value_end(js, s, s->p);
 }
 
@@ -905,6 +1001,7 @@ static void scan_done(jstream *js, scan *s)
 static void string_end(jstream *js, scan *s)
 {
     int capture = js->capture;
+    token_end(js, s, s->p - 1);
     if (capture != CAP_NONE) {
         capture_end(js);
         js->capture = CAP_NONE;
@@ -1054,6 +1151,7 @@ static void number_end(jstream *js, scan *s)
             return;
         }
     }
+    token_end(js, s, s->p);
     value_end(js, s, s->p);
 }
 
@@ -1111,6 +1209,7 @@ static void scan_literal(jstream *js, scan *s)
                 fail(js, s, JSTREAM_ERR_LITERAL, s->p);
                 return;
             }
+            token_end(js, s, s->p);
             value_end(js, s, s->p);
             return;
         }

@@ -8,9 +8,15 @@
  * offsets (mod the body length + 1; zero-length fragments allowed), then
  * the body. The body is fed whole, in those fragments (each copied into its
  * own exact-size heap buffer so ASan sees any read past a fragment) and one
- * byte at a time. Records (text, index, key: count and FNV-1a hash), status,
- * offsets, error record, scalars, message, _id and the description must
- * agree, or the target aborts.
+ * byte at a time. Records (text, tokens, index, key: count and FNV-1a
+ * hash), status, offsets, error record, scalars, message, _id and the
+ * description must agree, or the target aborts.
+ *
+ * jstream writes a record's tokens while it copies it; jsmn (compiled in
+ * jstream.c, configured by json_tokens.h) is the oracle: each record
+ * delivered is parsed again with jsmn and every token must be identical
+ * (type, start, end, size, parent, count), and a record refused with
+ * TOO_MANY_TOKENS must make jsmn run out of tokens too, or the target aborts.
  *
  *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
  *       -Ibuild/deps/include src/jstream.c tests/fuzz/fuzz_jstream.c -o fuzz_jstream
@@ -60,6 +66,31 @@ static void hash_bytes(run_result *r, const void *bytes, size_t len)
     }
 }
 
+/* jsmn on a record's text (a trailing space lets strict jsmn end a bare number). */
+static int jsmn_tokens(const char *json, size_t len, jsmntok_t *tokens)
+{
+    static char text[JSTREAM_RECORD_MAX + 2];
+    jsmn_parser parser;
+    check(len <= JSTREAM_RECORD_MAX);
+    memcpy(text, json, len);
+    text[len] = ' ';
+    jsmn_init(&parser);
+    return jsmn_parse(&parser, text, len + 1, tokens, JSTREAM_TOKENS_MAX);
+}
+
+static void check_tokens_are_jsmns(const jstream_record *record)
+{
+    static jsmntok_t want[JSTREAM_TOKENS_MAX];
+    int count = jsmn_tokens(record->json, record->len, want);
+    check(count == record->token_count);
+    for (int i = 0; i < count; i++) {
+        const jsmntok_t *a = &record->tokens[i];
+        const jsmntok_t *b = &want[i];
+        check(a->type == b->type && a->start == b->start && a->end == b->end &&
+              a->size == b->size && a->parent == b->parent);
+    }
+}
+
 static int on_record(void *user, const jstream_record *record)
 {
     run_result *r = user;
@@ -74,7 +105,9 @@ static int on_record(void *user, const jstream_record *record)
         check(k->start >= 0 && k->end >= k->start && k->end <= (int)record->len);
         check(k->parent >= 0 && k->parent < i);
     }
+    check_tokens_are_jsmns(record);
     hash_bytes(r, record->json, record->len + 1);
+    hash_bytes(r, record->tokens, (size_t)record->token_count * sizeof(record->tokens[0]));
     hash_bytes(r, &record->index, sizeof(record->index));
     if (record->key != NULL) {
         hash_bytes(r, record->key, strlen(record->key) + 1);
@@ -106,6 +139,10 @@ static void run_end(run_result *r, jstream *js)
 {
     r->status = jstream_finish(js);
     check(jstream_finish(js) == r->status);
+    if (r->status == JSTREAM_ERR_TOO_MANY_TOKENS) {
+        static jsmntok_t tokens[JSTREAM_TOKENS_MAX];
+        check(jsmn_tokens(js->record, js->record_len, tokens) == JSMN_ERROR_NOMEM);
+    }
     r->offset = js->offset;
     r->error_offset = js->error_offset;
     r->error_record = js->error_record;

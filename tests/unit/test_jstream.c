@@ -7,6 +7,13 @@
  * sees any read past it. All ways must give identical records (collected as
  * text: index, key, JSON), status, error offset, record and scalars; the
  * whole-body outcome is then checked against the expectation.
+ *
+ * jstream writes each record's tokens itself while it copies the record;
+ * jsmn (compiled in jstream.c, configured by json_tokens.h exactly as the
+ * tokens promise to be) is the oracle: every record delivered, every way it
+ * is fed, is parsed again with jsmn and its tokens must be identical field
+ * by field, and a record refused for JSTREAM_TOKENS_MAX must make jsmn run
+ * out of tokens too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,6 +62,50 @@ static void log_append(outcome *o, const char *text, size_t len)
     o->log[o->log_len] = '\0';
 }
 
+/* Fails with the first field that differs. */
+static void assert_same_tokens(const jsmntok_t *got, int got_count, const jsmntok_t *want,
+                               int want_count, const char *json)
+{
+    if (got_count != want_count) {
+        fail_msg("token count %d, expected %d, in %s", got_count, want_count, json);
+    }
+    for (int i = 0; i < want_count; i++) {
+        const jsmntok_t *a = &got[i];
+        const jsmntok_t *b = &want[i];
+        if (a->type != b->type || a->start != b->start || a->end != b->end || a->size != b->size ||
+            a->parent != b->parent) {
+            fail_msg("token %d is {type %d, start %d, end %d, size %d, parent %d}, expected "
+                     "{type %d, start %d, end %d, size %d, parent %d}, in %s",
+                     i, (int)a->type, a->start, a->end, a->size, a->parent, (int)b->type, b->start,
+                     b->end, b->size, b->parent, json);
+        }
+    }
+}
+
+/* jsmn on the record text (a trailing space lets strict jsmn end a bare number). */
+static int jsmn_tokens(const char *json, size_t len, jsmntok_t *tokens)
+{
+    static char text[JSTREAM_RECORD_MAX + 2];
+    jsmn_parser parser;
+    assert_true(len <= JSTREAM_RECORD_MAX);
+    memcpy(text, json, len);
+    text[len] = ' ';
+    jsmn_init(&parser);
+    return jsmn_parse(&parser, text, len + 1, tokens, JSTREAM_TOKENS_MAX);
+}
+
+static void assert_tokens_are_jsmns(const jstream_record *record)
+{
+    static jsmntok_t want[JSTREAM_TOKENS_MAX];
+    int count = jsmn_tokens(record->json, record->len, want);
+    assert_true(count >= 1);
+    assert_same_tokens(record->tokens, record->token_count, want, count, record->json);
+}
+
+/* When set, every record delivered must have exactly these tokens. */
+static const jsmntok_t *expected_tokens;
+static int expected_token_count;
+
 static int collect(void *user, const jstream_record *record)
 {
     outcome *o = user;
@@ -69,6 +120,11 @@ static int collect(void *user, const jstream_record *record)
     assert_int_equal(record->tokens[0].start, quoted);
     assert_int_equal(record->tokens[0].end, (int)record->len - quoted);
     assert_int_equal(record->tokens[0].parent, -1);
+    assert_tokens_are_jsmns(record);
+    if (expected_tokens != NULL) {
+        assert_same_tokens(record->tokens, record->token_count, expected_tokens,
+                           expected_token_count, record->json);
+    }
     if (o->envelope == JSTREAM_ENVELOPE_APPS) {
         assert_non_null(record->key);
     } else {
@@ -114,6 +170,11 @@ static outcome *run_pieces(jstream_envelope envelope, const uint8_t *body, size_
     }
     o->status = jstream_finish(js);
     assert_int_equal(jstream_finish(js), o->status); /* sticky */
+    if (o->status == JSTREAM_ERR_TOO_MANY_TOKENS) {
+        /* the compacted record jstream refused is too many tokens for jsmn too */
+        static jsmntok_t tokens[JSTREAM_TOKENS_MAX];
+        assert_int_equal(jsmn_tokens(js->record, js->record_len, tokens), JSMN_ERROR_NOMEM);
+    }
     o->offset = js->offset;
     o->error_offset = js->error_offset;
     o->error_record = js->error_record;
@@ -920,6 +981,155 @@ static void apps_one_over_the_limit_fail(void **state)
     free(body);
 }
 
+/* ---- tokens ------------------------------------------------------------------------- */
+
+static void tokens_have_jsmns_layout(void **state)
+{
+    (void)state;
+    /* {"a":[1,{"b":"c"}],"d":true,"e":{}} once compacted */
+    static const jsmntok_t want[] = {
+        {JSMN_OBJECT, 0, 35, 3, -1},  {JSMN_STRING, 2, 3, 1, 0},   {JSMN_ARRAY, 5, 18, 2, 1},
+        {JSMN_PRIMITIVE, 6, 7, 0, 2}, {JSMN_OBJECT, 8, 17, 1, 2},  {JSMN_STRING, 10, 11, 1, 4},
+        {JSMN_STRING, 14, 15, 0, 5},  {JSMN_STRING, 20, 21, 1, 0}, {JSMN_PRIMITIVE, 23, 27, 0, 7},
+        {JSMN_STRING, 29, 30, 1, 0},  {JSMN_OBJECT, 32, 34, 0, 9},
+    };
+    expected_tokens = want;
+    expected_token_count = (int)(sizeof(want) / sizeof(want[0]));
+    outcome *o = scan_all(JSTREAM_ENVELOPE_LIST, " [ { \"a\" :\t[ 1 ,{ \"b\"\r\n: \"c\" } ] , "
+                                                 "\"d\" : true\n, \"e\" : { } } ] ");
+    expected_tokens = NULL;
+    assert_int_equal(o->status, JSTREAM_OK);
+    assert_string_equal(o->log, "0||{\"a\":[1,{\"b\":\"c\"}],\"d\":true,\"e\":{}}\n");
+    outcome_free(o);
+
+    /* bare values: a string without its quotes, a number up to its end */
+    static const jsmntok_t text[] = {{JSMN_STRING, 1, 3, 0, -1}};
+    static const jsmntok_t number[] = {{JSMN_PRIMITIVE, 0, 4, 0, -1}};
+    expected_tokens = text;
+    expected_token_count = 1;
+    o = scan_all(JSTREAM_ENVELOPE_LIST, "[ \"ab\" ,\"\\n\"]");
+    expected_tokens = NULL;
+    assert_int_equal(o->status, JSTREAM_OK);
+    outcome_free(o);
+    expected_tokens = number;
+    o = scan_all(JSTREAM_ENVELOPE_LIST, "[-1.5 ,1e10\n]");
+    expected_tokens = NULL;
+    assert_int_equal(o->status, JSTREAM_OK);
+    assert_string_equal(o->log, "0||-1.5\n1||1e10\n");
+    outcome_free(o);
+}
+
+/* [{"k":[0,...m zeros],"z":<last>}]: the record has m + 4 tokens before
+ * <last>'s own (a key, a value, or a container and what is in it). */
+static char *token_limit_body(size_t m, const char *last)
+{
+    size_t cap = 2 * m + strlen(last) + 32;
+    char *body = malloc(cap);
+    size_t n = 0;
+    assert_non_null(body);
+    n += (size_t)snprintf(body, cap, "[{\"k\":[");
+    for (size_t i = 0; i < m; i++) {
+        n += (size_t)snprintf(body + n, cap - n, i ? ",0" : "0");
+    }
+    snprintf(body + n, cap - n, "],\"z\":%s}]", last);
+    return body;
+}
+
+static void token_limit_is_met_by_every_kind_of_token(void **state)
+{
+    (void)state;
+    /* the last value, and how many tokens it adds with its key */
+    static const struct {
+        const char *text;
+        size_t tokens;
+    } lasts[] = {
+        {"1", 2}, {"\"s\"", 2}, {"true", 2}, {"{}", 2}, {"[]", 2}, {"[1]", 3}, {"{\"y\":null}", 4},
+    };
+    for (size_t i = 0; i < sizeof(lasts) / sizeof(lasts[0]); i++) {
+        /* the record's tokens: the object, "k", the array, m zeros, then lasts[i] */
+        for (size_t over = 0; over <= lasts[i].tokens; over++) {
+            size_t m = JSTREAM_TOKENS_MAX - 3 - lasts[i].tokens + over;
+            char *body = token_limit_body(m, lasts[i].text);
+            outcome *o = scan_all(JSTREAM_ENVELOPE_LIST, body);
+            if (over == 0) {
+                assert_int_equal(o->status, JSTREAM_OK);
+                assert_int_equal(o->records, 1);
+            } else {
+                assert_int_equal(o->status, JSTREAM_ERR_TOO_MANY_TOKENS);
+                assert_int_equal(o->records, 0);
+                assert_int_equal(o->error_offset, strlen(body) - 2);
+                assert_int_equal(o->error_record, 0);
+                assert_int_equal(o->error_in_record, 1);
+            }
+            outcome_free(o);
+            free(body);
+        }
+    }
+}
+
+static void too_many_tokens_is_reported_after_the_record_is_validated(void **state)
+{
+    (void)state;
+    /* a later error in the same record wins, as when jsmn ran on its end */
+    char *body = token_limit_body(JSTREAM_TOKENS_MAX, "tru");
+    outcome *o = scan_all(JSTREAM_ENVELOPE_LIST, body);
+    assert_int_equal(o->status, JSTREAM_ERR_LITERAL);
+    assert_int_equal(o->error_offset, strlen(body) - 2);
+    outcome_free(o);
+    free(body);
+
+    /* a record too large and with too many tokens is too large */
+    size_t pad = JSTREAM_RECORD_MAX;
+    char *last = malloc(pad + 3);
+    assert_non_null(last);
+    last[0] = '"';
+    memset(last + 1, 'x', pad);
+    memcpy(last + 1 + pad, "\"", 2);
+    body = token_limit_body(JSTREAM_TOKENS_MAX, last);
+    o = scan_all_len(JSTREAM_ENVELOPE_LIST, body, strlen(body), 0);
+    assert_int_equal(o->status, JSTREAM_ERR_RECORD_TOO_LARGE);
+    assert_int_equal(o->error_offset, 1 + JSTREAM_RECORD_MAX);
+    outcome_free(o);
+    free(body);
+    free(last);
+
+    /* the next record starts with no tokens */
+    body = token_limit_body(JSTREAM_TOKENS_MAX - 5, "1");
+    size_t len = strlen(body);
+    char *two = malloc(2 * len + 1);
+    assert_non_null(two);
+    memcpy(two, body, len - 1);
+    two[len - 1] = ',';
+    memcpy(two + len, body + 1, len);
+    o = scan_all(JSTREAM_ENVELOPE_LIST, two);
+    assert_int_equal(o->status, JSTREAM_OK);
+    assert_int_equal(o->records, 2);
+    outcome_free(o);
+    free(two);
+    free(body);
+}
+
+static void a_skipped_app_is_not_tokenized(void **state)
+{
+    (void)state;
+    /* user_of repeats the app with a record of too many tokens: skipped, no error */
+    char *big = token_limit_body(JSTREAM_TOKENS_MAX, "1");
+    size_t cap = strlen(big) + 128;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    big[strlen(big) - 1] = '\0'; /* the object without the list's brackets */
+    snprintf(body, cap,
+             "{\"admin_of\":{\"64b0ac10c2c3ce0012dd1001\":{\"a\":1}},"
+             "\"user_of\":{\"64b0ac10c2c3ce0012dd1001\":%s}}",
+             big + 1);
+    outcome *o = scan_all(JSTREAM_ENVELOPE_APPS, body);
+    assert_int_equal(o->status, JSTREAM_OK);
+    assert_string_equal(o->log, "0|64b0ac10c2c3ce0012dd1001|{\"a\":1}\n");
+    outcome_free(o);
+    free(body);
+    free(big);
+}
+
 /* ---- callback, describe, strerror ---------------------------------------------------- */
 
 static void callback_abort_stops_at_that_record(void **state)
@@ -1065,6 +1275,10 @@ int main(void)
         cmocka_unit_test(depth_one_over_the_limit_fails),
         cmocka_unit_test(apps_exactly_at_the_limit_are_accepted),
         cmocka_unit_test(apps_one_over_the_limit_fail),
+        cmocka_unit_test(tokens_have_jsmns_layout),
+        cmocka_unit_test(token_limit_is_met_by_every_kind_of_token),
+        cmocka_unit_test(too_many_tokens_is_reported_after_the_record_is_validated),
+        cmocka_unit_test(a_skipped_app_is_not_tokenized),
         cmocka_unit_test(callback_abort_stops_at_that_record),
         cmocka_unit_test(describe_names_offset_record_and_id),
         cmocka_unit_test(describe_shows_a_decoded_id_cut_with_dots),
