@@ -204,7 +204,7 @@ PROFILE_SMALL ?= -DTLS_ARENA_SIZE=24576 -DMBEDTLS_SSL_IN_CONTENT_LEN=4096 \
                  -DCONFIG_APPS_MAX=8 -DCONFIG_FILE_MAX=4096 -DCONFIG_PATH_MAX=256 \
                  -DCSV_BUFFER_SIZE=1024 -DCSV_PATH_MAX=256 -DHTTP_RECV_BUFFER_SIZE=1024 \
                  -DHTTP_REQUEST_MAX=1024 -DHTTP_HEADER_LINE_MAX=512 \
-                 -DTLS_CA_DER_MAX=2048 -DTLS_PATH_MAX=256
+                 -DTLS_CA_DER_MAX=2048 -DTLS_PATH_MAX=256 -DHTTP_GZIP=0
 #   STACK=1  -fstack-usage -fcallgraph-info=su (.su and .ci files next to
 #            every object, mbedTLS's included) for scripts/footprint.sh
 SIZE ?=

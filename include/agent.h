@@ -86,7 +86,9 @@ struct agent {
     tls_client tls;
     tcp_transport_ctx tcp;
     http_client http;
-    gunzip gunzip;          /* gzip bodies inflated in fixed memory (http_compression) */
+#if HTTP_GZIP
+    gunzip gunzip; /* gzip bodies inflated in fixed memory (http_compression) */
+#endif
     uint64_t retry_wait_ms; /* spent waiting between retries this run */
 
     /* one request */

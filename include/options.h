@@ -75,6 +75,12 @@
 
 /* ---- gzip on the wire ------------------------------------------------------------- */
 
+/* 1: http_compression is available (zlib inflate, the arena below: about
+ * 45 KiB). The small profile builds with 0: bodies are always identity. */
+#ifndef HTTP_GZIP
+#define HTTP_GZIP 1
+#endif
+
 /* zlib's inflate state (about 7 KiB) and its 32 KiB window, from a fixed
  * arena (gunzip.h); a larger need is GUNZIP_ERR_MEMORY, never an allocation. */
 #ifndef GUNZIP_ARENA_SIZE

@@ -144,7 +144,9 @@ static int setup_transport(agent *a)
     uint32_t timeout_ms = a->cfg.request_timeout_seconds * 1000u;
     if (http_client_init(&a->http, tr, &a->cfg.server, timeout_ms) != HTTP_CLIENT_OK)
         return fail(a, AGENT_EXIT_CONFIG, "server_url: host name too long");
+#if HTTP_GZIP
     http_client_set_gzip(&a->http, a->cfg.http_compression ? &a->gunzip : NULL);
+#endif
     return 0;
 }
 

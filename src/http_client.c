@@ -195,12 +195,15 @@ static int client_body(void *user, const uint8_t *data, size_t len)
     http_encoding enc = c->parser.content_encoding;
     if (enc == HTTP_ENCODING_IDENTITY)
         return deliver(c, data, len);
+#if HTTP_GZIP
     if (enc == HTTP_ENCODING_GZIP && c->gz != NULL) {
         gunzip_status gs = gunzip_feed(c->gz, data, len, deliver, c);
         if (gs == GUNZIP_OK || gs == GUNZIP_ERR_ABORTED)
             return gs != GUNZIP_OK;
         (void)snprintf(c->detail, sizeof c->detail, "gzip body: %s", gunzip_strerror(gs));
-    } else {
+    } else
+#endif
+    {
         (void)snprintf(c->detail, sizeof c->detail, "a body in a Content-Encoding not asked for");
     }
     c->decode_failed = 1;
@@ -212,10 +215,12 @@ static http_client_status body_complete(http_client *c)
 {
     if (c->parser.content_encoding != HTTP_ENCODING_GZIP || c->gz == NULL)
         return HTTP_CLIENT_OK;
+#if HTTP_GZIP
     gunzip_status gs = gunzip_finish(c->gz);
     if (gs == GUNZIP_OK)
         return HTTP_CLIENT_OK;
     (void)snprintf(c->detail, sizeof c->detail, "gzip body: %s", gunzip_strerror(gs));
+#endif
     c->decode_failed = 1;
     return HTTP_CLIENT_ERR_DECODE;
 }
@@ -243,8 +248,10 @@ static http_client_status receive_response(http_client *c, http_body_fn on_body,
     c->user = user;
     c->decoded_bytes = 0;
     c->decode_failed = 0;
+#if HTTP_GZIP
     if (c->gz != NULL)
         gunzip_init(c->gz);
+#endif
     for (;;) {
         transport_result r =
             c->tr.ops->recv(c->tr.ctx, c->recv_buf, sizeof c->recv_buf, c->timeout_ms);
