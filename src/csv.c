@@ -186,6 +186,39 @@ static int csv_needs_quotes(const uint8_t *text, size_t len)
     return 0;
 }
 
+/* Copies len bytes to out doubling each '"'; returns the end. Eight bytes
+ * at a time: a word is stored whole, then out advances to just past its
+ * first quote (the rest is copied again), so a quote costs one step, not
+ * eight. out needs room for 2 * len bytes. */
+static uint8_t *csv_copy_doubling_quotes(uint8_t *out, const uint8_t *text, size_t len)
+{
+    size_t i = 0;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t quotes = 0x0101010101010101u * '"';
+    for (; i + 8 <= len;) {
+        uint64_t word;
+        memcpy(&word, text + i, sizeof word);
+        memcpy(out, &word, sizeof word);
+        uint64_t found = csv_word_has(word, quotes); /* its lowest bit marks the first quote */
+        if (found == 0) {
+            out += 8;
+            i += 8;
+            continue;
+        }
+        size_t k = (size_t)__builtin_ctzll(found) / 8;
+        out += k + 1;
+        *out++ = '"';
+        i += k + 1;
+    }
+#endif
+    for (; i < len; i++) {
+        *out++ = text[i];
+        if (text[i] == '"')
+            *out++ = '"';
+    }
+    return out;
+}
+
 /* Appends text in quotes, doubling each quote inside: in one pass straight
  * into the buffer when it fits even if every byte were a quote, else in
  * runs that may flush. */
@@ -199,11 +232,7 @@ static csv_status csv_put_quoted(csv_sink *sink, const uint8_t *text, size_t len
     if (len <= (CSV_BUFFER_SIZE - 2) / 2) {
         uint8_t *out = sink->buf + sink->used;
         *out++ = '"';
-        for (size_t i = 0; i < len; i++) {
-            *out++ = text[i];
-            if (text[i] == '"')
-                *out++ = '"';
-        }
+        out = csv_copy_doubling_quotes(out, text, len);
         *out++ = '"';
         sink->used = (size_t)(out - sink->buf);
         return CSV_OK;

@@ -458,6 +458,34 @@ static size_t reference_quoted(const char *text, size_t len, char *out)
     return n;
 }
 
+/* Quotes at every position of every length around the 8-byte steps of the
+ * copy, alone and in runs, as one-column rows compared with the reference. */
+static void quotes_at_every_position_are_doubled(void **state)
+{
+    (void)state;
+    static char expected[FILE_MAX];
+    static const char *const header[] = {"a"};
+    csv_sink sink;
+    const char *path = tmp_path("quotes.csv");
+    size_t n = 2;
+    memcpy(expected, "a\n", 2);
+    assert_int_equal(csv_open(&sink, path, CSV_MODE_REPLACE, 0, header, 1), CSV_OK);
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t q = 0; q <= len; q++) { /* q == len: quotes everywhere */
+            char field[41];
+            for (size_t i = 0; i < len; i++)
+                field[i] = (q == len || i == q || (q % 3 == 0 && i == len - 1)) ? '"' : 'x';
+            assert_int_equal(csv_row_begin(&sink), CSV_OK);
+            assert_int_equal(csv_field(&sink, field, len), CSV_OK);
+            assert_int_equal(csv_row_end(&sink), CSV_OK);
+            n += reference_quoted(field, len, expected + n);
+            expected[n++] = '\n';
+        }
+    }
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    assert_file_is(path, expected, n);
+}
+
 static void fields_larger_than_the_buffer_are_written_exactly(void **state)
 {
     (void)state;
@@ -967,6 +995,7 @@ int main(void)
         cmocka_unit_test(truncate_to_a_mark_in_the_buffer_and_in_the_file),
         cmocka_unit_test(truncate_before_the_commit_is_usage),
         cmocka_unit_test(abandon_append_rolls_back_to_last_commit),
+        cmocka_unit_test(quotes_at_every_position_are_doubled),
         cmocka_unit_test(fields_larger_than_the_buffer_are_written_exactly),
         cmocka_unit_test(many_rows_across_flushes_match_committed_size),
         cmocka_unit_test(replace_keeps_old_file_until_finish),
