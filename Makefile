@@ -267,6 +267,13 @@ test-cross: cross-check-arch deps-test
 footprint: deps-test
 	@BUILD_DIR=$(BUILD_DIR) MAKE="$(MAKE)" bash scripts/footprint.sh docs/footprint.md
 
+# Line and branch coverage of src/ and port/posix/ (gcov, gcovr): an -O0
+# --coverage build in $(BUILD_DIR)/coverage, the unit tests and the suites
+# that run it; fails below 90 % of src/'s lines (docs/coverage.md).
+.PHONY: coverage
+coverage: deps-test
+	@BUILD_DIR=$(BUILD_DIR) MAKE="$(MAKE)" bash scripts/coverage.sh
+
 # Sanitizer build of the tests: ASan + UBSan, no recovery.
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 asan-tests:
