@@ -167,14 +167,10 @@ static int csv_word_is_special(const uint8_t *p)
             csv_word_has(word, ones * '\r') | csv_word_has(word, ones * '\n')) != 0;
 }
 
-/* True when text must be written in quotes. */
-static int csv_needs_quotes(const uint8_t *text, size_t len)
+/* True when text holds , " CR or LF (its ends were checked for blanks). */
+static int csv_has_special(const uint8_t *text, size_t len)
 {
     size_t i = 0;
-    if (len == 0)
-        return 1;
-    if (csv_is_blank(text[0]) || csv_is_blank(text[len - 1]))
-        return 1;
     for (; i + 8 <= len; i += 8) {
         if (csv_word_is_special(text + i))
             return 1;
@@ -261,7 +257,7 @@ static csv_status csv_put_text(csv_sink *sink, const char *text, size_t len)
     if (len == 0 || csv_is_blank(bytes[0]) || csv_is_blank(bytes[len - 1]))
         return csv_put_quoted(sink, bytes, len);
     if (len > CSV_BUFFER_SIZE - sink->used) {
-        if (csv_needs_quotes(bytes, len))
+        if (csv_has_special(bytes, len))
             return csv_put_quoted(sink, bytes, len);
         return csv_put(sink, bytes, len);
     }
