@@ -209,6 +209,12 @@ v() { echo "${M[$1]:--}"; }
     echo "Targets: buffers + TLS arena ≤ 160 KiB by default: **$(kib "${M[armhf.agent]}") KiB on armhf, $(kib "${M[x86_64.agent]}") KiB on x86_64/aarch64**;"
     echo "≤ 64 KiB in the small profile: **$(kib "${M[armhf-small.agent]}") KiB on armhf, $(kib "${M[small.agent]}") KiB on x86_64** (see below)."
     echo
+    echo "Since gzip on the wire (\`http_compression\`, issue 13) the default profile also holds \`agent.gunzip\`:"
+    echo "zlib's inflate state and its 32 KiB window in a fixed arena (\`GUNZIP_ARENA_SIZE\`, measured peak 39,936 bytes"
+    echo "on x86_64) and a 4 KiB output piece; the member table below gives its size. Without it (\`-DHTTP_GZIP=0\`,"
+    echo "as the small profile builds) the default profile is back within 160 KiB; gzip cuts the bytes on the wire"
+    echo "(and so the TLS work) about 4x for Countly's JSON, which is why it is on by default where memory allows."
+    echo
     echo "### The agent's buffers, member by member (bytes)"
     echo
     echo "From \`tests/tools/footprint_sizes\` compiled for each target (sizeof of every member of \`struct agent\`;"

@@ -31,6 +31,10 @@ int main(void)
     SHOW("agent.tls", MEMBER(agent, tls));
     SHOW("  tls.ca", MEMBER(tls_client, ca));
     SHOW("agent.http", MEMBER(agent, http));
+#if HTTP_GZIP
+    SHOW("agent.gunzip", MEMBER(agent, gunzip));
+    SHOW("  gunzip.arena", MEMBER(gunzip, arena));
+#endif
     SHOW("  http.recv_buf", MEMBER(http_client, recv_buf));
     SHOW("  http.request", MEMBER(http_client, request));
     SHOW("  http.parser", MEMBER(http_client, parser));
