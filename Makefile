@@ -87,6 +87,9 @@ CORE_SRC := $(filter-out src/main.c,$(SRC)) $(PORT_SRC)
 CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/obj/%.o)
 MAIN_OBJ := $(OUT)/obj/src/main.o
 BIN := $(OUT)/bin/countly-sync
+HOOKS_BIN := $(OUT)/bin/countly-sync-hooks
+HOOKS_PORT_OBJ := $(PORT_SRC:%.c=$(OUT)/obj-hooks/%.o)
+HOOKS_CORE_OBJ := $(filter-out $(PORT_SRC:%.c=$(OUT)/obj/%.o),$(CORE_OBJ)) $(HOOKS_PORT_OBJ)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
@@ -119,7 +122,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD_DIR)/fuzz/%)
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 300
 
-.PHONY: test-valgrind demo all bin tests tools static test lint format bench install clean distclean deps \
+.PHONY: test-valgrind demo all bin tests tools hooks static test lint format bench install clean distclean deps \
         mbedtls asan-tests fuzz fuzz-build
 .DEFAULT_GOAL := all
 
@@ -152,6 +155,21 @@ $(OUT)/tests/%: tests/tools/%.c $(CORE_OBJ) $(MBEDTLS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
+
+# The test binary: the profile's objects with its POSIX port compiled once
+# more with -DPORT_TEST_HOOKS (crash points, torn writes, fake sleep, clock
+# steps: port/posix/port_posix_hooks.h). Only the tests run it; `bin` has no hook.
+hooks: $(HOOKS_BIN)
+
+$(HOOKS_BIN): $(MAIN_OBJ) $(HOOKS_CORE_OBJ) $(MBEDTLS_STAMP) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(MAIN_OBJ) $(HOOKS_CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
+
+$(OUT)/obj-hooks/%.o: %.c $(MBEDTLS_STAMP) $(ZLIB_STAMP) $(FLAGS_STAMP) $(JSMN_HEADER)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<  [$(PROFILE), test hooks]"
+	$(Q)$(CC) $(ALL_CFLAGS) -DPORT_TEST_HOOKS -c $< -o $@
 
 # ---- mbedTLS from source -------------------------------------------------------
 
@@ -279,7 +297,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 asan-tests:
 	@$(MAKE) --no-print-directory PROFILE=native mbedtls
 	@$(MAKE) --no-print-directory PROFILE=asan MBEDTLS_PROFILE=native OPT="-O1 -g" \
-	    PROFILE_CFLAGS="$(SAN_FLAGS)" PROFILE_LDFLAGS="$(SAN_FLAGS)" tests bin
+	    PROFILE_CFLAGS="$(SAN_FLAGS)" PROFILE_LDFLAGS="$(SAN_FLAGS)" tests bin hooks
 
 # ---- fuzzing (clang libFuzzer, ASan + UBSan) ---------------------------------------
 
@@ -371,4 +389,4 @@ distclean:
 # Embedded targets: the lwIP port and its build live in their own fragment.
 -include port/lwip/lwip.mk
 
--include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d)
+-include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) $(HOOKS_PORT_OBJ:.o=.d)

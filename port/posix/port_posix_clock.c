@@ -4,6 +4,7 @@
  * time base (port/lwip/, sys_now) replaces this file.
  */
 #include "port.h"
+#include "port_posix_hooks.h"
 
 #include <errno.h>
 #include <time.h>
@@ -12,11 +13,13 @@ uint64_t port_clock_ms(void)
 {
     struct timespec ts;
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + PORT_HOOK_CLOCK_OFFSET();
 }
 
 void port_sleep_ms(uint32_t ms)
 {
+    if (PORT_HOOK_SLEEP(ms))
+        return; /* a test build's fake sleep (port_posix_hooks.h) */
     struct timespec ts;
     ts.tv_sec = (time_t)(ms / 1000u);
     ts.tv_nsec = (long)(ms % 1000u) * 1000000L;

@@ -4,6 +4,7 @@
  */
 #include "port.h"
 #include "port_posix_errno.h"
+#include "port_posix_hooks.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -106,6 +107,7 @@ port_status port_net_connect(port_socket *sock, const char *host, uint16_t port,
 
 port_io port_net_send(port_socket *sock, const uint8_t *buf, size_t len, uint32_t timeout_ms)
 {
+    PORT_HOOK_NET_SEND(); /* a test build's clock step (port_posix_hooks.h) */
     port_io io = {PORT_IO_ERROR, 0, 0};
     for (;;) {
         ssize_t n = send(sock->fd, buf, len, MSG_NOSIGNAL);

@@ -9,6 +9,7 @@
 #include "options.h"
 #include "port.h"
 #include "port_posix_errno.h"
+#include "port_posix_hooks.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -157,6 +158,7 @@ port_status port_file_read(port_file *file, void *buf, size_t cap, size_t *got)
 
 port_status port_file_write(port_file *file, const void *buf, size_t len)
 {
+    PORT_HOOK_WRITE(file->fd, buf, len);
     const uint8_t *p = buf;
     while (len > 0) {
         ssize_t n = write(file->fd, p, len);
@@ -174,14 +176,21 @@ port_status port_file_write(port_file *file, const void *buf, size_t len)
 
 port_status port_file_sync(port_file *file)
 {
-    return fsync(file->fd) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+    PORT_HOOK_DURABLE("fsync", file->fd, NULL, 0);
+    port_status st = fsync(file->fd) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+    PORT_HOOK_DURABLE("fsync", file->fd, NULL, 1);
+    return st;
 }
 
 port_status port_file_truncate(port_file *file, uint64_t size)
 {
     if (size > (uint64_t)INT64_MAX)
         return PORT_ERR_IO;
-    return ftruncate(file->fd, (off_t)size) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+    PORT_HOOK_DURABLE("truncate", file->fd, NULL, 0);
+    port_status st =
+        ftruncate(file->fd, (off_t)size) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+    PORT_HOOK_DURABLE("truncate", file->fd, NULL, 1);
+    return st;
 }
 
 port_status port_file_size(port_file *file, uint64_t *size)
@@ -204,7 +213,10 @@ port_status port_file_close(port_file *file)
 
 port_status port_file_rename(const char *from, const char *to)
 {
-    return rename(from, to) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+    PORT_HOOK_DURABLE("rename", -1, to, 0);
+    port_status st = rename(from, to) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+    PORT_HOOK_DURABLE("rename", -1, to, 1);
+    return st;
 }
 
 port_status port_path_folder(const char *path, char *out, size_t cap)
@@ -261,11 +273,16 @@ port_status port_dir_create(const char *path)
 
 port_status port_dir_sync(const char *path)
 {
+    PORT_HOOK_DURABLE("dirsync", -1, path, 0);
+    port_status st = PORT_OK;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return port_posix_status_from_errno(errno);
-    port_status st = fsync(fd) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
-    (void)close(fd);
+    if (fd < 0) {
+        st = port_posix_status_from_errno(errno);
+    } else {
+        st = fsync(fd) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+        (void)close(fd);
+    }
+    PORT_HOOK_DURABLE("dirsync", -1, path, 1);
     return st;
 }
 
