@@ -153,7 +153,7 @@ for ((i = 0; i < 600; i++)); do
 done
 sim_get /__sim/info >/dev/null || die_setup simulator "did not start: $(tail -n 3 "$TMP/sim.log")"
 read -r -a APPS <<<"$(json_get "$(sim_get /__sim/info)" "' '.join(d['apps'])")"
-check_eq "setup: simulator has 3 apps" 3 "${#APPS[@]}"
+setup_eq "simulator has 3 apps" 3 "${#APPS[@]}"
 check_match "setup: $ARCH binary runs under $QEMU" "^countly-sync [0-9]" \
     "$("$QEMU" "$CROSS" version 2>&1)"
 file "$CROSS" | grep -q "statically linked" && tl_pass "setup: $ARCH binary is static" ||

@@ -68,7 +68,7 @@ CE_ADMIN=$(json_field "$(sim_get "${PORT[ce]}" /__sim/keys)" admin)
 INFO=$(sim_get "${PORT[ee]}" /__sim/info)
 read -r -a APPS <<<"$(json_field "$INFO" apps)"
 read -r -a USER_APPS <<<"$(json_field "$INFO" user_apps)"
-check_eq "setup: simulator has 3 apps" 3 "${#APPS[@]}"
+setup_eq "simulator has 3 apps" 3 "${#APPS[@]}"
 
 # ---- 1. full sync: 3 apps x USERS users ----------------------------------------------
 
@@ -136,8 +136,8 @@ check_eq "incremental: third run appends nothing" "$size2" "$(stat -c %s "$D/out
 
 # ---- 3. PostgreSQL and SQLite load the files as typed tables ------------------------------
 
-if pg_start "$TMP/pg"; then
-    tl_pass "db: PostgreSQL started"
+if pg_start "$TMP/pg-server.log"; then
+    echo "# setup: db: PostgreSQL started (socket $PG_SOCK)"
     pg_psql -v ON_ERROR_STOP=1 -q >"$RUNS/pg.out" 2>&1 <<SQL
 CREATE TABLE apps (app_id text PRIMARY KEY, name text, key text, timezone text,
   created_at timestamptz, updated_at timestamptz, icon text, metadata jsonb, processed_at timestamptz);
@@ -159,7 +159,7 @@ SQL
     check_eq "db: PostgreSQL: newest row per user = every user once" \
         "$(sort -u "$TMP/users1.keys" "$TMP/incr.keys" | wc -l)" "$latest"
 else
-    tl_fail "db: PostgreSQL started" "$PG_ERROR"
+    tl_fail "setup: db: PostgreSQL started" "$PG_ERROR"
 fi
 python3 - "$D/out" "$ROOT/tests/pipeline" >"$RUNS/sqlite.out" 2>&1 <<'PY'
 import sqlite3, sys

@@ -13,6 +13,12 @@
 #   check_between NAME LO HI VALUE        LO <= VALUE <= HI (integers)
 #   check_true NAME MESSAGE CMD...        CMD succeeds (MESSAGE shown if not)
 #   tl_pass NAME / tl_fail NAME DETAILS   record a result directly
+#
+# A step that only prepares or verifies the harness (a simulator started, a
+# fault armed) is not a test: it prints "# setup: NAME" and counts nothing
+# when it succeeds, and a failed check "setup: NAME" when it does not.
+#
+#   setup_eq NAME EXPECTED ACTUAL / setup_match NAME REGEX TEXT
 
 TL_PASSED=0
 TL_FAILED=0
@@ -29,6 +35,22 @@ tl_fail() {
     TL_FAILED=$((TL_FAILED + 1))
     TL_FAILED_NAMES+=("$1")
     printf 'FAIL %s: %s\n' "$1" "${2:-}"
+}
+
+setup_eq() {
+    if [ "$2" = "$3" ]; then
+        printf '# setup: %s\n' "$1"
+    else
+        tl_fail "setup: $1" "expected '$2', got '$3'"
+    fi
+}
+
+setup_match() {
+    if [[ $3 =~ $2 ]]; then
+        printf '# setup: %s\n' "$1"
+    else
+        tl_fail "setup: $1" "'$3' does not match /$2/"
+    fi
 }
 
 # tl_is_int VALUE: true for an optionally signed decimal integer.

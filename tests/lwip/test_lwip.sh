@@ -183,7 +183,7 @@ sim_get /__sim/info >/dev/null 2>&1 ||
     setup_fail "simulator" "did not start: $(tail -n 3 "$TMP/sim.log" "$TMP/dns.log")"
 ADMIN=$(json_field "$(sim_get /__sim/keys)" admin)
 read -r -a APPS <<<"$(json_field "$(sim_get /__sim/info)" apps)"
-check_eq "setup: simulator in the namespace has 3 apps" 3 "${#APPS[@]}"
+setup_eq "simulator in the namespace has 3 apps" 3 "${#APPS[@]}"
 URL=https://$SERVER_IP:$PORT
 
 # ---- 1. full sync over lwIP and over the kernel, same bytes ---------------------------------

@@ -5,7 +5,7 @@
 # /o/db and from /o/apps/mine, groups; a fraction of hostile records), runs
 # pipeline_run on them, and checks the CSV files against the generator's
 # truth three ways:
-#   - PostgreSQL 15 (a private cluster started here, unix socket only):
+#   - PostgreSQL 15 (a private cluster, tests/lib/pg.sh, unix socket only):
 #     \copy into typed tables (timestamptz, bigint, jsonb, text), then every
 #     field compared with the truth loaded into PostgreSQL as well;
 #   - SQLite, loaded through a strict RFC 4180 reader that keeps NULL (empty,
@@ -29,12 +29,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../lib/testlib.sh
 . "$ROOT/tests/lib/testlib.sh"
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# shellcheck source=../lib/pg.sh
+. "$ROOT/tests/lib/pg.sh"
 
 BUILD_DIR=${BUILD_DIR:-build}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
 RUN=${PIPELINE_RUN:-$BUILD_DIR/native/tests/pipeline_run}
 case $RUN in /*) ;; *) RUN=$ROOT/$RUN ;; esac
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 USERS=${PIPELINE_USERS:-20000}
 USER_PAGES=20
 SEED=${PIPELINE_SEED:-20240605}
@@ -46,16 +48,9 @@ PROCESSED_AT=1717650000
 TMP=$BUILD_DIR/test-tmp/pipeline
 GEN=$TMP/bodies
 OUT=$TMP/csv
-PGBASE=$BUILD_DIR/test-tmp/pg
 KINDS=(users apps_db apps_mine groups)
 PY=(python3)
 CHECK=("${PY[@]}" "$HERE/csvcheck.py")
-
-PG_STARTED=0
-PG_AS=()
-PG_SOCK=
-PG_SOCK_TMP=
-PG_PORT=$((20000 + RANDOM % 40000))
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -119,65 +114,14 @@ run_pipeline() {
     RUN_ERR=$(cat "$TMP/stderr")
 }
 
-pg_stop() {
-    if [ "$PG_STARTED" = 1 ]; then
-        "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PGBASE/data" -m fast -w stop >/dev/null 2>&1
-        PG_STARTED=0
-    fi
-    [ -n "$PG_SOCK_TMP" ] && rm -rf "$PG_SOCK_TMP"
-    PG_SOCK_TMP=
-}
-
 cleanup() {
     pg_stop
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# pg_start: a private cluster in $PGBASE, unix socket only; status 1 on failure
-# with the reason on stdout.
-pg_start() {
-    # a cluster left running by an interrupted run
-    if [ -f "$PGBASE/data/postmaster.pid" ]; then
-        if [ "$(id -u)" = 0 ]; then
-            runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGBASE/data" -m immediate -w stop
-        else
-            "$PG_BIN/pg_ctl" -D "$PGBASE/data" -m immediate -w stop
-        fi >/dev/null 2>&1
-    fi
-    rm -rf "$PGBASE"
-    mkdir -p "$PGBASE/data" "$PGBASE/sock"
-    PG_SOCK=$PGBASE/sock
-    # a unix socket path holds at most 107 bytes
-    if [ $((${#PG_SOCK} + 20)) -gt 107 ]; then
-        PG_SOCK_TMP=$(mktemp -d /tmp/pgsock.XXXXXX) && PG_SOCK=$PG_SOCK_TMP
-    fi
-    if [ "$(id -u)" = 0 ]; then
-        id postgres >/dev/null 2>&1 || { echo "running as root but there is no user postgres"; return 1; }
-        chown -R postgres: "$PGBASE" "$PG_SOCK"
-        PG_AS=(runuser -u postgres --)
-        if ! runuser -u postgres -- test -w "$PGBASE/data"; then
-            echo "user postgres cannot reach $PGBASE (a parent folder is not searchable)"
-            return 1
-        fi
-    fi
-    if ! "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PGBASE/data" -U postgres --auth=trust -E UTF8 \
-        --locale=C >"$TMP/initdb.log" 2>&1; then
-        echo "initdb failed: $(tail -n 3 "$TMP/initdb.log" | tr '\n' ' ')"
-        return 1
-    fi
-    if ! "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PGBASE/data" -l "$PGBASE/server.log" -w -t 60 \
-        -o "-p $PG_PORT -k $PG_SOCK -c listen_addresses='' -c fsync=off" start \
-        >"$TMP/pg_ctl.log" 2>&1; then
-        echo "pg_ctl start failed: $(tail -n 3 "$PGBASE/server.log" 2>/dev/null | tr '\n' ' ')"
-        return 1
-    fi
-    PG_STARTED=1
-}
-
 psql_run() {
-    PGCLIENTENCODING=UTF8 "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$PG_SOCK" \
-        -p "$PG_PORT" -U postgres -d postgres "$@"
+    pg_psql -q -A -t -v ON_ERROR_STOP=1 "$@"
 }
 
 # ---------------------------------------------------------------------------
@@ -291,8 +235,8 @@ check_eq "unwritable output: exit 73" 73 "$RUN_RC"
 # ---------------------------------------------------------------------------
 echo "== PostgreSQL 15: typed load and field-by-field comparison"
 
-if pg_start >"$TMP/pg_start.out"; then
-    tl_pass "postgres: private cluster started (socket $PG_SOCK, port $PG_PORT)"
+if pg_start "$TMP/pg-server.log"; then
+    echo "# setup: postgres: private cluster started (socket $PG_SOCK, port $PG_PORT)"
     for kind in "${KINDS[@]}"; do
         "${CHECK[@]}" pg-sql --dir "$GEN" --kind "$kind" --csv "$(csv_of "$kind")" \
             >"$TMP/pg-$kind.sql"
@@ -308,7 +252,7 @@ if pg_start >"$TMP/pg_start.out"; then
     done
     pg_stop
 else
-    tl_fail "postgres: private cluster started" "$(cat "$TMP/pg_start.out")"
+    tl_fail "setup: postgres: private cluster started" "$PG_ERROR"
 fi
 
 # ---------------------------------------------------------------------------
