@@ -2,7 +2,17 @@
 # test_faults.sh - countly-sync against a misbehaving Countly (fault injection).
 #
 # Environment: COUNTLY_SYNC (the binary, default build/native/bin/countly-sync),
+# COUNTLY_SYNC_HOOKS (a test-hooks build, used instead when set and there is
+# no wrapper: `make test` sets build/asan/bin/countly-sync-hooks),
 # COUNTLY_SYNC_WRAPPER (a command prefix such as valgrind), BUILD_DIR, TEST_TMP.
+#
+# Backoff waits: the test-hooks binary runs with COUNTLY_SYNC_FAKE_SLEEP=1
+# (port/posix/port_posix_hooks.h): its sleeps return at once, its clock
+# moves on by them, and each wait it asked for is logged; the checks then
+# compare those waits, to the millisecond, with the schedule (Retry-After
+# exactly, jittered backoff below its cap) and with the logged retries. Any
+# other binary (valgrind runs the native one) waits for real and the checks
+# measure the run time instead. The request timeout is real time either way.
 #
 # One simulator (tests/sim, 3 apps x 600 users, pages of 100) serves every
 # case; each case arms faults (/__sim/fault), runs the real binary into a
@@ -32,16 +42,25 @@ ROOT=$(cd "$HERE/../.." && pwd)
 . "$ROOT/tests/lib/e2e.sh"
 
 e2e_paths faults
+FAKE_SLEEP=0
+if [ -n "${COUNTLY_SYNC_HOOKS:-}" ] && [ "${#WRAP[@]}" -eq 0 ]; then
+    BIN=$COUNTLY_SYNC_HOOKS
+    case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+    export COUNTLY_SYNC_FAKE_SLEEP=1
+    FAKE_SLEEP=1
+fi
 PKI=$TMP/pki
 RUNS=$TMP/runs
 CHECK=$HERE/fault_check.py
 MOUNTS=() # mount points to undo, innermost last
+NOBODY_DIR= # the folder handed to user nobody (case 11b)
 IS_ROOT=0
 [ "$(id -u)" -eq 0 ] && IS_ROOT=1
 
 cleanup() {
     local i
     stop_sims
+    [ -n "$NOBODY_DIR" ] && rm -rf "$NOBODY_DIR"
     for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
         umount "${MOUNTS[$i]}" 2>/dev/null || umount -l "${MOUNTS[$i]}" 2>/dev/null
     done
@@ -75,7 +94,7 @@ csync() {
 arm() {
     local got
     got=$(sim_get "${PORT[ee]}" "/__sim/fault?$2")
-    check_match "$1: fault armed ($2)" '"armed"' "$got"
+    setup_match "$1: fault armed ($2)" '"armed"' "$got"
 }
 
 reset_faults() { sim_get "${PORT[ee]}" /__sim/reset-faults >/dev/null; }
@@ -157,6 +176,33 @@ retry_waits() {
 
 sum() { local s=0 v; for v in "$@"; do s=$((s + v)); done; echo "$s"; }
 
+# slept: the waits (ms) the last run asked for (fake-sleep mode), space-separated.
+slept() { [ -f "$RUNS/$CS_LAST.sleeps" ] && tr '\n' ' ' <"$RUNS/$CS_LAST.sleeps" | sed 's/ $//'; }
+
+# close_lists A B: two lists of ms of the same length, pairwise within 50 ms
+# (the log shows a wait rounded to 0.1 s).
+close_lists() {
+    local -a a b
+    local i d
+    read -r -a a <<<"$1"
+    read -r -a b <<<"$2"
+    [ "${#a[@]}" -eq "${#b[@]}" ] || return 1
+    for ((i = 0; i < ${#a[@]}; i++)); do
+        d=$((a[i] - b[i]))
+        [ "${d#-}" -le 50 ] || return 1
+    done
+}
+
+# waits_slept NAME: fake-sleep mode: the last run slept exactly its logged retry waits.
+waits_slept() {
+    [ "$FAKE_SLEEP" = 1 ] || return 0
+    local asked logged
+    asked=$(slept)
+    logged=$(retry_waits)
+    check_true "$1: slept what the retries logged (asked ${asked:-nothing} ms, logged ${logged:-nothing} ms)" \
+        "they differ" close_lists "$asked" "$logged"
+}
+
 # ---- setup ---------------------------------------------------------------------------------
 
 for tool in python3 curl openssl; do
@@ -186,7 +232,7 @@ ADMIN=$(json_field "$KEYS" admin)
 USER=$(json_field "$KEYS" user)
 INFO=$(sim_get "${PORT[ee]}" /__sim/info)
 read -r -a APPS <<<"$(json_field "$INFO" apps)"
-check_eq "setup: simulator has 3 apps" 3 "${#APPS[@]}"
+setup_eq "simulator has 3 apps" 3 "${#APPS[@]}"
 truth ee apps_db "" "$TMP/apps.truth"
 truth ee groups "" "$TMP/groups.truth"
 # The data does not change: every run start after data_now reads the same users.
@@ -198,7 +244,7 @@ python3 "$CHECK" raw --sim "https://localhost:${PORT[ee]}" --ca "$PKI/ca-ec.crt"
 # Page 1 of an all-history window (page size 100): the app's users without lac, by _id.
 PAGE1=$(python3 "$CHECK" nth-null --raw "$TMP/users.raw.json" --app "${APPS[1]}" --count)
 [ "$PAGE1" -gt 100 ] && PAGE1=100
-echo "# $(wc -l <"$TMP/users.truth") users in the truth; binary $BIN ${WRAP[*]:+under ${WRAP[*]}}"
+echo "# $(wc -l <"$TMP/users.truth") users in the truth; binary $BIN ${WRAP[*]:+under ${WRAP[*]}}$([ "$FAKE_SLEEP" = 1 ] && echo "; fake sleep")"
 
 # ---- 0. a clean run: the reference for time windows -----------------------------------------
 
@@ -224,6 +270,7 @@ expect_exit "drop_mid_body" 0
 no_error_line "drop_mid_body"
 check_eq "drop_mid_body: two retries logged" 2 "$(grep -c 'retry [12]/3 in [0-9.]* s: response truncated' <<<"$ERR")"
 check_eq "drop_mid_body: fired twice" 2 "$(fired drop_mid_body)"
+waits_slept "drop_mid_body"
 exact "drop_mid_body" "$TMP/drop/out"
 state_ok "drop_mid_body" "$TMP/drop/out"
 
@@ -237,6 +284,7 @@ expect_exit "HTTP 500 x2" 0
 no_error_line "HTTP 500 x2"
 check_match "HTTP 500 x2: retry 1 logged" "retry 1/3 in [0-9.]+ s: HTTP 500 from localhost: Server error \\(GET /o/db\\?" "$ERR"
 check_match "HTTP 500 x2: retry 2 logged" "retry 2/3 in [0-9.]+ s: HTTP 500 " "$ERR"
+waits_slept "HTTP 500 x2"
 exact "HTTP 500 x2" "$TMP/s500/out"
 
 # ---- 3. 429 with and without Retry-After -----------------------------------------------------
@@ -249,9 +297,13 @@ expect_exit "429 Retry-After: 1" 0
 no_error_line "429 Retry-After: 1"
 check_eq "429 Retry-After: 1: both waits are the server's 1.0 s" "1000 1000" "$(retry_waits)"
 check_match "429 Retry-After: 1: retry logged" "retry 1/3 in 1\\.0 s: HTTP 429 from localhost: Too Many Requests" "$ERR"
-# Two waits of 1 s: the run takes 2 s longer than a clean one (plus noise of the order of a clean run).
-check_between "429 Retry-After: 1: waited about 2 x 1 s ($ELAPSED_MS ms, clean run $BASE_MS ms)" \
-    2000 $((2000 + BASE_MS + 1000)) "$ELAPSED_MS"
+if [ "$FAKE_SLEEP" = 1 ]; then
+    check_eq "429 Retry-After: 1: asked to wait exactly 2 x 1000 ms" "1000 1000" "$(slept)"
+else
+    # Two waits of 1 s: the run takes 2 s longer than a clean one (plus noise of the order of a clean run).
+    check_between "429 Retry-After: 1: waited about 2 x 1 s ($ELAPSED_MS ms, clean run $BASE_MS ms)" \
+        2000 $((2000 + BASE_MS + 1000)) "$ELAPSED_MS"
+fi
 exact "429 Retry-After: 1" "$TMP/s429/out"
 
 reset_faults
@@ -264,8 +316,17 @@ check_eq "429 without Retry-After: two retries logged" 2 "${#waits[@]}"
 # Jitter below 1 s and 2 s, logged rounded to 0.1 s.
 check_le "429 without Retry-After: first wait <= 1.0 s (jittered backoff)" "${waits[0]:-9999}" 1000
 check_le "429 without Retry-After: second wait <= 2.0 s" "${waits[1]:-9999}" 2000
-check_between "429 without Retry-After: run time follows the logged waits" \
-    "$(sum "${waits[@]}")" $(($(sum "${waits[@]}") + BASE_MS + 1000)) "$ELAPSED_MS"
+if [ "$FAKE_SLEEP" = 1 ]; then
+    read -r -a asked <<<"$(slept)"
+    check_eq "429 without Retry-After: two waits asked for" 2 "${#asked[@]}"
+    # the backoff schedule: a jittered wait in [0, 1000) ms, then in [0, 2000) ms
+    check_lt "429 without Retry-After: first wait ${asked[0]:-?} ms < 1000 ms" "${asked[0]:-9999}" 1000
+    check_lt "429 without Retry-After: second wait ${asked[1]:-?} ms < 2000 ms" "${asked[1]:-9999}" 2000
+    waits_slept "429 without Retry-After"
+else
+    check_between "429 without Retry-After: run time follows the logged waits" \
+        "$(sum "${waits[@]}")" $(($(sum "${waits[@]}") + BASE_MS + 1000)) "$ELAPSED_MS"
+fi
 exact "429 without Retry-After" "$TMP/s429j/out"
 
 # ---- 4. a server that stops answering ---------------------------------------------------------
@@ -278,9 +339,12 @@ expect_exit "hang" 69
 error_line "hang" "users of app ${APPS[1]}, page 1: timed out after 2000 ms waiting for the response .*gave up after 2 attempts\\)$"
 check_eq "hang: one retry logged" 1 "$(grep -c 'retry 1/1 in [0-9.]* s: timed out' <<<"$ERR")"
 read -r -a waits <<<"$(retry_waits)"
-# 2 x 2 s of timeouts plus one backoff wait < 1 s, after the apps, the groups and app 1's users.
-check_between "hang: gave up after about 2 x 2 s + backoff ($ELAPSED_MS ms)" \
-    $((4000 + ${waits[0]:-0})) $((4000 + ${waits[0]:-0} + BASE_MS + 1000)) "$ELAPSED_MS"
+# 2 x 2 s of timeouts (real time) plus one backoff wait < 1 s (not waited
+# with the fake sleep), after the apps, the groups and app 1's users.
+backoff=$([ "$FAKE_SLEEP" = 1 ] && echo 0 || echo "${waits[0]:-0}")
+check_between "hang: gave up after about 2 x 2 s + backoff of $backoff ms ($ELAPSED_MS ms)" \
+    $((4000 + backoff)) $((4000 + backoff + BASE_MS + 1000)) "$ELAPSED_MS"
+waits_slept "hang"
 state_ok "hang" "$TMP/hang/out"
 check_eq "hang: app 1 complete, nothing of app 2" "1 -" "$(state_field complete_apps) $(state_field run_app)"
 HANG_RUN=$(processed_at "$TMP/hang/out")
@@ -299,6 +363,7 @@ arm trunc "kind=truncated_chunked&count=1&path=/o/groups"
 csync trunc
 expect_exit "truncated_chunked" 0
 check_eq "truncated_chunked: two retries logged" 2 "$(grep -c 'retry 1/3 in [0-9.]* s: response truncated' <<<"$ERR")"
+waits_slept "truncated_chunked"
 exact "truncated_chunked" "$TMP/trunc/out"
 
 # ---- 6. invalid JSON in a page ------------------------------------------------------------------
@@ -463,19 +528,32 @@ if [ $IS_ROOT -eq 1 ]; then
     else
         echo "# skipped: read-only bind mount (mount --bind failed)"
     fi
-    # 11b. an unprivileged user and a folder of root's (EACCES)
-    mkdir -p "$TMP/perm/out"
-    cp -p "$TMP/base/out/"{apps.csv,groups.csv,users.csv,state.json} "$TMP/perm/out/"
-    cfg perm "output_dir=$TMP/perm/out"
-    chown nobody "$TMP/perm.json"
-    if command -v runuser >/dev/null && runuser -u nobody -- test -r "$TMP/perm.json" -a -x "$BIN" 2>/dev/null; then
+    # 11b. an unprivileged user and a folder of root's (EACCES). What
+    # nobody must reach (the binary, the configuration, the CA, the output
+    # folder) goes into a fresh folder of its own: the checkout may lie
+    # where nobody cannot go (a 0750 home, /root).
+    NOBODY_DIR=$(mktemp -d "${TMPDIR:-/tmp}/countly-sync-nobody.XXXXXX")
+    chmod 0755 "$NOBODY_DIR"
+    NB=$NOBODY_DIR
+    mkdir -p "$NB/perm/out"
+    cp -p "$TMP/base/out/"{apps.csv,groups.csv,users.csv,state.json} "$NB/perm/out/"
+    cp "$BIN" "$NB/countly-sync" && cp "$PKI/ca-ec.crt" "$NB/ca-ec.crt" && chmod 0644 "$NB/ca-ec.crt"
+    cfg perm "output_dir=$NB/perm/out" "ca_file=$NB/ca-ec.crt"
+    cp "$TMP/perm.json" "$NB/perm.json" && chown nobody "$NB/perm.json"
+    if command -v runuser >/dev/null &&
+        (cd / && runuser -u nobody -- test -r "$NB/perm.json" -a -x "$NB/countly-sync") 2>/dev/null; then
         CS_PREFIX=(runuser -u nobody --)
-        csync perm
+        SAVED_BIN=$BIN
+        BIN=$NB/countly-sync
+        run_cs perm "$ADMIN" -c "$NB/perm.json" sync
+        BIN=$SAVED_BIN
         CS_PREFIX=()
-        read_only "folder not writable by the user" "$TMP/perm/out"
+        read_only "folder not writable by the user" "$NB/perm/out"
     else
-        echo "# skipped: unprivileged user (runuser, or nobody cannot reach $TMP)"
+        tl_fail "folder not writable by the user" "runuser missing, or nobody cannot reach $NB"
     fi
+    rm -rf "$NOBODY_DIR"
+    NOBODY_DIR=
 else
     echo "# skipped: read-only output folder (needs root)"
 fi
@@ -546,6 +624,7 @@ for code in 502 503 504; do
     check_eq "nginx 502/503/504: retry after the $code page logged as HTTP $code" 1 \
         "$(grep -cE "retry 1/3 in [0-9.]+ s: HTTP $code from localhost \\(GET " <<<"$ERR")"
 done
+waits_slept "nginx 502/503/504"
 exact "nginx 502/503/504" "$TMP/nginx/out"
 
 # ---- 15. retries run out ----------------------------------------------------------------------------------
@@ -556,6 +635,7 @@ arm s503 "kind=status&code=503&count=-1&collection=app_users${APPS[1]}&after=1"
 csync s503
 expect_exit "503 until retries run out" 69
 check_eq "503 until retries run out: two retries logged" 2 "$(grep -c 'retry [12]/2 in [0-9.]* s: HTTP 503' <<<"$ERR")"
+waits_slept "503 until retries run out"
 error_line "503 until retries run out" "users of app ${APPS[1]}, page 2: HTTP 503 from localhost \\(GET .*gave up after 3 attempts\\)$"
 state_ok "503 until retries run out" "$TMP/s503/out"
 check_eq "503 until retries run out: page 1 of app 2 kept" "1 ${APPS[1]} $PAGE1" \
@@ -566,6 +646,7 @@ cfg s503j "retry_attempts=2"
 arm s503j "kind=status&code=503&body=json&count=-1&path=/o/groups"
 csync s503j
 expect_exit "503 (JSON) until retries run out" 69
+waits_slept "503 (JSON) until retries run out"
 error_line "503 (JSON) until retries run out" "groups: HTTP 503 from localhost: Service Unavailable \\(GET /o/groups\\?noescape=true; gave up after 3 attempts\\)$"
 compare "503 (JSON) until retries run out: apps.csv written" "$TMP/s503j/out/apps.csv" "$TMP/apps.truth"
 check_true "503 (JSON) until retries run out: no groups.csv published" "it exists" \

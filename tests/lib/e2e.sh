@@ -13,6 +13,8 @@
 #   json_field JSON KEY                       one top-level value (lists space-separated)
 #   write_config FILE KEY=VALUE...            configuration.json ([ or { values as JSON)
 #   run_cs NAME KEY ARGS...                   run the binary: RC, OUT, ERR, ELAPSED_MS
+#                                             (and RUNS/NAME.sleeps: the waits a test-hooks
+#                                             binary asked for, port_posix_hooks.h)
 #   truth SIM TABLE QUERY OUT                 the simulator's expected rows into OUT
 #   compare NAME CSV TRUTH [KEYS_OUT]         compare.py; its key=value lines in CMP
 #   cmp_field NAME                            one value of CMP
@@ -109,19 +111,22 @@ PY
 
 # run_cs NAME KEY ARGS...: runs countly-sync with COUNTLY_API_KEY=KEY;
 # sets RC, OUT (stdout), ERR (stderr) and ELAPSED_MS; keeps both outputs
-# for the key search.
+# for the key search. A test-hooks binary appends each wait it asks for
+# (ms) to $RUNS/NAME.sleeps (COUNTLY_SYNC_SLEEP_LOG; others ignore it).
 run_cs() {
     local name=$1 key=$2 t0 t1
     shift 2
+    rm -f "$RUNS/$name.sleeps"
     t0=$(date +%s%N)
-    "${CS_PREFIX[@]}" env COUNTLY_API_KEY="$key" "${WRAP[@]}" "$BIN" "$@" \
-        >"$RUNS/$name.out" 2>"$RUNS/$name.err"
+    "${CS_PREFIX[@]}" env COUNTLY_API_KEY="$key" COUNTLY_SYNC_SLEEP_LOG="$RUNS/$name.sleeps" \
+        "${WRAP[@]}" "$BIN" "$@" >"$RUNS/$name.out" 2>"$RUNS/$name.err"
     RC=$?
     t1=$(date +%s%N)
     ELAPSED_MS=$(((t1 - t0) / 1000000))
     OUT=$(cat "$RUNS/$name.out")
     ERR=$(cat "$RUNS/$name.err")
     printf '%s\n' "$*" >"$RUNS/$name.cmd"
+    CS_LAST=$name
 }
 
 # truth SIM TABLE QUERY OUT: the simulator's expected rows into OUT.
