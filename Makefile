@@ -1,7 +1,7 @@
 # countly-sync - one Makefile for every profile.
 #
 #   make              native binary            build/native/bin/countly-sync
-#   make test         unit + integration tests (sanitizer build), lint
+#   make test         unit + integration tests (sanitizer build), fuzz corpora, lint
 #   make static       fully static x86_64 binary built with musl-gcc
 #   make cross        ARCH=aarch64|armhf: fully static ARM binary (musl, Debian cross gcc)
 #   make test-cross   ARCH=...: end-to-end subset under qemu-user, CSV compared with x86_64
@@ -119,7 +119,13 @@ endif
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD_DIR)/fuzz/%)
-FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SAN := address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -O1 -I$(TOP)/include -I$(TOP)/port/mbedtls \
+               -isystem $(MBEDTLS_DIR)/include -I$(DEPS)/include -isystem $(ZLIB_DIR) -DZ_SOLO \
+               $(MBEDTLS_CONFIG)
+# The core is compiled once for every target (instrumented, no fuzzer main).
+FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(BUILD_DIR)/fuzz/obj/%.o)
+FUZZ_CORE_LIB := $(BUILD_DIR)/fuzz/libcore.a
 FUZZ_SECONDS ?= 300
 
 .PHONY: test-valgrind demo all bin tests tools hooks static test lint format bench install clean distclean deps \
@@ -303,12 +309,20 @@ asan-tests:
 
 fuzz-build: $(FUZZ_BIN)
 
-$(BUILD_DIR)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(MBEDTLS_STAMP) $(ZLIB_STAMP) $(JSMN_HEADER)
+$(BUILD_DIR)/fuzz/obj/%.o: %.c $(MBEDTLS_STAMP) $(ZLIB_STAMP) $(JSMN_HEADER)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<  [fuzz]"
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_CORE_LIB): $(FUZZ_CORE_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD_DIR)/fuzz/%: tests/fuzz/%.c $(FUZZ_CORE_LIB) $(MBEDTLS_STAMP) $(ZLIB_STAMP) $(JSMN_HEADER)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)clang -std=c11 -D_DEFAULT_SOURCE -g -O1 $(FUZZ_FLAGS) -I$(TOP)/include \
-	    -I$(TOP)/port/mbedtls -isystem $(MBEDTLS_DIR)/include -I$(DEPS)/include \
-	    -isystem $(ZLIB_DIR) -DZ_SOLO $(MBEDTLS_CONFIG) -o $@ $< $(CORE_SRC) $(MBEDTLS_LIBS) $(ZLIB_LIB)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -MMD -MP -MF $@.d -o $@ $< \
+	    $(FUZZ_CORE_LIB) $(MBEDTLS_LIBS) $(ZLIB_LIB)
 
 # Longer fuzzing runs: FUZZ_SECONDS per target (default 300).
 fuzz: deps-test
@@ -324,9 +338,13 @@ fuzz: deps-test
 
 # ---- tests -------------------------------------------------------------------------
 
+# What run_all.sh runs and nothing else: the sanitizer build (unit tests,
+# tools, the binary and its test-hooks twin) and the fuzz targets, built
+# with every CPU unless make was given -j itself.
 test: deps-test
-	@$(MAKE) --no-print-directory PROFILE=native bin tests fuzz-build
-	@$(MAKE) --no-print-directory asan-tests
+	@j=-j$$(nproc 2>/dev/null || echo 2); case "$(MAKEFLAGS)" in *-j*) j= ;; esac; \
+	$(MAKE) --no-print-directory $$j asan-tests && \
+	$(MAKE) --no-print-directory $$j PROFILE=native fuzz-build
 	@BUILD_DIR=$(BUILD_DIR) sh tests/run_all.sh
 
 lint:
@@ -389,4 +407,5 @@ distclean:
 # Embedded targets: the lwIP port and its build live in their own fragment.
 -include port/lwip/lwip.mk
 
--include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) $(HOOKS_PORT_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) $(HOOKS_PORT_OBJ:.o=.d) \
+         $(FUZZ_CORE_OBJ:.o=.d) $(FUZZ_BIN:=.d)
