@@ -90,6 +90,7 @@ BIN := $(OUT)/bin/countly-sync
 HOOKS_BIN := $(OUT)/bin/countly-sync-hooks
 HOOKS_PORT_OBJ := $(PORT_SRC:%.c=$(OUT)/obj-hooks/%.o)
 HOOKS_CORE_OBJ := $(filter-out $(PORT_SRC:%.c=$(OUT)/obj/%.o),$(CORE_OBJ)) $(HOOKS_PORT_OBJ)
+HOOKS_UNIT_BIN := $(OUT)/tests/test_port_hooks
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
@@ -165,12 +166,19 @@ $(OUT)/tests/%: tests/tools/%.c $(CORE_OBJ) $(MBEDTLS_STAMP)
 # The test binary: the profile's objects with its POSIX port compiled once
 # more with -DPORT_TEST_HOOKS (crash points, torn writes, fake sleep, clock
 # steps: port/posix/port_posix_hooks.h). Only the tests run it; `bin` has no hook.
-hooks: $(HOOKS_BIN)
+# The hooks' own unit test (tests/unit/hooks_port_posix.c) links the same objects.
+hooks: $(HOOKS_BIN) $(HOOKS_UNIT_BIN)
 
 $(HOOKS_BIN): $(MAIN_OBJ) $(HOOKS_CORE_OBJ) $(MBEDTLS_STAMP) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(MAIN_OBJ) $(HOOKS_CORE_OBJ) $(MBEDTLS_LIBS) $(ALL_LDFLAGS)
+
+$(HOOKS_UNIT_BIN): tests/unit/hooks_port_posix.c $(HOOKS_CORE_OBJ) $(MBEDTLS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(HOOKS_CORE_OBJ) $(MBEDTLS_LIBS) \
+	    $(ALL_LDFLAGS) -lcmocka
 
 $(OUT)/obj-hooks/%.o: %.c $(MBEDTLS_STAMP) $(ZLIB_STAMP) $(FLAGS_STAMP) $(JSMN_HEADER)
 	@mkdir -p $(dir $@)
@@ -407,5 +415,5 @@ distclean:
 # Embedded targets: the lwIP port and its build live in their own fragment.
 -include port/lwip/lwip.mk
 
--include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) $(HOOKS_PORT_OBJ:.o=.d) \
+-include $(CORE_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOL_BIN:=.d) $(HOOKS_PORT_OBJ:.o=.d) $(HOOKS_UNIT_BIN:=.d) \
          $(FUZZ_CORE_OBJ:.o=.d) $(FUZZ_BIN:=.d)
