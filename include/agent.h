@@ -106,11 +106,12 @@ struct agent {
     map_context map_ctx;
     csv_sink sink;
     int sink_open;
-    window_engine window;  /* users: the app's window being read */
-    int window_active;     /* a users page is in flight */
-    csv_mark mark;         /* users: where the page's last lac second begins */
-    csv_mark page_start;   /* where the page being fetched begins (a retry goes back there) */
-    commit_policy commits; /* users: when complete pages are committed */
+    window_engine window;     /* users: the app's window being read */
+    int window_active;        /* a users page is in flight */
+    csv_mark mark;            /* users: where the page's last lac second begins */
+    csv_mark page_start;      /* where the page being fetched begins (a retry goes back there) */
+    window_position page_pos; /* users: the position the page being read started from */
+    commit_policy commits;    /* users: when complete pages are committed */
     unsigned long window_rows;
     agent_stream_stats stats[3];
     int stream; /* the stream being read (index into stats) */

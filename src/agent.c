@@ -575,11 +575,8 @@ static void progress(agent *a, int force)
 {
     const agent_stream_stats *s = &a->stats[STREAM_USERS];
     double secs = (double)(port_clock_ms() - s->start_ms) / 1000.0;
-    log_progress(&a->log, force,
-                 "users: app %s: %lu of %lld rows of its window, %lu in all "
-                 "(%.0f rows/s)",
-                 a->state.run.app_id, a->window_rows,
-                 a->js.has_total ? (long long)a->js.total : -1LL, s->rows,
+    log_progress(&a->log, force, "users: app %s: %lu rows of its window, %lu in all (%.0f rows/s)",
+                 a->state.run.app_id, a->window_rows, s->rows,
                  secs > 0 ? (double)s->rows / secs : 0.0);
 }
 
@@ -613,7 +610,7 @@ static int commit_before_failing(agent *a, int code)
     if (!a->sink_open || !commit_policy_pending(&a->commits) ||
         csv_truncate(&a->sink, a->page_start) != CSV_OK || csv_commit(&a->sink) != CSV_OK)
         return code;
-    a->state.run.pos = *window_position_of(&a->window);
+    a->state.run.pos = a->page_pos; /* the rows kept end where the failed page began */
     a->state.users_csv_bytes = a->sink.committed;
     (void)state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
     return code;
@@ -634,6 +631,7 @@ static int read_window(agent *a)
         int code = users_page_target(a);
         if (code != 0)
             return code;
+        a->page_pos = *window_position_of(&a->window);
         a->window_active = 1;
         fetch_result r = fetch(a, JSTREAM_ENVELOPE_DB, handle_user);
         a->window_active = 0;

@@ -17,11 +17,12 @@
 static int env_read;
 static unsigned long crash_at;    /* 0: never */
 static unsigned long crash_write; /* 0: never */
+static unsigned long fail_at;     /* 0: never */
 static int fake_sleep;
 static unsigned long clock_step; /* ms per port_net_send */
 static const char *sleep_log;
-static unsigned long ops;    /* durable operations begun */
-static unsigned long writes; /* port_file_write calls */
+static unsigned long ops;     /* durable operations begun */
+static unsigned long writes;  /* port_file_write calls */
 static uint64_t clock_offset; /* ms of faked sleep and clock steps */
 
 /* A decimal environment variable; 0 when unset or not a number. */
@@ -42,6 +43,7 @@ static void read_env(void)
     env_read = 1;
     crash_at = env_number("COUNTLY_SYNC_CRASH_AT");
     crash_write = env_number("COUNTLY_SYNC_CRASH_WRITE");
+    fail_at = env_number("COUNTLY_SYNC_FAIL_AT");
     clock_step = env_number("COUNTLY_SYNC_CLOCK_STEP");
     const char *v = getenv("COUNTLY_SYNC_FAKE_SLEEP");
     fake_sleep = v != NULL && strcmp(v, "1") == 0;
@@ -100,6 +102,22 @@ void port_hook_durable(const char *op, int fd, const char *path, int after)
     (void)raise(SIGKILL);
 }
 
+int port_hook_fail(const char *op, int fd, const char *path)
+{
+    read_env();
+    if (fail_at == 0 || ops != fail_at)
+        return 0;
+    char name[256] = "-";
+    if (path == NULL && fd >= 0)
+        fd_name(fd, name, sizeof name);
+    char line[512];
+    (void)snprintf(line, sizeof line, "countly-sync-hooks: failing %s #%lu (%s)\n", op, ops,
+                   path != NULL ? path : name);
+    say(line);
+    errno = EIO;
+    return 1;
+}
+
 void port_hook_write(int fd, const void *buf, size_t len)
 {
     read_env();
@@ -110,8 +128,9 @@ void port_hook_write(int fd, const void *buf, size_t len)
     fd_name(fd, name, sizeof name);
     write_fd(fd, buf, len / 2);
     char line[512];
-    (void)snprintf(line, sizeof line, "countly-sync-hooks: torn write #%lu: %lu of %lu bytes (%s)\n",
-                   writes, (unsigned long)(len / 2), (unsigned long)len, name);
+    (void)snprintf(line, sizeof line,
+                   "countly-sync-hooks: torn write #%lu: %lu of %lu bytes (%s)\n", writes,
+                   (unsigned long)(len / 2), (unsigned long)len, name);
     say(line);
     (void)raise(SIGKILL);
 }

@@ -14,6 +14,10 @@
  *     dying the process writes one line to stderr:
  *     "countly-sync-hooks: crash point N: before|after OP #k (PATH)",
  *     OP being fsync, truncate, rename or dirsync.
+ * COUNTLY_SYNC_FAIL_AT=K   durable operation K (numbered as above) fails
+ *     with EIO instead of running, as a full or broken disk would make it:
+ *     every failure path of the durable operations can be reached, one
+ *     run each. Stderr: "countly-sync-hooks: failing OP #K (PATH)".
  * COUNTLY_SYNC_CRASH_WRITE=N   the N-th port_file_write of the process
  *     writes the first half of its bytes (rounded down), then the process
  *     raises SIGKILL: a write torn in the middle (a partial row). Stderr:
@@ -40,6 +44,10 @@
  * fd when path is NULL (after: 0 just before the operation, 1 just after it). */
 void port_hook_durable(const char *op, int fd, const char *path, int after);
 
+/* Called just after the "before" crash point of a durable operation: 1
+ * when this operation is to fail (errno is then EIO). */
+int port_hook_fail(const char *op, int fd, const char *path);
+
 /* Called by port_file_write before it writes: may write part of buf to fd and die. */
 void port_hook_write(int fd, const void *buf, size_t len);
 
@@ -53,18 +61,20 @@ void port_hook_net_send(void);
 uint64_t port_hook_clock_offset(void);
 
 #define PORT_HOOK_DURABLE(op, fd, path, after) port_hook_durable((op), (fd), (path), (after))
-#define PORT_HOOK_WRITE(fd, buf, len)      port_hook_write((fd), (buf), (len))
-#define PORT_HOOK_SLEEP(ms)                port_hook_sleep(ms)
-#define PORT_HOOK_NET_SEND()               port_hook_net_send()
-#define PORT_HOOK_CLOCK_OFFSET()           port_hook_clock_offset()
+#define PORT_HOOK_FAIL(op, fd, path)           port_hook_fail((op), (fd), (path))
+#define PORT_HOOK_WRITE(fd, buf, len)          port_hook_write((fd), (buf), (len))
+#define PORT_HOOK_SLEEP(ms)                    port_hook_sleep(ms)
+#define PORT_HOOK_NET_SEND()                   port_hook_net_send()
+#define PORT_HOOK_CLOCK_OFFSET()               port_hook_clock_offset()
 
 #else
 
 #define PORT_HOOK_DURABLE(op, fd, path, after) ((void)0)
-#define PORT_HOOK_WRITE(fd, buf, len)      ((void)0)
-#define PORT_HOOK_SLEEP(ms)                0
-#define PORT_HOOK_NET_SEND()               ((void)0)
-#define PORT_HOOK_CLOCK_OFFSET()           0u
+#define PORT_HOOK_FAIL(op, fd, path)           0
+#define PORT_HOOK_WRITE(fd, buf, len)          ((void)0)
+#define PORT_HOOK_SLEEP(ms)                    0
+#define PORT_HOOK_NET_SEND()                   ((void)0)
+#define PORT_HOOK_CLOCK_OFFSET()               0u
 
 #endif /* PORT_TEST_HOOKS */
 

@@ -177,7 +177,9 @@ port_status port_file_write(port_file *file, const void *buf, size_t len)
 port_status port_file_sync(port_file *file)
 {
     PORT_HOOK_DURABLE("fsync", file->fd, NULL, 0);
-    port_status st = fsync(file->fd) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+    port_status st = !PORT_HOOK_FAIL("fsync", file->fd, NULL) && fsync(file->fd) == 0
+                         ? PORT_OK
+                         : port_posix_status_from_errno(errno);
     PORT_HOOK_DURABLE("fsync", file->fd, NULL, 1);
     return st;
 }
@@ -188,7 +190,9 @@ port_status port_file_truncate(port_file *file, uint64_t size)
         return PORT_ERR_IO;
     PORT_HOOK_DURABLE("truncate", file->fd, NULL, 0);
     port_status st =
-        ftruncate(file->fd, (off_t)size) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+        !PORT_HOOK_FAIL("truncate", file->fd, NULL) && ftruncate(file->fd, (off_t)size) == 0
+            ? PORT_OK
+            : port_posix_status_from_errno(errno);
     PORT_HOOK_DURABLE("truncate", file->fd, NULL, 1);
     return st;
 }
@@ -214,7 +218,9 @@ port_status port_file_close(port_file *file)
 port_status port_file_rename(const char *from, const char *to)
 {
     PORT_HOOK_DURABLE("rename", -1, to, 0);
-    port_status st = rename(from, to) == 0 ? PORT_OK : port_posix_status_from_errno(errno);
+    port_status st = !PORT_HOOK_FAIL("rename", -1, to) && rename(from, to) == 0
+                         ? PORT_OK
+                         : port_posix_status_from_errno(errno);
     PORT_HOOK_DURABLE("rename", -1, to, 1);
     return st;
 }
@@ -275,7 +281,8 @@ port_status port_dir_sync(const char *path)
 {
     PORT_HOOK_DURABLE("dirsync", -1, path, 0);
     port_status st = PORT_OK;
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd =
+        PORT_HOOK_FAIL("dirsync", -1, path) ? -1 : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         st = port_posix_status_from_errno(errno);
     } else {
