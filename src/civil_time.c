@@ -43,9 +43,8 @@ int64_t civil_time_to_unix(int year, int month, int day, int hour, int minute, i
 {
     if (year < YEAR_MIN || year > YEAR_MAX || month < 1 || month > 12 || day < 1 ||
         day > days_in_month(year, month) || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
-        second < 0 || second > 60) {
+        second < 0 || second > 60)
         return -1;
-    }
     int64_t days = days_before_year(year) + days_before_month[month - 1] +
                    (month > 2 && is_leap_year(year)) + day - 1;
     return days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second;
@@ -55,29 +54,25 @@ int64_t civil_time_to_unix(int year, int month, int day, int hour, int minute, i
 static int64_t year_of_day(int64_t days)
 {
     int64_t year = YEAR_MIN + days * 400 / 146097;
-    while (days_before_year(year) > days) {
+    while (days_before_year(year) > days)
         year--;
-    }
-    while (days_before_year(year + 1) <= days) {
+    while (days_before_year(year + 1) <= days)
         year++;
-    }
     return year;
 }
 
 int civil_time_from_unix(int64_t secs, civil_time *out)
 {
-    if (secs < 0 || secs > CIVIL_TIME_UNIX_MAX) {
+    if (secs < 0 || secs > CIVIL_TIME_UNIX_MAX)
         return -1;
-    }
     int64_t days = secs / SECONDS_PER_DAY;
     int64_t clock = secs % SECONDS_PER_DAY;
     int64_t year = year_of_day(days);
     int yday = (int)(days - days_before_year(year)); /* 0..365 */
     int leap = is_leap_year(year);
     int month = 1;
-    while (month < 12 && yday >= days_before_month[month] + (leap && month >= 2)) {
+    while (month < 12 && yday >= days_before_month[month] + (leap && month >= 2))
         month++;
-    }
     out->year = (int)year;
     out->month = month;
     out->day = yday - days_before_month[month - 1] - (leap && month > 2) + 1;
@@ -100,9 +95,8 @@ size_t civil_time_format_iso8601(int64_t secs, char out[21])
 {
     civil_time t;
     out[0] = '\0';
-    if (civil_time_from_unix(secs, &t) != 0) {
+    if (civil_time_from_unix(secs, &t) != 0)
         return 0;
-    }
     /* "YYYY-MM-DDTHH:MM:SSZ" */
     put_digits(out, t.year, 4);
     out[4] = '-';

@@ -206,10 +206,9 @@ static int config_touches(const char *text, size_t len, const char *secret, size
         return 0;
     size_t w = secret_len < CONFIG_SECRET_WINDOW ? secret_len : CONFIG_SECRET_WINDOW;
     for (size_t i = 0; i + w <= len; i++) {
-        for (size_t j = 0; j + w <= secret_len; j++) {
+        for (size_t j = 0; j + w <= secret_len; j++)
             if (memcmp(text + i, secret + j, w) == 0)
                 return 1;
-        }
     }
     return 0;
 }
@@ -466,10 +465,9 @@ static config_status config_add_app(config_ctx *ctx, const char *text)
         id[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
     }
     id[24] = '\0';
-    for (unsigned i = 0; i < cfg->app_count; i++) {
+    for (unsigned i = 0; i < cfg->app_count; i++)
         if (memcmp(cfg->app_ids[i], id, sizeof id) == 0)
             return CONFIG_OK;
-    }
     if (cfg->app_count >= CONFIG_APPS_MAX)
         return config_fail(
             ctx, CONFIG_ERR_RANGE,
@@ -607,11 +605,10 @@ static const char *config_suggest(const char *name)
             best_distance = d;
         }
     }
-    for (size_t i = 0; best == NULL && i < CONFIG_KEY_COUNT; i++) {
+    for (size_t i = 0; best == NULL && i < CONFIG_KEY_COUNT; i++)
         if (strlen(name) >= CONFIG_SUGGEST_PREFIX &&
             config_is_prefix_pair(name, config_keys[i].name))
             best = config_keys[i].name;
-    }
     return best;
 }
 
@@ -634,10 +631,9 @@ static const config_key *config_find_key(config_ctx *ctx, int t)
     char name[CONFIG_KEY_TEXT];
     unsigned long replaced;
     int decoded = config_tok_decode(ctx, t, name, sizeof name, &replaced) == JSON_STRING_OK;
-    for (size_t i = 0; decoded && i < CONFIG_KEY_COUNT; i++) {
+    for (size_t i = 0; decoded && i < CONFIG_KEY_COUNT; i++)
         if (strcmp(name, config_keys[i].name) == 0)
             return &config_keys[i];
-    }
     (void)config_unknown_key(ctx, t, name, decoded);
     return NULL;
 }

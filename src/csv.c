@@ -171,14 +171,12 @@ static int csv_word_is_special(const uint8_t *p)
 static int csv_has_special(const uint8_t *text, size_t len)
 {
     size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
+    for (; i + 8 <= len; i += 8)
         if (csv_word_is_special(text + i))
             return 1;
-    }
-    for (; i < len; i++) {
+    for (; i < len; i++)
         if (csv_special[text[i]])
             return 1;
-    }
     return 0;
 }
 

@@ -319,8 +319,7 @@ http_client_status http_client_get(http_client *c, const char *target, http_body
     /* A kept-alive connection the server closed meanwhile fails before any
      * response byte: reconnect once and send again (GET is idempotent). */
     if (resp->reused && resp->transport_status != TRANSPORT_TIMEOUT &&
-        (st == HTTP_CLIENT_ERR_SEND || st == HTTP_CLIENT_ERR_NO_RESPONSE)) {
+        (st == HTTP_CLIENT_ERR_SEND || st == HTTP_CLIENT_ERR_NO_RESPONSE))
         st = attempt(c, len, on_body, user, resp);
-    }
     return st;
 }

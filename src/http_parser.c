@@ -123,9 +123,8 @@ static int is_ows(unsigned char c)
 /* tchar of RFC 9110 5.6.2: the characters of a header name. */
 static int is_tchar(unsigned char c)
 {
-    if (is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+    if (is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
         return 1;
-    }
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
@@ -137,11 +136,9 @@ static int is_text_char(unsigned char c)
 
 static int all_text_chars(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (!is_text_char((unsigned char)s[i])) {
+    for (size_t i = 0; i < n; i++)
+        if (!is_text_char((unsigned char)s[i]))
             return 0;
-        }
-    }
     return 1;
 }
 
@@ -153,14 +150,11 @@ static unsigned char lower(unsigned char c)
 /* 1 when s[0..n) equals the lowercase word, ignoring case. */
 static int equals_nocase(const char *s, size_t n, const char *word)
 {
-    if (strlen(word) != n) {
+    if (strlen(word) != n)
         return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (lower((unsigned char)s[i]) != (unsigned char)word[i]) {
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)s[i]) != (unsigned char)word[i])
             return 0;
-        }
-    }
     return 1;
 }
 
@@ -171,16 +165,13 @@ static int next_list_item(const char *v, size_t n, size_t *pos, const char **ite
     while (*pos < n) {
         size_t start = *pos;
         size_t end = start;
-        while (end < n && v[end] != ',') {
+        while (end < n && v[end] != ',')
             end++;
-        }
         *pos = end < n ? end + 1 : end;
-        while (start < end && is_ows((unsigned char)v[start])) {
+        while (start < end && is_ows((unsigned char)v[start]))
             start++;
-        }
-        while (end > start && is_ows((unsigned char)v[end - 1])) {
+        while (end > start && is_ows((unsigned char)v[end - 1]))
             end--;
-        }
         if (end > start) {
             *item = v + start;
             *len = end - start;
@@ -227,9 +218,8 @@ static void on_transfer_encoding(http_parser *p, const char *v, size_t n)
         p->has_chunked = 1;
         any = 1;
     }
-    if (!any || p->version_minor == 0) {
+    if (!any || p->version_minor == 0)
         fail(p, HTTP_PARSER_ERR_TRANSFER_ENCODING);
-    }
 }
 
 static void on_connection(http_parser *p, const char *v, size_t n)
@@ -237,30 +227,24 @@ static void on_connection(http_parser *p, const char *v, size_t n)
     size_t pos = 0;
     const char *item = NULL;
     size_t len = 0;
-    while (next_list_item(v, n, &pos, &item, &len)) {
-        if (equals_nocase(item, len, "close")) {
+    while (next_list_item(v, n, &pos, &item, &len))
+        if (equals_nocase(item, len, "close"))
             p->connection_close = 1;
-        } else if (equals_nocase(item, len, "keep-alive")) {
+        else if (equals_nocase(item, len, "keep-alive"))
             p->connection_keep_alive = 1;
-        }
-    }
 }
 
 /* delta-seconds (digits only), capped at 2^31; -1 when not all digits. */
 static int64_t parse_delta_seconds(const char *v, size_t n)
 {
     uint64_t value = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)v[i])) {
+    for (size_t i = 0; i < n; i++)
+        if (!is_digit((unsigned char)v[i]))
             return -1;
-        }
-    }
-    if (n == 0) {
+    if (n == 0)
         return -1;
-    }
-    if (!text_parse_u64(v, n, &value) || value > DELTA_SECONDS_CAP) {
+    if (!text_parse_u64(v, n, &value) || value > DELTA_SECONDS_CAP)
         return DELTA_SECONDS_CAP; /* digits, but more than anyone should wait */
-    }
     return (int64_t)value;
 }
 
@@ -290,19 +274,18 @@ static void on_retry_after(http_parser *p, const char *v, size_t n)
 static void interpret_field(http_parser *p, const char *name, size_t name_len, const char *v,
                             size_t n)
 {
-    if (equals_nocase(name, name_len, "content-length")) {
+    if (equals_nocase(name, name_len, "content-length"))
         on_content_length(p, v, n);
-    } else if (equals_nocase(name, name_len, "transfer-encoding")) {
+    else if (equals_nocase(name, name_len, "transfer-encoding"))
         on_transfer_encoding(p, v, n);
-    } else if (equals_nocase(name, name_len, "connection")) {
+    else if (equals_nocase(name, name_len, "connection"))
         on_connection(p, v, n);
-    } else if (equals_nocase(name, name_len, "date")) {
+    else if (equals_nocase(name, name_len, "date"))
         p->date = http_date_parse(v, n);
-    } else if (equals_nocase(name, name_len, "retry-after")) {
+    else if (equals_nocase(name, name_len, "retry-after"))
         on_retry_after(p, v, n);
-    } else if (equals_nocase(name, name_len, "content-encoding")) {
+    else if (equals_nocase(name, name_len, "content-encoding"))
         on_content_encoding(p, v, n);
-    }
 }
 
 /* ---- lines ---------------------------------------------------------------- */
@@ -339,39 +322,34 @@ static void parse_field_line(http_parser *p, const char *s, size_t n)
         fail(p, HTTP_PARSER_ERR_HEADER_COUNT);
         return;
     }
-    while (colon < n && is_tchar((unsigned char)s[colon])) {
+    while (colon < n && is_tchar((unsigned char)s[colon]))
         colon++;
-    }
     if (colon == 0 || colon == n || s[colon] != ':') {
         fail(p, HTTP_PARSER_ERR_HEADER);
         return;
     }
     size_t start = colon + 1;
     size_t end = n;
-    while (start < end && is_ows((unsigned char)s[start])) {
+    while (start < end && is_ows((unsigned char)s[start]))
         start++;
-    }
-    while (end > start && is_ows((unsigned char)s[end - 1])) {
+    while (end > start && is_ows((unsigned char)s[end - 1]))
         end--;
-    }
     if (!all_text_chars(s + start, end - start)) {
         fail(p, HTTP_PARSER_ERR_HEADER);
         return;
     }
-    if (p->state == ST_HEADER_LINE && !is_interim(p)) {
+    if (p->state == ST_HEADER_LINE && !is_interim(p))
         interpret_field(p, s, colon, s + start, end - start);
-    }
 }
 
 static void decide_keep_alive(http_parser *p)
 {
-    if (p->framing == HTTP_FRAMING_CLOSE || p->connection_close) {
+    if (p->framing == HTTP_FRAMING_CLOSE || p->connection_close)
         p->keep_alive = 0;
-    } else if (p->version_minor == 1) {
+    else if (p->version_minor == 1)
         p->keep_alive = 1;
-    } else {
+    else
         p->keep_alive = p->connection_keep_alive;
-    }
 }
 
 /* Picks the framing (RFC 9112 6.3) and the first body state. */
@@ -389,9 +367,8 @@ static void start_body(http_parser *p)
         p->framing = HTTP_FRAMING_LENGTH;
         p->remaining = (uint64_t)p->content_length;
         p->state = ST_BODY_LENGTH;
-        if (p->remaining == 0) {
+        if (p->remaining == 0)
             p->error = HTTP_PARSER_DONE;
-        }
     } else {
         p->framing = HTTP_FRAMING_CLOSE;
         p->state = ST_BODY_CLOSE;
@@ -423,15 +400,14 @@ static void end_line(http_parser *p)
 {
     size_t n = p->line_len;
     p->line_len = 0;
-    if (p->state == ST_STATUS_LINE) {
+    if (p->state == ST_STATUS_LINE)
         parse_status_line(p, p->line, n);
-    } else if (n == 0 && p->state == ST_HEADER_LINE) {
+    else if (n == 0 && p->state == ST_HEADER_LINE)
         end_headers(p);
-    } else if (n == 0) {
+    else if (n == 0)
         p->error = HTTP_PARSER_DONE; /* end of the trailer section */
-    } else {
+    else
         parse_field_line(p, p->line, n);
-    }
 }
 
 /* One byte of the status line, a header line or a trailer line. */
@@ -449,15 +425,14 @@ static void step_line(http_parser *p, unsigned char c)
             return;
         }
     }
-    if (c == '\n') {
+    if (c == '\n')
         end_line(p);
-    } else if (c == '\r') {
+    else if (c == '\r')
         p->line_cr = 1;
-    } else if (p->line_len == HTTP_HEADER_LINE_MAX) {
+    else if (p->line_len == HTTP_HEADER_LINE_MAX)
         fail(p, HTTP_PARSER_ERR_HEADER_LINE_LONG);
-    } else {
+    else
         p->line[p->line_len++] = (char)c;
-    }
 }
 
 /* ---- chunked framing ------------------------------------------------------ */
@@ -486,16 +461,14 @@ static void chunk_line_char(http_parser *p, unsigned char c)
         }
         p->state = ST_CHUNK_SIZE_WS;
     }
-    if (p->state == ST_CHUNK_SIZE_WS && is_ows(c)) {
+    if (p->state == ST_CHUNK_SIZE_WS && is_ows(c))
         return;
-    }
     if (p->state == ST_CHUNK_SIZE_WS && c == ';') {
         p->state = ST_CHUNK_EXT;
         return;
     }
-    if (p->state != ST_CHUNK_EXT || !is_text_char(c)) {
+    if (p->state != ST_CHUNK_EXT || !is_text_char(c))
         fail(p, HTTP_PARSER_ERR_CHUNK_SIZE);
-    }
 }
 
 /* One byte of a chunk-size line: 1*HEXDIG [ BWS ";" extensions ] CRLF. */
@@ -503,21 +476,19 @@ static void step_chunk_line(http_parser *p, unsigned char c)
 {
     if (p->line_cr) {
         p->line_cr = 0;
-        if (c == '\n') {
+        if (c == '\n')
             end_chunk_line(p);
-        } else {
+        else
             fail(p, HTTP_PARSER_ERR_CHUNK_SIZE);
-        }
         return;
     }
     if (c == '\r' || c == '\n') {
-        if (p->state == ST_CHUNK_SIZE_START) {
+        if (p->state == ST_CHUNK_SIZE_START)
             fail(p, HTTP_PARSER_ERR_CHUNK_SIZE); /* no digits */
-        } else if (c == '\r') {
+        else if (c == '\r')
             p->line_cr = 1;
-        } else {
+        else
             end_chunk_line(p);
-        }
         return;
     }
     if (++p->line_len > HTTP_CHUNK_LINE_MAX) {
@@ -553,23 +524,20 @@ static size_t deliver_body(http_parser *p, const uint8_t *data, size_t avail, ht
                            void *user)
 {
     size_t n = avail;
-    if (p->state != ST_BODY_CLOSE && p->remaining < (uint64_t)n) {
+    if (p->state != ST_BODY_CLOSE && p->remaining < (uint64_t)n)
         n = (size_t)p->remaining;
-    }
     p->body_bytes += n;
     if (on_body != NULL && on_body(user, data, n) != 0) {
         fail(p, HTTP_PARSER_ERR_ABORTED);
         return n;
     }
-    if (p->state == ST_BODY_CLOSE) {
+    if (p->state == ST_BODY_CLOSE)
         return n;
-    }
     p->remaining -= n;
-    if (p->remaining == 0 && p->state == ST_BODY_LENGTH) {
+    if (p->remaining == 0 && p->state == ST_BODY_LENGTH)
         p->error = HTTP_PARSER_DONE;
-    } else if (p->remaining == 0) {
+    else if (p->remaining == 0)
         p->state = ST_CHUNK_DATA_END;
-    }
     return n;
 }
 
@@ -602,17 +570,15 @@ http_parser_status http_parser_feed(http_parser *parser, const uint8_t *data, si
             pos++;
         }
     }
-    if (consumed != NULL) {
+    if (consumed != NULL)
         *consumed = pos;
-    }
     return parser->error;
 }
 
 http_parser_status http_parser_finish(http_parser *parser)
 {
-    if (parser->error != HTTP_PARSER_NEED_MORE) {
+    if (parser->error != HTTP_PARSER_NEED_MORE)
         return parser->error;
-    }
     parser->error = parser->state == ST_BODY_CLOSE ? HTTP_PARSER_DONE : HTTP_PARSER_ERR_TRUNCATED;
     return parser->error;
 }

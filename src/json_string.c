@@ -67,9 +67,8 @@ const char *json_string_strerror(json_string_status status)
 
 static int decoder_append(decoder *d, const char *bytes, size_t n)
 {
-    if (n > d->cap - d->len) {
+    if (n > d->cap - d->len)
         return 0;
-    }
     memcpy(d->out + d->len, bytes, n);
     d->len += n;
     return 1;
@@ -102,18 +101,15 @@ static int decoder_resolve(decoder *d)
             d->pending_len = 0;
             return decoder_append(d, &replacement, 1);
         }
-        if (match == 1) {
+        if (match == 1)
             return 1;
-        }
         /* pending[0] is a '&' that starts nothing: write it and what follows
          * up to the next '&', which may start an entity of its own. */
         size_t keep = 1;
-        while (keep < d->pending_len && d->pending[keep] != '&') {
+        while (keep < d->pending_len && d->pending[keep] != '&')
             keep++;
-        }
-        if (!decoder_append(d, d->pending, keep)) {
+        if (!decoder_append(d, d->pending, keep))
             return 0;
-        }
         d->pending_len -= keep;
         memmove(d->pending, d->pending + keep, d->pending_len);
     }
@@ -123,9 +119,8 @@ static int decoder_resolve(decoder *d)
 /* One decoded byte, through the entity window when HTML decoding is on. */
 static int decoder_byte(decoder *d, char c)
 {
-    if (!d->html || (d->pending_len == 0 && c != '&')) {
+    if (!d->html || (d->pending_len == 0 && c != '&'))
         return decoder_append(d, &c, 1);
-    }
     d->pending[d->pending_len++] = c;
     return decoder_resolve(d);
 }
@@ -134,11 +129,9 @@ static int decoder_byte(decoder *d, char c)
 static int decoder_run(decoder *d, const char *bytes, size_t n)
 {
     size_t i = 0;
-    while (i < n && d->pending_len > 0) {
-        if (!decoder_byte(d, bytes[i++])) {
+    while (i < n && d->pending_len > 0)
+        if (!decoder_byte(d, bytes[i++]))
             return 0;
-        }
-    }
     return decoder_append(d, bytes + i, n - i);
 }
 
@@ -155,15 +148,13 @@ static int decoder_flush(decoder *d)
 /* The code unit of "\uXXXX" at s (6 bytes available), or -1. */
 static long unicode_unit(const char *s)
 {
-    if (s[0] != '\\' || s[1] != 'u') {
+    if (s[0] != '\\' || s[1] != 'u')
         return -1;
-    }
     long unit = 0;
     for (int i = 2; i < 6; i++) {
         int v = text_hex_value((unsigned char)s[i]);
-        if (v < 0) {
+        if (v < 0)
             return -1;
-        }
         unit = unit * 16 + v;
     }
     return unit;
@@ -174,11 +165,9 @@ static int decoder_code_point(decoder *d, uint32_t cp)
 {
     uint8_t b[4];
     size_t n = text_utf8_encode(cp, b);
-    for (size_t i = 0; i < n; i++) {
-        if (!decoder_byte(d, (char)b[i])) {
+    for (size_t i = 0; i < n; i++)
+        if (!decoder_byte(d, (char)b[i]))
             return 0;
-        }
-    }
     return 1;
 }
 
@@ -186,9 +175,8 @@ static int decoder_code_point(decoder *d, uint32_t cp)
 static json_string_status decode_unicode(decoder *d, const char *in, size_t len, size_t *i)
 {
     long unit = len - *i >= 6 ? unicode_unit(in + *i) : -1;
-    if (unit < 0) {
+    if (unit < 0)
         return JSON_STRING_ERR_ESCAPE;
-    }
     *i += 6;
     uint32_t cp = (uint32_t)unit;
     if (unit >= 0xD800 && unit <= 0xDBFF) {
@@ -200,12 +188,10 @@ static json_string_status decode_unicode(decoder *d, const char *in, size_t len,
             cp = 0xFFFD; /* lone high surrogate */
         }
     }
-    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == 0) {
+    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == 0)
         cp = 0xFFFD; /* lone low surrogate, or U+0000 */
-    }
-    if (cp == 0xFFFD && unit != 0xFFFD) {
+    if (cp == 0xFFFD && unit != 0xFFFD)
         d->replaced++;
-    }
     return decoder_code_point(d, cp) ? JSON_STRING_OK : JSON_STRING_ERR_NO_ROOM;
 }
 
@@ -236,16 +222,13 @@ static char simple_escape(char c)
 /* The escape starting at in[*i] (a backslash). */
 static json_string_status decode_escape(decoder *d, const char *in, size_t len, size_t *i)
 {
-    if (len - *i < 2) {
+    if (len - *i < 2)
         return JSON_STRING_ERR_ESCAPE;
-    }
-    if (in[*i + 1] == 'u') {
+    if (in[*i + 1] == 'u')
         return decode_unicode(d, in, len, i);
-    }
     char c = simple_escape(in[*i + 1]);
-    if (c == 0) {
+    if (c == 0)
         return JSON_STRING_ERR_ESCAPE;
-    }
     *i += 2;
     return decoder_byte(d, c) ? JSON_STRING_OK : JSON_STRING_ERR_NO_ROOM;
 }
@@ -257,9 +240,8 @@ static size_t plain_run_end(const char *in, size_t len, size_t i, int html)
     size_t end = backslash != NULL ? (size_t)(backslash - in) : len;
     if (html) {
         const char *amp = memchr(in + i, '&', end - i);
-        if (amp != NULL) {
+        if (amp != NULL)
             end = (size_t)(amp - in);
-        }
     }
     return end;
 }
@@ -272,26 +254,21 @@ json_string_status json_string_decode(const char *in, size_t len, unsigned flags
     *out_len = 0;
     while (i < len) {
         size_t end = plain_run_end(in, len, i, d.html);
-        if (end > i && !decoder_run(&d, in + i, end - i)) {
+        if (end > i && !decoder_run(&d, in + i, end - i))
             return JSON_STRING_ERR_NO_ROOM;
-        }
         i = end;
-        if (i == len) {
+        if (i == len)
             break;
-        }
         json_string_status status = JSON_STRING_OK;
-        if (in[i] == '&') {
+        if (in[i] == '&')
             status = decoder_byte(&d, in[i++]) ? JSON_STRING_OK : JSON_STRING_ERR_NO_ROOM;
-        } else {
+        else
             status = decode_escape(&d, in, len, &i);
-        }
-        if (status != JSON_STRING_OK) {
+        if (status != JSON_STRING_OK)
             return status;
-        }
     }
-    if (!decoder_flush(&d)) {
+    if (!decoder_flush(&d))
         return JSON_STRING_ERR_NO_ROOM;
-    }
     *out_len = d.len;
     *replaced += d.replaced;
     return JSON_STRING_OK;
@@ -335,23 +312,19 @@ json_string_status json_string_escape(const char *in, size_t len, char *out, siz
     *out_len = 0;
     while (i < len) {
         size_t start = i;
-        while (i < len && !needs_escape((unsigned char)in[i])) {
+        while (i < len && !needs_escape((unsigned char)in[i]))
             i++;
-        }
-        if (i - start > cap - o) {
+        if (i - start > cap - o)
             return JSON_STRING_ERR_NO_ROOM;
-        }
         memmove(out + o, in + start, i - start); /* in and out may overlap: see header */
         o += i - start;
-        if (i == len) {
+        if (i == len)
             break;
-        }
         char e[6];
         size_t n = escape_byte((unsigned char)in[i], e);
         i++;
-        if (n > cap - o) {
+        if (n > cap - o)
             return JSON_STRING_ERR_NO_ROOM;
-        }
         memcpy(out + o, e, n);
         o += n;
     }

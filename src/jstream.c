@@ -266,9 +266,8 @@ static void capture_append(jstream *js, const uint8_t *bytes, size_t n, int divi
     size_t cap;
     char *buf = capture_buffer(js, &cap);
     size_t room = cap - js->capture_len;
-    if (js->capture_full) {
+    if (js->capture_full)
         return;
-    }
     if (n > room) {
         js->capture_full = 1;
         n = divisible ? room : 0;
@@ -280,9 +279,8 @@ static void capture_append(jstream *js, const uint8_t *bytes, size_t n, int divi
 static void capture_code_point(jstream *js, uint32_t cp)
 {
     uint8_t b[4];
-    if (cp < 0x20) {
+    if (cp < 0x20)
         cp = ' ';
-    }
     capture_append(js, b, text_utf8_encode(cp, b), 0);
 }
 
@@ -335,9 +333,8 @@ static void capture_end(jstream *js)
         js->capture_len += 3;
     }
     buf[js->capture_len] = '\0';
-    if (js->capture == CAP_MESSAGE) {
+    if (js->capture == CAP_MESSAGE)
         js->has_message = 1;
-    }
 }
 
 /* ---- records ------------------------------------------------------------------- */
@@ -346,9 +343,8 @@ static void record_copy(jstream *js, const scan *s, const uint8_t *from, const u
 {
     size_t n = (size_t)(to - from);
     size_t room = JSTREAM_RECORD_MAX - js->record_len;
-    if (js->record_overflow || n == 0) {
+    if (js->record_overflow || n == 0)
         return;
-    }
     if (n > room) {
         js->record_overflow = 1;
         js->overflow_offset = scan_offset(s, from) + room;
@@ -406,9 +402,8 @@ static void token_value(jstream *js, const scan *s, jsmntype_t type)
             js->tokens[parent].size++;
         }
     }
-    if (type == JSMN_OBJECT || type == JSMN_ARRAY) {
+    if (type == JSMN_OBJECT || type == JSMN_ARRAY)
         js->token_open = js->token_count;
-    }
     token_add(js, type, record_pos(js, s, s->p) + (type == JSMN_STRING), parent);
 }
 
@@ -416,9 +411,8 @@ static void token_value(jstream *js, const scan *s, jsmntype_t type)
  * its closing quote or its delimiter. */
 static void token_end(jstream *js, const scan *s, const uint8_t *at)
 {
-    if (s->copy_from != NULL && !js->token_overflow) {
+    if (s->copy_from != NULL && !js->token_overflow)
         js->tokens[js->token_count - 1].end = record_pos(js, s, at);
-    }
 }
 
 /* The innermost open container closed; its bracket is just before s->p. */
@@ -426,15 +420,13 @@ static void token_close(jstream *js, const scan *s)
 {
     jsmntok_t *t;
     int up;
-    if (s->copy_from == NULL || js->token_overflow) {
+    if (s->copy_from == NULL || js->token_overflow)
         return;
-    }
     t = &js->tokens[js->token_open];
     t->end = record_pos(js, s, s->p);
     up = t->parent;
-    if (up >= 0 && js->tokens[up].type == JSMN_STRING) {
+    if (up >= 0 && js->tokens[up].type == JSMN_STRING)
         up = js->tokens[up].parent; /* it was a member value: its key's object */
-    }
     js->token_open = up;
 }
 
@@ -500,30 +492,25 @@ static void record_finish(jstream *js, scan *s, const uint8_t *after)
 static int classify_key(const jstream *js)
 {
     size_t i;
-    if (js->capture_bad || js->capture_full) {
+    if (js->capture_bad || js->capture_full)
         return K_OTHER;
-    }
-    for (i = 0; i < sizeof(envelope_keys) / sizeof(envelope_keys[0]); i++) {
+    for (i = 0; i < sizeof(envelope_keys) / sizeof(envelope_keys[0]); i++)
         if (envelope_keys[i].envelope == js->envelope &&
-            strcmp(envelope_keys[i].name, js->key) == 0) {
+            strcmp(envelope_keys[i].name, js->key) == 0)
             return envelope_keys[i].kind;
-        }
-    }
     return K_OTHER;
 }
 
 static int app_id_decode(const jstream *js, uint8_t id[12])
 {
     size_t i;
-    if (js->capture_bad || js->capture_full || js->capture_len != 24) {
+    if (js->capture_bad || js->capture_full || js->capture_len != 24)
         return 0;
-    }
     for (i = 0; i < 12; i++) {
         int hi = text_hex_value((uint8_t)js->app_key[2 * i]);
         int lo = text_hex_value((uint8_t)js->app_key[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
+        if (hi < 0 || lo < 0)
             return 0;
-        }
         id[i] = (uint8_t)(hi << 4 | lo);
     }
     return 1;
@@ -567,15 +554,12 @@ static void key_end(jstream *js, const scan *s, int capture)
 
 static int key_capture_target(const jstream *js)
 {
-    if (js->in_record) {
+    if (js->in_record)
         return js->depth == js->record_depth + 1 ? CAP_KEY : CAP_NONE;
-    }
-    if (js->depth == 1) {
+    if (js->depth == 1)
         return CAP_KEY;
-    }
-    if (js->depth == 2 && (js->top_key == K_ADMIN_OF || js->top_key == K_USER_OF)) {
+    if (js->depth == 2 && (js->top_key == K_ADMIN_OF || js->top_key == K_USER_OF))
         return CAP_APP_KEY;
-    }
     return CAP_NONE;
 }
 
@@ -593,9 +577,8 @@ static int top_value(jstream *js, scan *s, int kind)
         js->top_is_object = 1;
         return 1;
     }
-    if (kind == V_ARRAY && js->envelope == JSTREAM_ENVELOPE_LIST) {
+    if (kind == V_ARRAY && js->envelope == JSTREAM_ENVELOPE_LIST)
         return 1;
-    }
     fail_shape(js, s, s->p,
                js->envelope == JSTREAM_ENVELOPE_LIST ? "the top level is not an array"
                                                      : "the top level is not an object");
@@ -604,9 +587,8 @@ static int top_value(jstream *js, scan *s, int kind)
 
 static const char *scalar_reason(int top_key)
 {
-    if (top_key == K_TOTAL) {
+    if (top_key == K_TOTAL)
         return "\"total\" is not an integer";
-    }
     return top_key == K_END ? "\"end\" is not an integer" : "\"limit\" is not an integer";
 }
 
@@ -628,9 +610,8 @@ static int result_value(jstream *js, scan *s, int kind)
         capture_begin(js, CAP_MESSAGE);
         return 1;
     }
-    if (js->envelope != JSTREAM_ENVELOPE_GROUPS) {
+    if (js->envelope != JSTREAM_ENVELOPE_GROUPS)
         return 1;
-    }
     if (kind != V_ARRAY) {
         fail_shape(js, s, s->p, "\"result\" is neither an array nor a string");
         return 0;
@@ -690,15 +671,13 @@ static int listed_record(jstream *js, scan *s, int kind)
 static int envelope_value(jstream *js, scan *s, int kind)
 {
     if (js->in_record) {
-        if (js->id_pending && kind == V_STRING) {
+        if (js->id_pending && kind == V_STRING)
             capture_begin(js, CAP_ID);
-        }
         js->id_pending = 0;
         return 1;
     }
-    if (js->depth == 0) {
+    if (js->depth == 0)
         return top_value(js, s, kind);
-    }
     if (js->depth == 1) {
         if (top_container(js) == CONTAINER_ARRAY) {
             record_begin(js, s, 0);
@@ -707,9 +686,8 @@ static int envelope_value(jstream *js, scan *s, int kind)
         return member_value(js, s, kind);
     }
     if (js->depth == 2 && (js->top_key == K_COLLECTIONS || js->top_key == K_RESULT_RECORDS ||
-                           js->top_key == K_ADMIN_OF || js->top_key == K_USER_OF)) {
+                           js->top_key == K_ADMIN_OF || js->top_key == K_USER_OF))
         return listed_record(js, s, kind);
-    }
     return 1;
 }
 
@@ -752,9 +730,8 @@ static void scalar_keep(jstream *js, const uint8_t *from, const uint8_t *to)
 {
     size_t n = (size_t)(to - from);
     size_t room = sizeof(js->scalar) - (size_t)js->scalar_len;
-    if (n > room) {
+    if (n > room)
         n = room;
-    }
     memcpy(js->scalar + js->scalar_len, from, n);
     js->scalar_len += (int)n;
 }
@@ -766,9 +743,8 @@ static void capture_begin(jstream *js, int target);
 
 static void key_begin(jstream *js, scan *s)
 {
-    if (s->copy_from != NULL) {
+    if (s->copy_from != NULL)
         token_key(js, s);
-    }
     js->string_is_key = 1;
     capture_begin(js, key_capture_target(js));
     js->state = ST_STRING;
@@ -784,9 +760,8 @@ static void after_comma(jstream *js, scan *s)
         return;
     }
     js->state = ST_KEY;
-    if (s->p < s->end && *s->p == '"') {
+    if (s->p < s->end && *s->p == '"')
         key_begin(js, s);
-    }
 }
 
 /* A value ended just before `after` (its last byte consumed, or a number's
@@ -795,22 +770,19 @@ static void value_end(jstream *js, scan *s, const uint8_t *after)
 {
     if (js->in_record && js->depth == js->record_depth) {
         record_finish(js, s, after);
-        if (js->error != JSTREAM_OK) {
+        if (js->error != JSTREAM_OK)
             return;
-        }
     }
     js->state = js->depth == 0 ? ST_DONE : ST_AFTER_VALUE;
-    if (js->depth > 0 && s->p < s->end && *s->p == ',') {
+    if (js->depth > 0 && s->p < s->end && *s->p == ',')
         after_comma(js, s); /* the common case, without a trip through scan_step */
-    }
 }
 
 static void skip_space(jstream *js, scan *s)
 {
     const uint8_t *q = s->p;
-    while (q < s->end && is_space(*q)) {
+    while (q < s->end && is_space(*q))
         q++;
-    }
     if (s->copy_from != NULL) {
         record_copy(js, s, s->copy_from, s->p);
         s->copy_from = q;
@@ -881,9 +853,8 @@ static void start_value(jstream *js, scan *s, int kind)
         [V_NUMBER] = JSMN_PRIMITIVE, [V_LITERAL] = JSMN_PRIMITIVE,
     };
     uint8_t c = *s->p;
-    if (s->copy_from != NULL) {
+    if (s->copy_from != NULL)
         token_value(js, s, token_type[kind]);
-    }
     if (kind == V_OBJECT || kind == V_ARRAY) {
         push(js, s, kind == V_OBJECT ? CONTAINER_OBJECT : CONTAINER_ARRAY);
         return;
@@ -894,9 +865,8 @@ static void start_value(jstream *js, scan *s, int kind)
     } else if (kind == V_NUMBER) {
         js->number_state = c == '-' ? N_MINUS : c == '0' ? N_ZERO : N_INT;
         js->state = ST_NUMBER;
-        if (js->scalar_active) {
+        if (js->scalar_active)
             scalar_keep(js, s->p, s->p + 1);
-        }
     } else {
         start_literal(js, c);
     }
@@ -941,23 +911,21 @@ static void scan_value(jstream *js, scan *s)
         fail(js, s, c == '+' || c == '.' ? JSTREAM_ERR_NUMBER : JSTREAM_ERR_UNEXPECTED, s->p);
         return;
     }
-    if (envelope_value(js, s, kind)) {
+    if (envelope_value(js, s, kind))
         start_value(js, s, kind);
-    }
 }
 
 static void scan_key(jstream *js, scan *s)
 {
     uint8_t c = *s->p;
-    if (is_space(c)) {
+    if (is_space(c))
         skip_space(js, s);
-    } else if (c == '"') {
+    else if (c == '"')
         key_begin(js, s);
-    } else if (c == '}' && js->state == ST_KEY_OR_CLOSE) {
+    else if (c == '}' && js->state == ST_KEY_OR_CLOSE)
         close_container(js, s, CONTAINER_OBJECT);
-    } else {
+    else
         fail(js, s, c == '}' ? JSTREAM_ERR_TRAILING_COMMA : JSTREAM_ERR_UNEXPECTED, s->p);
-    }
 }
 
 static void scan_colon(jstream *js, scan *s)
@@ -976,15 +944,14 @@ static void scan_colon(jstream *js, scan *s)
 static void scan_after_value(jstream *js, scan *s)
 {
     uint8_t c = *s->p;
-    if (is_space(c)) {
+    if (is_space(c))
         skip_space(js, s);
-    } else if (c == ',') {
+    else if (c == ',')
         after_comma(js, s);
-    } else if (c == '}' || c == ']') {
+    else if (c == '}' || c == ']')
         close_container(js, s, c == '}' ? CONTAINER_OBJECT : CONTAINER_ARRAY);
-    } else {
+    else
         fail(js, s, JSTREAM_ERR_UNEXPECTED, s->p);
-    }
 }
 
 static void scan_done(jstream *js, scan *s)
@@ -1047,14 +1014,12 @@ static const uint8_t *plain_run_end(const uint8_t *q, const uint8_t *end)
         uint64_t backslash = w ^ (ones * '\\');
         uint64_t special = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
                            ((w - ones * 0x20) & ~w) | w;
-        if ((special & highs) != 0) {
+        if ((special & highs) != 0)
             break;
-        }
         q += 8;
     }
-    while (q < end && string_plain[*q]) {
+    while (q < end && string_plain[*q])
         q++;
-    }
     return q;
 }
 
@@ -1062,13 +1027,11 @@ static void scan_string(jstream *js, scan *s)
 {
     const uint8_t *q = plain_run_end(s->p, s->end);
     uint8_t c;
-    if (js->capture != CAP_NONE && q > s->p) {
+    if (js->capture != CAP_NONE && q > s->p)
         capture_text(js, s->p, (size_t)(q - s->p), 1);
-    }
     s->p = q;
-    if (q == s->end) {
+    if (q == s->end)
         return;
-    }
     c = *q;
     if (c == '"') {
         s->p++;
@@ -1095,9 +1058,8 @@ static void scan_utf8(jstream *js, scan *s)
     js->utf8_seq[js->utf8_len++] = c;
     s->p++;
     if (--js->utf8_need == 0) {
-        if (js->capture != CAP_NONE) {
+        if (js->capture != CAP_NONE)
             capture_text(js, js->utf8_seq, (size_t)js->utf8_len, 0);
-        }
         js->state = ST_STRING;
     }
 }
@@ -1113,9 +1075,8 @@ static void scan_escape(jstream *js, scan *s)
         js->escape_cp = 0;
         js->state = ST_UNICODE;
     } else if (hit != NULL) {
-        if (js->capture != CAP_NONE) {
+        if (js->capture != CAP_NONE)
             capture_escape(js, (uint8_t)to[hit - from]);
-        }
         js->state = ST_STRING;
     } else {
         fail(js, s, JSTREAM_ERR_ESCAPE, s->p);
@@ -1134,9 +1095,8 @@ static void scan_unicode(jstream *js, scan *s)
     js->escape_cp = js->escape_cp << 4 | (uint32_t)digit;
     s->p++;
     if (++js->escape_digits == 4) {
-        if (js->capture != CAP_NONE) {
+        if (js->capture != CAP_NONE)
             capture_escape(js, js->escape_cp);
-        }
         js->state = ST_STRING;
     }
 }
@@ -1147,9 +1107,8 @@ static void number_end(jstream *js, scan *s)
 {
     if (js->scalar_active) {
         scalar_finish(js);
-        if (js->error != JSTREAM_OK) {
+        if (js->error != JSTREAM_OK)
             return;
-        }
     }
     token_end(js, s, s->p);
     value_end(js, s, s->p);
@@ -1170,28 +1129,23 @@ static void scan_number(jstream *js, scan *s)
             return;
         }
         if (state == N_INT || state == N_FRAC || state == N_EXP_DIGITS) {
-            while (q < s->end && (uint8_t)(*q - '0') < 10) {
+            while (q < s->end && (uint8_t)(*q - '0') < 10)
                 q++;
-            }
-            if (q == s->end) {
+            if (q == s->end)
                 break;
-            }
         }
         next = number_next[state][number_class[*q]];
-        if (next >= N_END) {
+        if (next >= N_END)
             break;
-        }
         state = next;
         q++;
     }
-    if (js->scalar_active) {
+    if (js->scalar_active)
         scalar_keep(js, s->p, q);
-    }
     js->number_state = state;
     s->p = q;
-    if (q == s->end) {
+    if (q == s->end)
         return;
-    }
     if (next == N_BAD) {
         fail(js, s, JSTREAM_ERR_NUMBER, q);
         return;
@@ -1316,9 +1270,8 @@ jstream_status jstream_feed(jstream *js, const uint8_t *data, size_t len,
                             jstream_record_fn on_record, void *user)
 {
     scan s;
-    if (js->error != JSTREAM_OK || len == 0) {
+    if (js->error != JSTREAM_OK || len == 0)
         return js->error;
-    }
     s.data = data;
     s.p = data;
     s.end = data + len;
@@ -1326,44 +1279,39 @@ jstream_status jstream_feed(jstream *js, const uint8_t *data, size_t len,
     s.on_record = on_record;
     s.user = user;
     s.copy_from = js->in_record && !js->record_skip ? data : NULL;
-    while (s.p < s.end && js->error == JSTREAM_OK) {
+    while (s.p < s.end && js->error == JSTREAM_OK)
         scan_step(js, &s);
-    }
-    if (js->error == JSTREAM_OK && s.copy_from != NULL) {
+    if (js->error == JSTREAM_OK && s.copy_from != NULL)
         record_copy(js, &s, s.copy_from, s.end);
-    }
     js->offset = scan_offset(&s, s.p);
     return js->error;
 }
 
 jstream_status jstream_finish(jstream *js)
 {
-    if (js->error == JSTREAM_OK && js->state != ST_DONE) {
+    if (js->error == JSTREAM_OK && js->state != ST_DONE)
         fail_at(js, JSTREAM_ERR_TRUNCATED, js->offset);
-    }
     return js->error;
 }
 
 /* " (record N, _id \"X\")" for an error inside a record, else "". */
 static void describe_context(const jstream *js, char *out, size_t cap)
 {
-    if (!js->error_in_record) {
+    if (!js->error_in_record)
         out[0] = '\0';
-    } else if (js->record_id[0] != '\0') {
+    else if (js->record_id[0] != '\0')
         snprintf(out, cap, " (record %lu, _id \"%s\")", js->error_record, js->record_id);
-    } else {
+    else
         snprintf(out, cap, " (record %lu)", js->error_record);
-    }
 }
 
 /* "record N (_id \"X\")", or "record N" when its _id was not seen. */
 static void describe_record(const jstream *js, char *out, size_t cap)
 {
-    if (js->record_id[0] != '\0') {
+    if (js->record_id[0] != '\0')
         snprintf(out, cap, "record %lu (_id \"%s\")", js->error_record, js->record_id);
-    } else {
+    else
         snprintf(out, cap, "record %lu", js->error_record);
-    }
 }
 
 static int describe_limit(const jstream *js, char *out, size_t cap)
@@ -1387,9 +1335,8 @@ size_t jstream_describe(const jstream *js, char *out, size_t cap)
     char where[JSTREAM_ID_MAX + 64];
     const char *what = js->reason != NULL ? js->reason : jstream_strerror(js->error);
     int n;
-    if (cap == 0) {
+    if (cap == 0)
         return 0;
-    }
     describe_context(js, where, sizeof(where));
     switch (js->error) {
     case JSTREAM_OK:
@@ -1413,9 +1360,8 @@ size_t jstream_describe(const jstream *js, char *out, size_t cap)
                      what);
         break;
     }
-    if (n < 0) {
+    if (n < 0)
         return 0;
-    }
     return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
@@ -1423,8 +1369,7 @@ int jstream_token_next(const jstream_record *record, int t)
 {
     int end = record->tokens[t].end;
     int next = t + 1;
-    while (next < record->token_count && record->tokens[next].start < end) {
+    while (next < record->token_count && record->tokens[next].start < end)
         next++;
-    }
     return next;
 }

@@ -47,10 +47,9 @@ static size_t scrub_fit(const char *text, size_t len, const char *secret, size_t
 /* 1 when text (of len bytes) ends in a start of the secret, shorter than it. */
 static int ends_in_secret_start(const char *text, size_t len, const char *secret, size_t slen)
 {
-    for (size_t n = 1; n < slen && n <= len; n++) {
+    for (size_t n = 1; n < slen && n <= len; n++)
         if (memcmp(text + len - n, secret, n) == 0)
             return 1;
-    }
     return 0;
 }
 

@@ -273,9 +273,8 @@ static int token_skip(const map_view *v, int t)
 {
     int end = v->tok[t].end;
     int next = t + 1;
-    while (next < v->count && v->tok[next].start < end) {
+    while (next < v->count && v->tok[next].start < end)
         next++;
-    }
     return next;
 }
 
@@ -283,16 +282,13 @@ static int token_skip(const map_view *v, int t)
 static int body_is_plain(const char *body, size_t len, unsigned flags)
 {
     if (len < 16) {
-        for (size_t i = 0; i < len; i++) {
-            if (body[i] == '\\' || (body[i] == '&' && (flags & JSON_STRING_HTML) != 0)) {
+        for (size_t i = 0; i < len; i++)
+            if (body[i] == '\\' || (body[i] == '&' && (flags & JSON_STRING_HTML) != 0))
                 return 0;
-            }
-        }
         return 1;
     }
-    if (memchr(body, '\\', len) != NULL) {
+    if (memchr(body, '\\', len) != NULL)
         return 0;
-    }
     return (flags & JSON_STRING_HTML) == 0 || memchr(body, '&', len) == NULL;
 }
 
@@ -305,13 +301,12 @@ static size_t compact_length(const map_view *v)
     for (int t = 0; t < v->count; t++) {
         const jsmntok_t *tok = &v->tok[t];
         size_t k = (size_t)tok->size;
-        if (tok->type == JSMN_OBJECT) {
+        if (tok->type == JSMN_OBJECT)
             len += 2 + (k > 0 ? 2 * k - 1 : 0);
-        } else if (tok->type == JSMN_ARRAY) {
+        else if (tok->type == JSMN_ARRAY)
             len += 2 + (k > 0 ? k - 1 : 0);
-        } else {
+        else
             len += token_span(v, t);
-        }
     }
     return len;
 }
@@ -323,12 +318,10 @@ static int record_is_clean(const map_view *v)
 {
     const char *s = v->json + v->tok[0].start;
     size_t n = (size_t)(v->tok[0].end - v->tok[0].start);
-    if (memchr(s, '\\', n) != NULL) {
+    if (memchr(s, '\\', n) != NULL)
         return 0;
-    }
-    if ((v->def->flags & JSON_STRING_HTML) != 0 && memchr(s, '&', n) != NULL) {
+    if ((v->def->flags & JSON_STRING_HTML) != 0 && memchr(s, '&', n) != NULL)
         return 0;
-    }
     return compact_length(v) == n;
 }
 
@@ -336,9 +329,8 @@ static int record_is_clean(const map_view *v)
 
 static int out_put(map_out *o, const char *s, size_t n)
 {
-    if (n > o->cap - o->len) {
+    if (n > o->cap - o->len)
         return 0;
-    }
     memcpy(o->buf + o->len, s, n);
     o->len += n;
     return 1;
@@ -351,9 +343,8 @@ static int out_gap(map_out *o, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            if (!out_put(o, s + start, i - start)) {
+            if (!out_put(o, s + start, i - start))
                 return 0;
-            }
             start = i + 1;
         }
     }
@@ -365,23 +356,19 @@ static int out_gap(map_out *o, const char *s, size_t n)
  * (json_string_escape allows it), so no second buffer is needed. */
 static int out_string(map_out *o, const char *body, size_t n)
 {
-    if (!out_put(o, "\"", 1)) {
+    if (!out_put(o, "\"", 1))
         return 0;
-    }
-    if (o->clean || body_is_plain(body, n, o->flags)) {
+    if (o->clean || body_is_plain(body, n, o->flags))
         return out_put(o, body, n) && out_put(o, "\"", 1);
-    }
     size_t decoded = 0;
     size_t escaped = 0;
     char *at = o->buf + o->len;
     size_t room = o->cap - o->len;
-    if (json_string_decode(body, n, o->flags, at, room, &decoded, o->replaced) != JSON_STRING_OK) {
+    if (json_string_decode(body, n, o->flags, at, room, &decoded, o->replaced) != JSON_STRING_OK)
         return 0;
-    }
     memmove(at + room - decoded, at, decoded);
-    if (json_string_escape(at + room - decoded, decoded, at, room, &escaped) != JSON_STRING_OK) {
+    if (json_string_escape(at + room - decoded, decoded, at, room, &escaped) != JSON_STRING_OK)
         return 0;
-    }
     o->len += escaped;
     return out_put(o, "\"", 1);
 }
@@ -390,26 +377,21 @@ static int out_string(map_out *o, const char *body, size_t n)
 static int out_value(map_out *o, const map_view *v, int t)
 {
     const jsmntok_t *tok = &v->tok[t];
-    if (o->clean) {
+    if (o->clean)
         return out_put(o, token_begin(v, t), token_span(v, t));
-    }
-    if (tok->type == JSMN_STRING) {
+    if (tok->type == JSMN_STRING)
         return out_string(o, token_text(v, t), token_len(v, t));
-    }
-    if (tok->type != JSMN_OBJECT && tok->type != JSMN_ARRAY) {
+    if (tok->type != JSMN_OBJECT && tok->type != JSMN_ARRAY)
         return out_put(o, token_text(v, t), token_len(v, t));
-    }
     int pos = tok->start;
     int next = t + 1;
     for (; next < v->count && v->tok[next].start < tok->end; next++) {
         const jsmntok_t *s = &v->tok[next];
-        if (s->type != JSMN_STRING) {
+        if (s->type != JSMN_STRING)
             continue; /* numbers and literals are part of the gaps */
-        }
         if (!out_gap(o, v->json + pos, (size_t)(s->start - 1 - pos)) ||
-            !out_string(o, token_text(v, next), token_len(v, next))) {
+            !out_string(o, token_text(v, next), token_len(v, next)))
             return 0;
-        }
         pos = s->end + 1;
     }
     return out_gap(o, v->json + pos, (size_t)(tok->end - pos));
@@ -437,9 +419,8 @@ static int key_text(map_view *v, int t, size_t at, map_value *key)
     unsigned long ignored = 0;
     char *out = v->m->field + at;
     if (json_string_decode(raw, len, v->def->flags, out, MAP_FIELD_MAX - at, &key->len, &ignored) !=
-        JSON_STRING_OK) {
+        JSON_STRING_OK)
         return 0;
-    }
     key->text = out;
     return 1;
 }
@@ -455,9 +436,8 @@ static uint32_t key_signature(const map_view *v, int t)
 {
     const char *raw = token_text(v, t);
     size_t len = token_len(v, t);
-    if (!v->clean && !body_is_plain(raw, len, v->def->flags)) {
+    if (!v->clean && !body_is_plain(raw, len, v->def->flags))
         return 0;
-    }
     uint32_t sig = (uint32_t)len * 2654435761u;
     if (len > 0) {
         sig ^= (uint32_t)(unsigned char)raw[0] << 8 ^ (uint32_t)(unsigned char)raw[len - 1] << 16 ^
@@ -475,13 +455,11 @@ static int keys_equal(map_view *v, int a, uint32_t sig_a, int b, uint32_t sig_b)
     }
     map_value ka;
     map_value kb;
-    if (!key_text(v, a, 0, &ka)) {
+    if (!key_text(v, a, 0, &ka))
         return -1;
-    }
     size_t used = ka.text == v->m->field ? ka.len : 0;
-    if (!key_text(v, b, used, &kb)) {
+    if (!key_text(v, b, used, &kb))
         return -1;
-    }
     return ka.len == kb.len && memcmp(ka.text, kb.text, ka.len) == 0;
 }
 
@@ -496,9 +474,8 @@ static map_status metadata_add(map_view *v, int t)
     v->metadata_unplain |= sig == 0;
     for (int i = 0; may_repeat && i < m->metadata_count; i++) {
         int same = keys_equal(v, m->metadata_token[i], v->metadata_sig[i], t, sig);
-        if (same < 0) {
+        if (same < 0)
             return MAP_ERR_NO_ROOM;
-        }
         if (same) {
             size_t rest = (size_t)(m->metadata_count - i - 1);
             memmove(&m->metadata_token[i], &m->metadata_token[i + 1], rest * sizeof(int));
@@ -507,9 +484,8 @@ static map_status metadata_add(map_view *v, int t)
             break;
         }
     }
-    if ((size_t)m->metadata_count >= COUNT_OF(m->metadata_token)) {
+    if ((size_t)m->metadata_count >= COUNT_OF(m->metadata_token))
         return MAP_ERR_NO_ROOM; /* cannot happen within JSTREAM_TOKENS_MAX tokens */
-    }
     m->metadata_token[m->metadata_count] = t;
     v->metadata_sig[m->metadata_count] = sig;
     m->metadata_count++;
@@ -518,11 +494,9 @@ static map_status metadata_add(map_view *v, int t)
 
 static int key_is_secret(const map_value *key)
 {
-    for (size_t i = 0; i < COUNT_OF(secret_keys); i++) {
-        if (key_is(key, secret_keys[i].text, secret_keys[i].len)) {
+    for (size_t i = 0; i < COUNT_OF(secret_keys); i++)
+        if (key_is(key, secret_keys[i].text, secret_keys[i].len))
             return 1;
-        }
-    }
     return 0;
 }
 
@@ -530,9 +504,8 @@ static int key_is_secret(const map_value *key)
  * in v->key_filter is no source, fallback or secret, and is not compared. */
 static uint64_t key_bloom(const char *text, size_t len)
 {
-    if (len == 0) {
+    if (len == 0)
         return 1;
-    }
     size_t h = len * 7 + (size_t)(unsigned char)text[0] * 3 + (size_t)(unsigned char)text[len - 1];
     return (uint64_t)1 << (h & 63);
 }
@@ -542,16 +515,13 @@ static uint64_t table_key_filter(const map_table_def *def)
     uint64_t filter = 0;
     for (size_t c = 0; c < def->count; c++) {
         const map_column *col = &def->columns[c];
-        if (col->source != NULL) {
+        if (col->source != NULL)
             filter |= key_bloom(col->source, col->source_len);
-        }
-        if (col->fallback != NULL) {
+        if (col->fallback != NULL)
             filter |= key_bloom(col->fallback, col->fallback_len);
-        }
     }
-    for (size_t i = 0; i < COUNT_OF(secret_keys); i++) {
+    for (size_t i = 0; i < COUNT_OF(secret_keys); i++)
         filter |= key_bloom(secret_keys[i].text, secret_keys[i].len);
-    }
     return filter;
 }
 
@@ -559,12 +529,10 @@ static uint64_t table_key_filter(const map_table_def *def)
 static map_status scan_key(map_view *v, int t)
 {
     map_value key;
-    if (v->clean && (v->key_filter & key_bloom(token_text(v, t), token_len(v, t))) == 0) {
+    if (v->clean && (v->key_filter & key_bloom(token_text(v, t), token_len(v, t))) == 0)
         return metadata_add(v, t);
-    }
-    if (!key_text(v, t, 0, &key)) {
+    if (!key_text(v, t, 0, &key))
         return MAP_ERR_NO_ROOM;
-    }
     for (size_t c = 0; c < v->def->count; c++) {
         const map_column *col = &v->def->columns[c];
         if (col->source != NULL && key_is(&key, col->source, col->source_len)) {
@@ -574,9 +542,8 @@ static map_status scan_key(map_view *v, int t)
     }
     for (size_t c = 0; c < v->def->count; c++) {
         const map_column *col = &v->def->columns[c];
-        if (col->fallback != NULL && key_is(&key, col->fallback, col->fallback_len)) {
+        if (col->fallback != NULL && key_is(&key, col->fallback, col->fallback_len))
             v->fallback_token[c] = t + 1; /* and stays in metadata */
-        }
     }
     return key_is_secret(&key) ? MAP_OK : metadata_add(v, t);
 }
@@ -589,15 +556,13 @@ static map_status scan_record(map_view *v)
         v->fallback_token[c] = -1;
     }
     m->metadata_count = 0;
-    if (v->count < 1 || v->tok[0].type != JSMN_OBJECT) {
+    if (v->count < 1 || v->tok[0].type != JSMN_OBJECT)
         return MAP_ERR_NOT_OBJECT;
-    }
     int t = 1;
     for (int k = 0; k < v->tok[0].size && t + 1 < v->count; k++) {
         map_status status = scan_key(v, t);
-        if (status != MAP_OK) {
+        if (status != MAP_OK)
             return status;
-        }
         t = token_skip(v, t + 1);
     }
     return MAP_OK;
@@ -616,12 +581,10 @@ static size_t format_int64(int64_t value, char *out)
         mag /= 10;
     } while (mag != 0);
     size_t len = 0;
-    if (value < 0) {
+    if (value < 0)
         out[len++] = '-';
-    }
-    while (n > 0) {
+    while (n > 0)
         out[len++] = tmp[--n];
-    }
     return len;
 }
 
@@ -630,18 +593,15 @@ static map_status token_integer(const map_view *v, int t, int64_t *value)
 {
     text_integer p;
     if (v->tok[t].type != JSMN_PRIMITIVE ||
-        !text_json_integer(token_text(v, t), token_len(v, t), &p)) {
+        !text_json_integer(token_text(v, t), token_len(v, t), &p))
         return MAP_ERR_TYPE;
-    }
     uint64_t limit = p.negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    if (p.digits > 19 || p.magnitude > limit) {
+    if (p.digits > 19 || p.magnitude > limit)
         return MAP_ERR_RANGE;
-    }
-    if (p.negative) {
+    if (p.negative)
         *value = p.magnitude == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)p.magnitude;
-    } else {
+    else
         *value = (int64_t)p.magnitude;
-    }
     return MAP_OK;
 }
 
@@ -650,19 +610,16 @@ static map_status token_timestamp(const map_view *v, int t, int64_t *secs)
 {
     text_integer p;
     if (v->tok[t].type != JSMN_PRIMITIVE ||
-        !text_json_integer(token_text(v, t), token_len(v, t), &p)) {
+        !text_json_integer(token_text(v, t), token_len(v, t), &p))
         return MAP_ERR_TYPE;
-    }
-    if (p.negative && p.magnitude != 0) {
+    if (p.negative && p.magnitude != 0)
         return MAP_ERR_TIMESTAMP;
-    }
-    if (p.digits == 10) {
+    if (p.digits == 10)
         *secs = (int64_t)p.magnitude;
-    } else if (p.digits == 13) {
+    else if (p.digits == 13)
         *secs = (int64_t)(p.magnitude / 1000);
-    } else {
+    else
         return MAP_ERR_TIMESTAMP;
-    }
     return MAP_OK;
 }
 
@@ -689,9 +646,8 @@ static map_status render_json(map_view *v, int t, map_value *val)
         return MAP_OK;
     }
     map_out o = scratch_out(v);
-    if (!out_value(&o, v, t)) {
+    if (!out_value(&o, v, t))
         return MAP_ERR_NO_ROOM;
-    }
     val->text = o.buf;
     val->len = o.len;
     return MAP_OK;
@@ -700,9 +656,8 @@ static map_status render_json(map_view *v, int t, map_value *val)
 /* A string decoded; another value as its compact JSON. */
 static map_status render_text(map_view *v, int t, int is_id, map_value *val)
 {
-    if (v->tok[t].type != JSMN_STRING) {
+    if (v->tok[t].type != JSMN_STRING)
         return render_json(v, t, val);
-    }
     const char *raw = token_text(v, t);
     size_t len = token_len(v, t);
     val->text = raw;
@@ -710,14 +665,12 @@ static map_status render_text(map_view *v, int t, int is_id, map_value *val)
     val->final = v->clean || body_is_plain(raw, len, v->def->flags);
     if (!val->final && need_exact(v, len)) {
         if (json_string_decode(raw, len, v->def->flags, v->m->field, MAP_FIELD_MAX, &val->len,
-                               &v->replaced) != JSON_STRING_OK) {
+                               &v->replaced) != JSON_STRING_OK)
             return MAP_ERR_NO_ROOM;
-        }
         val->text = v->m->field;
     }
-    if (is_id) {
+    if (is_id)
         val->text = text_object_id_unwrap(val->text, &val->len);
-    }
     return MAP_OK;
 }
 
@@ -753,9 +706,8 @@ static map_status render_timestamp(map_view *v, int t, map_value *val)
 static map_status render_count(map_view *v, size_t c, map_value *val)
 {
     int t = v->m->column_token[c];
-    if (!token_missing(v, t)) {
+    if (!token_missing(v, t))
         return render_integer(v, t, val);
-    }
     int fallback = v->fallback_token[c];
     val->final = 1;
     if (fallback >= 0 && v->tok[fallback].type == JSMN_ARRAY) {
@@ -770,15 +722,13 @@ static map_status render_icon(map_view *v, map_value *val)
 {
     int t = v->m->column_token[0];
     const char *url = v->m->ctx.server_url;
-    if (token_missing(v, t) || url == NULL) {
+    if (token_missing(v, t) || url == NULL)
         return MAP_OK;
-    }
     size_t url_len = strlen(url);
     size_t fixed = url_len + ICON_PREFIX_LEN + ICON_SUFFIX_LEN;
     int dry = v->dry;
-    if (fixed + token_span(v, t) > MAP_FIELD_MAX) {
+    if (fixed + token_span(v, t) > MAP_FIELD_MAX)
         v->dry = 0; /* the id's exact length decides */
-    }
     map_value id = {NULL, 0, 0};
     map_status status = render_text(v, t, 1, &id);
     int exact = !v->dry;
@@ -787,9 +737,8 @@ static map_status render_icon(map_view *v, map_value *val)
         val->text = url; /* pass 1: fits, content not needed */
         return status;
     }
-    if (id.len > MAP_FIELD_MAX - fixed) {
+    if (id.len > MAP_FIELD_MAX - fixed)
         return MAP_ERR_NO_ROOM;
-    }
     char *f = v->m->field;
     memmove(f + url_len + ICON_PREFIX_LEN, id.text, id.len);
     memcpy(f, url, url_len);
@@ -806,16 +755,14 @@ static map_status render_metadata(map_view *v, map_value *val)
     const map_mapper *m = v->m;
     val->text = "{}";
     val->len = 2;
-    if (!need_exact(v, token_span(v, 0))) {
+    if (!need_exact(v, token_span(v, 0)))
         return MAP_OK;
-    }
     map_out o = scratch_out(v);
     int ok = out_put(&o, "{", 1);
     for (int i = 0; ok && i < m->metadata_count; i++) {
         int key = m->metadata_token[i];
-        if (i > 0 && !out_put(&o, ",", 1)) {
+        if (i > 0 && !out_put(&o, ",", 1))
             return MAP_ERR_NO_ROOM;
-        }
         if (v->clean) { /* "key":value is one run of the record's text */
             const char *begin = token_begin(v, key);
             ok = out_put(&o, begin,
@@ -825,9 +772,8 @@ static map_status render_metadata(map_view *v, map_value *val)
         ok = out_string(&o, token_text(v, key), token_len(v, key)) && out_put(&o, ":", 1) &&
              out_value(&o, v, key + 1);
     }
-    if (!ok || !out_put(&o, "}", 1)) {
+    if (!ok || !out_put(&o, "}", 1))
         return MAP_ERR_NO_ROOM;
-    }
     val->text = o.buf;
     val->len = o.len;
     return MAP_OK;
@@ -887,12 +833,10 @@ static map_status render_column(map_view *v, size_t c, map_value *val)
 /* Length of s[0..n) cut to at most max bytes without splitting a UTF-8 sequence. */
 static size_t utf8_cut(const char *s, size_t n, size_t max)
 {
-    if (n <= max) {
+    if (n <= max)
         return n;
-    }
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) {
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
         max--;
-    }
     return max;
 }
 
@@ -914,16 +858,14 @@ static void record_error_id(map_view *v)
     map_mapper *m = v->m;
     int t = m->column_token[0];
     m->error_id[0] = '\0';
-    if (t < 0 || v->tok[t].type != JSMN_STRING) {
+    if (t < 0 || v->tok[t].type != JSMN_STRING)
         return;
-    }
     const char *text = token_text(v, t);
     size_t len = token_len(v, t);
     unsigned long ignored = 0;
     if (json_string_decode(text, len, v->def->flags, m->field, MAP_FIELD_MAX, &len, &ignored) ==
-        JSON_STRING_OK) {
+        JSON_STRING_OK)
         text = m->field;
-    }
     copy_excerpt(text, len, JSTREAM_ID_MAX, m->error_id);
 }
 
@@ -987,9 +929,8 @@ static map_status check_row(map_view *v)
     v->dry = 1;
     for (size_t c = 0; c < v->def->count; c++) {
         map_status status = render_column(v, c, &v->checked[c]);
-        if (status != MAP_OK) {
+        if (status != MAP_OK)
             return record_error(v, status, v->def->header[c]);
-        }
     }
     return MAP_OK;
 }
@@ -1000,19 +941,16 @@ static map_status write_row(map_view *v, csv_sink *sink)
     v->dry = 0;
     v->replaced = 0;
     csv_status cs = csv_row_begin(sink);
-    if (cs != CSV_OK) {
+    if (cs != CSV_OK)
         return sink_error(v, cs, NULL);
-    }
     for (size_t c = 0; c < v->def->count; c++) {
         map_value val = v->checked[c];
         map_status status = val.final ? MAP_OK : render_column(v, c, &val);
-        if (status != MAP_OK) {
+        if (status != MAP_OK)
             return record_error(v, status, v->def->header[c]);
-        }
         cs = val.text == NULL ? csv_field_null(sink) : csv_field(sink, val.text, val.len);
-        if (cs != CSV_OK) {
+        if (cs != CSV_OK)
             return sink_error(v, cs, v->def->header[c]);
-        }
     }
     cs = csv_row_end(sink);
     return cs == CSV_OK ? MAP_OK : sink_error(v, cs, NULL);
@@ -1036,16 +974,13 @@ map_status map_record(map_mapper *mapper, const jstream_record *record, csv_sink
         v.key_filter = table_key_filter(v.def);
     }
     map_status status = scan_record(&v);
-    if (status != MAP_OK) {
+    if (status != MAP_OK)
         return record_error(&v, status, NULL);
-    }
     status = check_row(&v);
-    if (status == MAP_OK) {
+    if (status == MAP_OK)
         status = write_row(&v, sink);
-    }
-    if (status == MAP_OK) {
+    if (status == MAP_OK)
         mapper->replaced += v.replaced;
-    }
     return status;
 }
 
@@ -1055,9 +990,8 @@ size_t map_describe(const map_mapper *mapper, map_status status, char *out, size
     const char *what = status == MAP_ERR_SINK ? csv_strerror(mapper->sink_status) : mapper->field;
     const char *sep = status == MAP_ERR_SINK ? "writing the row failed: " : "";
     int n;
-    if (cap == 0) {
+    if (cap == 0)
         return 0;
-    }
     if (status == MAP_OK) {
         n = snprintf(out, cap, "%s", map_strerror(status));
     } else if (status == MAP_ERR_NOT_OBJECT) {

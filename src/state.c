@@ -200,9 +200,8 @@ static int state_app_id(const char *text, text_object_id id)
 {
     if (!text_is_object_id(text, strlen(text)))
         return 0;
-    for (size_t i = 0; i < 24; i++) {
+    for (size_t i = 0; i < 24; i++)
         id[i] = (text[i] >= 'A' && text[i] <= 'F') ? (char)(text[i] - 'A' + 'a') : text[i];
-    }
     id[24] = '\0';
     return 1;
 }
@@ -225,10 +224,9 @@ static int state_same_id(const char *a, const char *b)
 /* Index of app_id in state->apps, or -1. */
 static long state_find(const sync_state *state, const char *app_id)
 {
-    for (unsigned i = 0; i < state->app_count; i++) {
+    for (unsigned i = 0; i < state->app_count; i++)
         if (state_same_id(state->apps[i].app_id, app_id))
             return (long)i;
-    }
     return -1;
 }
 
@@ -404,10 +402,9 @@ static state_status state_load_run_member(state_ctx *ctx, int k, unsigned *seen)
     char name[STATE_KEY_TEXT];
     char shown[STATE_SHOW_MAX + 8];
     const state_run_field *field = NULL;
-    if (state_tok_string(ctx, k, name, sizeof name)) {
+    if (state_tok_string(ctx, k, name, sizeof name))
         for (size_t i = 0; i < STATE_RUN_FIELD_COUNT && field == NULL; i++)
             field = strcmp(name, state_run_fields[i].name) == 0 ? &state_run_fields[i] : NULL;
-    }
     if (field == NULL) {
         state_show(ctx, k, shown, sizeof shown);
         return state_corrupt(ctx, "key 'run': unknown field %s", shown);
@@ -475,10 +472,9 @@ static unsigned state_top_key(const char *name)
                 {"users_csv_bytes", TOP_USERS_CSV_BYTES},
                 {"apps", TOP_APPS},
                 {"run", TOP_RUN}};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(name, keys[i].name) == 0)
             return keys[i].bit;
-    }
     return 0;
 }
 

@@ -87,18 +87,16 @@ static int valid_ipv4(const char *s, size_t n)
 {
     size_t i = 0;
     for (int part = 0; part < 4; part++) {
-        if (part > 0 && (i >= n || s[i++] != '.')) {
+        if (part > 0 && (i >= n || s[i++] != '.'))
             return 0;
-        }
         size_t start = i;
         int value = 0;
         while (i < n && is_digit(s[i]) && i - start < 3) {
             value = value * 10 + (s[i] - '0');
             i++;
         }
-        if (i == start || value > 255 || (s[start] == '0' && i - start > 1)) {
+        if (i == start || value > 255 || (s[start] == '0' && i - start > 1))
             return 0;
-        }
     }
     return i == n;
 }
@@ -107,9 +105,8 @@ static int valid_ipv4(const char *s, size_t n)
 static int ipv6_group(const char *s, size_t n, size_t *i)
 {
     size_t start = *i;
-    while (*i < n && is_hex(s[*i]) && *i - start < 4) {
+    while (*i < n && is_hex(s[*i]) && *i - start < 4)
         (*i)++;
-    }
     return *i > start && (*i == n || !is_hex(s[*i]));
 }
 
@@ -117,9 +114,8 @@ static int ipv6_group(const char *s, size_t n, size_t *i)
 static int ipv6_piece_is_ipv4(const char *s, size_t n, size_t i)
 {
     while (i < n && s[i] != ':') {
-        if (s[i] == '.') {
+        if (s[i] == '.')
             return 1;
-        }
         i++;
     }
     return 0;
@@ -138,25 +134,20 @@ static int valid_ipv6(const char *s, size_t n)
     }
     while (i < n) {
         if (ipv6_piece_is_ipv4(s, n, i)) {
-            if (!valid_ipv4(s + i, n - i)) {
+            if (!valid_ipv4(s + i, n - i))
                 return 0;
-            }
             groups += 2;
             break;
         }
-        if (!ipv6_group(s, n, &i) || ++groups > IPV6_GROUPS) {
+        if (!ipv6_group(s, n, &i) || ++groups > IPV6_GROUPS)
             return 0;
-        }
-        if (i == n) {
+        if (i == n)
             break;
-        }
-        if (s[i++] != ':' || i == n) {
+        if (s[i++] != ':' || i == n)
             return 0; /* junk, or a single trailing ':' */
-        }
         if (s[i] == ':') {
-            if (compressed) {
+            if (compressed)
                 return 0;
-            }
             compressed = 1;
             i++;
         }
@@ -170,24 +161,20 @@ static int valid_reg_name(const char *s, size_t n)
     int only_digits_dots = 1;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (c == '.' && (i == 0 || i + 1 == n || s[i - 1] == '.')) {
+        if (c == '.' && (i == 0 || i + 1 == n || s[i - 1] == '.'))
             return 0;
-        }
-        if (c != '.' && !is_alpha(c) && !is_digit(c) && c != '-' && c != '_') {
+        if (c != '.' && !is_alpha(c) && !is_digit(c) && c != '-' && c != '_')
             return 0;
-        }
-        if (is_alpha(c) || c == '-' || c == '_') {
+        if (is_alpha(c) || c == '-' || c == '_')
             only_digits_dots = 0;
-        }
     }
     return n > 0 && (!only_digits_dots || valid_ipv4(s, n));
 }
 
 static void copy_lower(char *dst, const char *src, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         dst[i] = to_lower(src[i]);
-    }
     dst[n] = '\0';
 }
 
@@ -198,26 +185,22 @@ static url_status parse_host(const char *s, size_t *i, url_parts *out)
     size_t end = start;
     if (s[start] == '[') {
         const char *close = strchr(s + start, ']');
-        if (close == NULL) {
+        if (close == NULL)
             return URL_ERR_HOST;
-        }
         start++;
         end = (size_t)(close - s);
         *i = end + 1;
         out->host_is_ipv6 = 1;
     } else {
-        while (s[end] != '\0' && s[end] != ':' && s[end] != '/') {
+        while (s[end] != '\0' && s[end] != ':' && s[end] != '/')
             end++;
-        }
         *i = end;
     }
-    if (end - start > URL_HOST_MAX) {
+    if (end - start > URL_HOST_MAX)
         return URL_ERR_HOST_LONG;
-    }
     if (out->host_is_ipv6 ? !valid_ipv6(s + start, end - start)
-                          : !valid_reg_name(s + start, end - start)) {
+                          : !valid_reg_name(s + start, end - start))
         return URL_ERR_HOST;
-    }
     copy_lower(out->host, s + start, end - start);
     return URL_OK;
 }
@@ -227,17 +210,15 @@ static url_status parse_port(const char *s, size_t *i, url_parts *out)
 {
     unsigned long value = 0;
     size_t start = 0;
-    if (s[*i] != ':') {
+    if (s[*i] != ':')
         return (s[*i] == '\0' || s[*i] == '/') ? URL_OK : URL_ERR_HOST;
-    }
     start = ++(*i);
     while (is_digit(s[*i]) && value <= 65535) {
         value = value * 10 + (unsigned long)(s[*i] - '0');
         (*i)++;
     }
-    if (*i == start || value < 1 || value > 65535 || (s[*i] != '\0' && s[*i] != '/')) {
+    if (*i == start || value < 1 || value > 65535 || (s[*i] != '\0' && s[*i] != '/'))
         return URL_ERR_PORT;
-    }
     out->port = (uint16_t)value;
     return URL_OK;
 }
@@ -246,17 +227,13 @@ static url_status parse_port(const char *s, size_t *i, url_parts *out)
 static url_status parse_path(const char *s, url_parts *out)
 {
     size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == '/') {
+    while (n > 0 && s[n - 1] == '/')
         n--;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' ? !(is_hex(s[i + 1]) && is_hex(s[i + 2])) : !is_path_char(s[i])) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '%' ? !(is_hex(s[i + 1]) && is_hex(s[i + 2])) : !is_path_char(s[i]))
             return URL_ERR_SYNTAX;
-        }
-    }
-    if (n > URL_PATH_MAX) {
+    if (n > URL_PATH_MAX)
         return URL_ERR_PATH_LONG;
-    }
     memcpy(out->path, s, n);
     out->path[n] = '\0';
     return URL_OK;
@@ -269,9 +246,8 @@ static size_t scheme_length(const char *text, int *tls)
     for (int k = 0; k < 2; k++) {
         size_t n = strlen(schemes[k]);
         size_t i = 0;
-        while (i < n && to_lower(text[i]) == schemes[k][i]) {
+        while (i < n && to_lower(text[i]) == schemes[k][i])
             i++;
-        }
         if (i == n) {
             *tls = k;
             return n;
@@ -284,27 +260,21 @@ url_status url_parse(const char *text, url_parts *out)
 {
     size_t i = 0;
     url_status st;
-    if (text == NULL || out == NULL) {
+    if (text == NULL || out == NULL)
         return URL_ERR_SYNTAX;
-    }
     memset(out, 0, sizeof(*out));
     i = scheme_length(text, &out->tls);
-    if (i == 0) {
+    if (i == 0)
         return URL_ERR_SCHEME;
-    }
-    for (size_t k = i; text[k] != '\0'; k++) {
-        if (is_forbidden(text[k])) {
+    for (size_t k = i; text[k] != '\0'; k++)
+        if (is_forbidden(text[k]))
             return URL_ERR_SYNTAX;
-        }
-    }
     out->port = out->tls ? 443 : 80;
     st = parse_host(text, &i, out);
-    if (st == URL_OK) {
+    if (st == URL_OK)
         st = parse_port(text, &i, out);
-    }
-    if (st == URL_OK) {
+    if (st == URL_OK)
         st = parse_path(text + i, out);
-    }
     return st;
 }
 
@@ -338,26 +308,22 @@ static size_t format_port(uint16_t v, char *buf)
         tmp[n++] = (char)('0' + v % 10);
         v = (uint16_t)(v / 10);
     } while (v > 0);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         buf[i] = tmp[n - 1 - i];
-    }
     return n;
 }
 
 url_status url_host_header(const url_parts *parts, char *out, size_t cap)
 {
     text_out t = {out, cap, 0, 0};
-    if (out == NULL || cap == 0) {
+    if (out == NULL || cap == 0)
         return URL_ERR_NO_ROOM;
-    }
     out[0] = '\0';
-    if (parts->host_is_ipv6) {
+    if (parts->host_is_ipv6)
         put_text(&t, "[", 1);
-    }
     put_text(&t, parts->host, strlen(parts->host));
-    if (parts->host_is_ipv6) {
+    if (parts->host_is_ipv6)
         put_text(&t, "]", 1);
-    }
     if (parts->port != (parts->tls ? 443 : 80)) {
         char digits[5];
         size_t n = format_port(parts->port, digits);
@@ -402,13 +368,11 @@ static size_t encode_into(const char *in, size_t len, char *out)
 
 url_status url_append_query(char *buf, size_t cap, const char *key, const char *value)
 {
-    if (buf == NULL || key == NULL || value == NULL) {
+    if (buf == NULL || key == NULL || value == NULL)
         return URL_ERR_SYNTAX;
-    }
     const char *end = memchr(buf, '\0', cap);
-    if (end == NULL) {
+    if (end == NULL)
         return URL_ERR_NO_ROOM; /* buf is not even terminated within cap */
-    }
     size_t used = (size_t)(end - buf);
     size_t room = cap - used; /* includes the byte of the NUL */
     size_t key_len = strlen(key);
@@ -416,9 +380,8 @@ url_status url_append_query(char *buf, size_t cap, const char *key, const char *
     /* separator and '=' first, then both encodings; the NUL needs the rest */
     size_t need = add_encoded_length(2, key, key_len, room);
     need = add_encoded_length(need, value, value_len, room);
-    if (need >= room) {
+    if (need >= room)
         return URL_ERR_NO_ROOM;
-    }
     char *p = buf + used;
     *p++ = memchr(buf, '?', used) != NULL ? '&' : '?';
     p += encode_into(key, key_len, p);

@@ -39,9 +39,8 @@ typedef struct {
 
 static void check(int ok)
 {
-    if (!ok) {
+    if (!ok)
         abort();
-    }
 }
 
 static int on_body(void *user, const uint8_t *bytes, size_t len)
@@ -49,9 +48,8 @@ static int on_body(void *user, const uint8_t *bytes, size_t len)
     run_result *r = user;
     check(len > 0);
     check(bytes >= r->piece && bytes + len <= r->piece + r->piece_len);
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len; i++)
         r->body_hash = (r->body_hash ^ bytes[i]) * FNV_PRIME;
-    }
     r->body_len += len;
     return 0;
 }
@@ -121,9 +119,8 @@ static void run_cuts(const uint8_t *msg, size_t len, const size_t *cuts, size_t 
         memcpy(copy, msg + start, piece_len);
         int more = run_piece(r, copy, piece_len);
         free(copy);
-        if (!more) {
+        if (!more)
             break;
-        }
         start = end;
     }
     run_end(r, msg, len);
@@ -177,19 +174,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static run_result whole, cut, bytes; /* large; kept off the stack */
     size_t cuts[SPLITS_MAX];
-    if (size < 1) {
+    if (size < 1)
         return 0;
-    }
     size_t n = data[0] % (SPLITS_MAX + 1);
     size_t head = 1 + 2 * n;
-    if (size < head) {
+    if (size < head)
         return 0;
-    }
     const uint8_t *msg = data + head;
     size_t len = size - head;
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < n; k++)
         cuts[k] = ((size_t)data[1 + 2 * k] | (size_t)data[2 + 2 * k] << 8) % (len + 1);
-    }
     sort_cuts(cuts, n);
 
     run_whole(msg, len, &whole);

@@ -26,9 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(int ok)
 {
-    if (!ok) {
+    if (!ok)
         abort();
-    }
 }
 
 /* Length of the UTF-8 sequence at s (strict: no overlongs, surrogates or
@@ -52,19 +51,16 @@ static size_t utf8_sequence(const uint8_t *s, size_t n)
     } else {
         return 0;
     }
-    if (n < len) {
+    if (n < len)
         return 0;
-    }
     for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
+        if ((s[i] & 0xC0) != 0x80)
             return 0;
-        }
         cp = (cp << 6) | (s[i] & 0x3Fu);
     }
     if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
+        (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
-    }
     return len;
 }
 
@@ -75,9 +71,8 @@ static int utf8_valid(const uint8_t *s, size_t n, int *has_nul)
     size_t i = 0;
     while (i < n) {
         size_t len = utf8_sequence(s + i, n - i);
-        if (len == 0) {
+        if (len == 0)
             return 0;
-        }
         *has_nul |= s[i] == 0;
         i += len;
     }
@@ -126,9 +121,8 @@ static void check_round_trip(const char *text, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0) {
+    if (size == 0)
         return 0;
-    }
     unsigned flags = (data[0] & 1u) ? JSON_STRING_HTML : 0;
     const char *in = (const char *)data + 1;
     size_t len = size - 1;
@@ -155,8 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(half);
     free(out);
-    if (valid && !has_nul) {
+    if (valid && !has_nul)
         check_round_trip(in, len);
-    }
     return 0;
 }

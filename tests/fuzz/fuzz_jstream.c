@@ -53,17 +53,15 @@ typedef struct {
 
 static void check(int ok)
 {
-    if (!ok) {
+    if (!ok)
         abort();
-    }
 }
 
 static void hash_bytes(run_result *r, const void *bytes, size_t len)
 {
     const uint8_t *b = bytes;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len; i++)
         r->hash = (r->hash ^ b[i]) * FNV_PRIME;
-    }
 }
 
 /* jsmn on a record's text (a trailing space lets strict jsmn end a bare number). */
@@ -109,9 +107,8 @@ static int on_record(void *user, const jstream_record *record)
     hash_bytes(r, record->json, record->len + 1);
     hash_bytes(r, record->tokens, (size_t)record->token_count * sizeof(record->tokens[0]));
     hash_bytes(r, &record->index, sizeof(record->index));
-    if (record->key != NULL) {
+    if (record->key != NULL)
         hash_bytes(r, record->key, strlen(record->key) + 1);
-    }
     r->calls++;
     return r->abort_after != 0 && r->calls == r->abort_after;
 }
@@ -188,20 +185,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static run_result whole, split, bytes;
     size_t cuts[SPLITS_MAX];
     jstream *js;
-    if (size < 2) {
+    if (size < 2)
         return 0;
-    }
     jstream_envelope envelope = (jstream_envelope)(data[0] % 5);
     unsigned long abort_after = (unsigned long)(data[0] / 5 % 4);
     size_t n = data[1] % (SPLITS_MAX + 1);
-    if (size < 2 + 2 * n) {
+    if (size < 2 + 2 * n)
         return 0;
-    }
     const uint8_t *body = data + 2 + 2 * n;
     size_t len = size - 2 - 2 * n;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         cuts[i] = (size_t)(data[2 + 2 * i] | data[3 + 2 * i] << 8) % (len + 1);
-    }
     qsort(cuts, n, sizeof(cuts[0]), compare_offsets);
     js = malloc(sizeof(*js));
     check(js != NULL);
@@ -220,9 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_same(&whole, &split);
 
     run_start(&bytes, js, envelope, abort_after);
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len; i++)
         run_piece(&bytes, js, body + i, 1);
-    }
     run_end(&bytes, js);
     check_same(&whole, &bytes);
     free(js);

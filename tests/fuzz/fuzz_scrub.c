@@ -29,9 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(int ok)
 {
-    if (!ok) {
+    if (!ok)
         abort();
-    }
 }
 
 /* The model: every key as "***"; star[i] is 1 for a byte of a "***", and
@@ -49,9 +48,8 @@ static size_t model_scrub(const char *line, size_t len, const char *key, size_t 
         memset(star + w, hit, n);
         w += n;
         r += hit ? klen : 1;
-        if (w <= room) {
+        if (w <= room)
             *fit_len = w;
-        }
     }
     return w;
 }
@@ -59,30 +57,25 @@ static size_t model_scrub(const char *line, size_t len, const char *key, size_t 
 /* 1 when the key occurs in text[0..len) without covering a star of a "***". */
 static int key_visible(const char *text, size_t len, const char *key, size_t klen, const char *star)
 {
-    for (size_t i = 0; i + klen <= len; i++) {
-        if (memcmp(text + i, key, klen) == 0 && memchr(star + i, 1, klen) == NULL) {
+    for (size_t i = 0; i + klen <= len; i++)
+        if (memcmp(text + i, key, klen) == 0 && memchr(star + i, 1, klen) == NULL)
             return 1;
-        }
-    }
     return 0;
 }
 
 /* 1 when text[0..len) ends in a start of the key, shorter than the key. */
 static int ends_in_key_start(const char *text, size_t len, const char *key, size_t klen)
 {
-    for (size_t n = 1; n < klen && n <= len; n++) {
-        if (memcmp(text + len - n, key, n) == 0) {
+    for (size_t n = 1; n < klen && n <= len; n++)
+        if (memcmp(text + len - n, key, n) == 0)
             return 1;
-        }
-    }
     return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 2) {
+    if (size < 2)
         return 0;
-    }
     size_t want = (size_t)(data[0] & 31u) + 1;
     size_t slack = (size_t)(data[0] >> 5) * 8;
     const char *rest = (const char *)data + 1;
@@ -90,9 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t klen = strnlen(rest, skip);
     const char *line = rest + skip;
     size_t len = strnlen(line, size - 1 - skip);
-    if (klen == 0) {
+    if (klen == 0)
         return 0;
-    }
     char key[33];
     memcpy(key, rest, klen);
     key[klen] = '\0';
@@ -114,9 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(memcmp(buf, want_out, out_len) == 0);
     if (cut) {
         check(out_len <= fit_len && !ends_in_key_start(buf, out_len, key, klen));
-        for (size_t m = out_len + 1; m <= fit_len; m++) {
+        for (size_t m = out_len + 1; m <= fit_len; m++)
             check(ends_in_key_start(want_out, m, key, klen)); /* kept all it could */
-        }
     } else {
         check(out_len == want_len);
     }

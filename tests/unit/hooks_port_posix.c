@@ -177,7 +177,8 @@ static void clock_step_moves_the_clock_on_at_every_send(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* ---- crash points ------------------------------------------------------------------------------ */
+/* ---- crash points ------------------------------------------------------------------------------
+ */
 
 static const char *crash_at;
 

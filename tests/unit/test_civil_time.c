@@ -117,9 +117,8 @@ static void every_day_from_1970_to_9999_round_trips(void **state)
         for (int month = 1; month <= 12; month++) {
             for (int day = 1; day <= 31; day++) {
                 int64_t secs = civil_time_to_unix(year, month, day, 12, 34, 56);
-                if (secs < 0) {
+                if (secs < 0)
                     continue; /* no such day */
-                }
                 assert_int_equal(secs, expected + 45296);
                 civil_time t;
                 assert_int_equal(civil_time_from_unix(secs, &t), 0);

@@ -103,12 +103,11 @@ static const char *const header3[] = {"id", "name", "note"};
 static void put_row(csv_sink *sink, const char *const *values, size_t n)
 {
     assert_int_equal(csv_row_begin(sink), CSV_OK);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (values[i] == NULL)
             assert_int_equal(csv_field_null(sink), CSV_OK);
         else
             assert_int_equal(csv_field(sink, values[i], strlen(values[i])), CSV_OK);
-    }
     assert_int_equal(csv_row_end(sink), CSV_OK);
 }
 

@@ -63,13 +63,12 @@ static uint32_t xorshift32(uint32_t *state)
 static size_t next_piece(cut_mode mode, size_t param, uint32_t *rng, size_t pos, size_t left)
 {
     size_t n = left;
-    if (mode == CUT_BYTES) {
+    if (mode == CUT_BYTES)
         n = 1;
-    } else if (mode == CUT_SPLIT && pos < param) {
+    else if (mode == CUT_SPLIT && pos < param)
         n = param - pos;
-    } else if (mode == CUT_RANDOM) {
+    else if (mode == CUT_RANDOM)
         n = 1 + xorshift32(rng) % 23;
-    }
     return n < left ? n : left;
 }
 
@@ -88,18 +87,15 @@ static void run(const char *text, size_t len, cut_mode mode, size_t param, size_
         out->status = http_parser_feed(&out->fields, (const uint8_t *)text + pos, n, &used,
                                        collect_body, out);
         assert_true(used <= n);
-        if (out->status == HTTP_PARSER_NEED_MORE) {
+        if (out->status == HTTP_PARSER_NEED_MORE)
             assert_int_equal(used, n);
-        }
         pos += used;
-        if (out->status != HTTP_PARSER_NEED_MORE) {
+        if (out->status != HTTP_PARSER_NEED_MORE)
             break;
-        }
     }
     out->consumed = pos;
-    if (out->status == HTTP_PARSER_NEED_MORE) {
+    if (out->status == HTTP_PARSER_NEED_MORE)
         out->status = http_parser_finish(&out->fields);
-    }
 }
 
 static void assert_same(const outcome *a, const outcome *b)
@@ -557,9 +553,8 @@ static void build_section_response(char *buf, size_t cap, size_t section)
     while (left > 0) {
         /* "X: " value CRLF: the longest allowed line, leaving 0 or at least 6 */
         size_t line = left;
-        if (left > LONGEST_LINE) {
+        if (left > LONGEST_LINE)
             line = left - LONGEST_LINE >= 6 ? LONGEST_LINE : left - 6;
-        }
         assert_true(line >= 6 && pos + line + 3 <= cap);
         memcpy(buf + pos, "X: ", 3);
         memset(buf + pos + 3, 'v', line - 5);
@@ -592,9 +587,8 @@ static void header_section_one_over_limit_rejected(void **state)
 static void build_many_headers_response(char *buf, size_t cap, unsigned count)
 {
     size_t pos = (size_t)snprintf(buf, cap, "HTTP/1.1 200 OK\r\n");
-    for (unsigned i = 0; i < count; i++) {
+    for (unsigned i = 0; i < count; i++)
         pos += (size_t)snprintf(buf + pos, cap - pos, "X-H%u: %u\r\n", i, i);
-    }
     pos += (size_t)snprintf(buf + pos, cap - pos, "\r\n");
     assert_true(pos < cap);
 }
@@ -632,9 +626,8 @@ static void trailers_count_toward_header_count(void **state)
     static char text[HTTP_HEADER_COUNT_MAX * 24 + 128];
     size_t pos = (size_t)snprintf(text, sizeof(text),
                                   "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n");
-    for (unsigned i = 0; i < HTTP_HEADER_COUNT_MAX; i++) {
+    for (unsigned i = 0; i < HTTP_HEADER_COUNT_MAX; i++)
         pos += (size_t)snprintf(text + pos, sizeof(text) - pos, "T%u: x\r\n", i);
-    }
     snprintf(text + pos, sizeof(text) - pos, "\r\n");
     assert_error_all_ways(text, HTTP_PARSER_ERR_HEADER_COUNT);
 }

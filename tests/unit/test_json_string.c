@@ -127,9 +127,8 @@ static void decode_fits_exactly_and_fails_one_byte_short(void **state)
         assert_int_equal(n, want);
         assert_memory_equal(out, c->out, want);
         assert_int_equal(out[want], 'Z'); /* nothing written past cap */
-        if (want == 0) {
+        if (want == 0)
             continue;
-        }
         memset(out, 'Z', sizeof(out));
         replaced = 0;
         assert_int_equal(decode(c->in, c->flags, out, want - 1, &n, &replaced),
@@ -149,9 +148,8 @@ static void malformed_escapes_are_errors(void **state)
         char out[OUT_CAP];
         size_t n = 5;
         unsigned long replaced = 0;
-        if (decode(bad[i], 0, out, sizeof(out), &n, &replaced) != JSON_STRING_ERR_ESCAPE) {
+        if (decode(bad[i], 0, out, sizeof(out), &n, &replaced) != JSON_STRING_ERR_ESCAPE)
             fail_msg("\"%s\" was accepted", bad[i]);
-        }
         assert_int_equal(n, 0);
     }
 }
@@ -264,18 +262,16 @@ static void decode_of_escape_gives_back_the_text(void **state)
         "\\u0041 is not an escape here",
         "/\\/\\",
     };
-    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         round_trip(texts[i], strlen(texts[i]), 0);
-    }
 }
 
 static void every_ascii_byte_but_nul_round_trips(void **state)
 {
     (void)state;
     char text[127];
-    for (int i = 0; i < 127; i++) {
+    for (int i = 0; i < 127; i++)
         text[i] = (char)(i + 1);
-    }
     round_trip(text, sizeof(text), 0);
 }
 

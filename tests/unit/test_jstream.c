@@ -66,9 +66,8 @@ static void log_append(outcome *o, const char *text, size_t len)
 static void assert_same_tokens(const jsmntok_t *got, int got_count, const jsmntok_t *want,
                                int want_count, const char *json)
 {
-    if (got_count != want_count) {
+    if (got_count != want_count)
         fail_msg("token count %d, expected %d, in %s", got_count, want_count, json);
-    }
     for (int i = 0; i < want_count; i++) {
         const jsmntok_t *a = &got[i];
         const jsmntok_t *b = &want[i];
@@ -125,11 +124,10 @@ static int collect(void *user, const jstream_record *record)
         assert_same_tokens(record->tokens, record->token_count, expected_tokens,
                            expected_token_count, record->json);
     }
-    if (o->envelope == JSTREAM_ENVELOPE_APPS) {
+    if (o->envelope == JSTREAM_ENVELOPE_APPS)
         assert_non_null(record->key);
-    } else {
+    else
         assert_null(record->key);
-    }
     n = snprintf(head, sizeof(head), "%lu|%s|", record->index,
                  record->key != NULL ? record->key : "");
     log_append(o, head, (size_t)n);
@@ -232,9 +230,8 @@ static void check_random_fragments(const outcome *whole, jstream_envelope envelo
         size_t at = 0;
         for (;;) {
             at += next_random(&state) % (seed * 24); /* zero-length pieces too */
-            if (at >= len) {
+            if (at >= len)
                 break;
-            }
             cuts[n++] = at;
         }
         outcome *o = run_pieces(envelope, body, len, cuts, n, abort_after);
@@ -252,9 +249,8 @@ static outcome *scan_all_len(jstream_envelope envelope, const void *data, size_t
     outcome *whole = run_pieces(envelope, body, len, NULL, 0, abort_after);
     size_t *cuts = malloc((len + 1) * sizeof(size_t));
     assert_non_null(cuts);
-    for (size_t i = 1; i < len; i++) {
+    for (size_t i = 1; i < len; i++)
         cuts[i - 1] = i;
-    }
     outcome *bytes = run_pieces(envelope, body, len, cuts, len > 0 ? len - 1 : 0, abort_after);
     assert_same(whole, bytes);
     outcome_free(bytes);
@@ -863,9 +859,8 @@ static char *token_body(size_t count)
     body[n++] = '[';
     body[n++] = '[';
     for (size_t i = 0; i < count; i++) {
-        if (i > 0) {
+        if (i > 0)
             body[n++] = ',';
-        }
         body[n++] = '0';
     }
     body[n++] = ']';
@@ -945,9 +940,8 @@ static char *apps_body(unsigned count)
     assert_non_null(body);
     for (int map = 0; map < 2; map++) {
         n += (size_t)snprintf(body + n, cap - n, map == 0 ? "{\"admin_of\":{" : "},\"user_of\":{");
-        for (unsigned i = 0; i < count; i++) {
+        for (unsigned i = 0; i < count; i++)
             n += (size_t)snprintf(body + n, cap - n, "%s\"%024x\":{\"i\":%u}", i ? "," : "", i, i);
-        }
     }
     snprintf(body + n, cap - n, "}}");
     return body;
@@ -1028,9 +1022,8 @@ static char *token_limit_body(size_t m, const char *last)
     size_t n = 0;
     assert_non_null(body);
     n += (size_t)snprintf(body, cap, "[{\"k\":[");
-    for (size_t i = 0; i < m; i++) {
+    for (size_t i = 0; i < m; i++)
         n += (size_t)snprintf(body + n, cap - n, i ? ",0" : "0");
-    }
     snprintf(body + n, cap - n, "],\"z\":%s}]", last);
     return body;
 }
@@ -1225,9 +1218,8 @@ static void strerror_has_words_for_every_status(void **state)
         assert_non_null(text);
         assert_true(strlen(text) > 0);
         assert_string_not_equal(text, "unknown jstream status");
-        for (int b = JSTREAM_OK; b < a; b++) {
+        for (int b = JSTREAM_OK; b < a; b++)
             assert_string_not_equal(text, jstream_strerror((jstream_status)b));
-        }
     }
     assert_string_equal(jstream_strerror((jstream_status)99), "unknown jstream status");
     assert_non_null(strstr(jstream_strerror(JSTREAM_ERR_RECORD_TOO_LARGE), "JSTREAM_RECORD_MAX"));

@@ -209,9 +209,8 @@ static map_status map_json(fixture *f, const char *json)
     jsmn_parser parser;
     jsmn_init(&parser);
     int n = jsmn_parse(&parser, json, strlen(json), f->tokens, JSTREAM_TOKENS_MAX);
-    if (n < 0) {
+    if (n < 0)
         fail_msg("fixture is not JSON (%d): %s", n, json);
-    }
     jstream_record record = {json, strlen(json), f->tokens, n, 0, NULL};
     return map_record(&f->mapper, &record, &f->sink);
 }
@@ -300,21 +299,18 @@ static void header_lists_the_spec_columns_in_order(void **state)
     size_t n = 0;
     const char *const *h = map_header(MAP_TABLE_USERS, &n);
     assert_int_equal(n, COUNT(users));
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         assert_string_equal(h[i], users[i]);
-    }
     h = map_header(MAP_TABLE_APPS_DB, &n);
     assert_int_equal(n, COUNT(apps));
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         assert_string_equal(h[i], apps[i]);
-    }
     h = map_header(MAP_TABLE_APPS_MINE, &n);
     assert_int_equal(n, COUNT(apps));
     h = map_header(MAP_TABLE_GROUPS, &n);
     assert_int_equal(n, COUNT(groups));
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         assert_string_equal(h[i], groups[i]);
-    }
     assert_true(n <= MAP_COLUMNS_MAX);
 }
 
@@ -783,9 +779,8 @@ static void status_words_exist(void **state)
     (void)state;
     assert_string_equal(map_strerror(MAP_OK), "ok");
     assert_non_null(strstr(map_strerror(MAP_ERR_NO_ROOM), "MAP_FIELD_MAX"));
-    for (int s = MAP_ERR_NOT_OBJECT; s <= MAP_ERR_SINK; s++) {
+    for (int s = MAP_ERR_NOT_OBJECT; s <= MAP_ERR_SINK; s++)
         assert_true(strlen(map_strerror((map_status)s)) > 5);
-    }
 }
 
 int main(void)

@@ -74,9 +74,8 @@ static void assert_rejects(const char *text, url_status expected)
 {
     url_parts parts;
     url_status got = url_parse(text, &parts);
-    if (got != expected) {
+    if (got != expected)
         print_error("url \"%s\": %s\n", text, url_strerror(got));
-    }
     assert_int_equal(got, expected);
 }
 
@@ -208,9 +207,8 @@ static void build_host_url(char *buf, size_t cap, size_t host_len, const char *t
 {
     size_t pos = (size_t)snprintf(buf, cap, "https://");
     assert_true(pos + host_len + strlen(tail) < cap);
-    for (size_t i = 0; i < host_len; i++) {
+    for (size_t i = 0; i < host_len; i++)
         buf[pos + i] = (i % 50 == 49 && i + 1 < host_len) ? '.' : 'a';
-    }
     strcpy(buf + pos + host_len, tail);
 }
 
@@ -457,9 +455,8 @@ static void strerror_names_limits_and_every_status(void **state)
     assert_non_null(strstr(url_strerror(URL_ERR_HOST_LONG), expect));
     snprintf(expect, sizeof(expect), "URL_PATH_MAX (%d bytes)", URL_PATH_MAX);
     assert_non_null(strstr(url_strerror(URL_ERR_PATH_LONG), expect));
-    for (int s = URL_OK; s <= URL_ERR_NO_ROOM; s++) {
+    for (int s = URL_OK; s <= URL_ERR_NO_ROOM; s++)
         assert_string_not_equal(url_strerror((url_status)s), "unknown URL status");
-    }
     assert_string_equal(url_strerror((url_status)42), "unknown URL status");
 }
 
