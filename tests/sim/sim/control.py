@@ -164,24 +164,33 @@ def truth_rows(state: SimState, req: Request) -> Response:
     return Response(200, [body] if body else [], headers=[("Content-Type", "application/x-ndjson; charset=utf-8")])
 
 
-def users_truth(state: SimState, req: Request, oracle: truth.Truth, server_url: str) -> list | Response:
-    """Rows of app=ID (or * for every app) matching filter= / gte=,lt= /
-    full=RUN_START (the all-history filter)."""
+def window_query(state: SimState, req: Request) -> tuple:
+    """(apps, Mongo filter) of app=ID (or * for every app) and filter= /
+    gte=,lt= / full=RUN_START (the all-history filter); an error Response
+    instead of the apps when a parameter is wrong."""
     app = req.params.get("app", "*")
     apps = state.data.app_ids() if app == "*" else [app]
+    for app_id in apps:
+        if app_id not in state.data.users:
+            return error("no such app: %s" % app_id), None
     if "filter" in req.params:
         query, perr = parse_json_param(req.params["filter"])
         if perr is not None:
-            return error("bad filter: " + perr)
-    elif "full" in req.params:
-        query = truth.full_filter(int(req.params["full"]))
-    else:
-        gte, lt = req.params.get("gte"), req.params.get("lt")
-        query = truth.window_filter(int(gte) if gte else None, int(lt) if lt else None)
+            return error("bad filter: " + perr), None
+        return apps, query
+    if "full" in req.params:
+        return apps, truth.full_filter(int(req.params["full"]))
+    gte, lt = req.params.get("gte"), req.params.get("lt")
+    return apps, truth.window_filter(int(gte) if gte else None, int(lt) if lt else None)
+
+
+def users_truth(state: SimState, req: Request, oracle: truth.Truth, server_url: str) -> list | Response:
+    """Rows of a window's users (window_query), in reading order."""
+    apps, query = window_query(state, req)
+    if isinstance(apps, Response):
+        return apps
     rows = []
     for app_id in apps:
-        if app_id not in state.data.users:
-            return error("no such app: %s" % app_id)
         rows.extend(oracle.users(app_id, query, server_url))
     return rows
 
@@ -190,24 +199,12 @@ def user_ids(state: SimState, req: Request) -> Response:
     """/__sim/ids?app=ID|*&(filter=|gte=,lt=|full=) -> {"<app>": [[_id, lac], ...]}:
     the users a window holds, without rendering their rows (cheap at any size).
     lac is the raw value (null when missing or null)."""
-    app = req.params.get("app", "*")
     with state.lock:
-        apps = state.data.app_ids() if app == "*" else [app]
-        if "filter" in req.params:
-            query, perr = parse_json_param(req.params["filter"])
-            if perr is not None:
-                return error("bad filter: " + perr)
-        elif "full" in req.params:
-            query = truth.full_filter(int(req.params["full"]))
-        else:
-            gte, lt = req.params.get("gte"), req.params.get("lt")
-            query = truth.window_filter(int(gte) if gte else None, int(lt) if lt else None)
-        out = {}
-        for app_id in apps:
-            if app_id not in state.data.users:
-                return error("no such app: %s" % app_id)
-            out[app_id] = [[d["_id"], d.get("lac")]
-                           for d in truth.matching_users(state.data, app_id, query)]
+        apps, query = window_query(state, req)
+        if isinstance(apps, Response):
+            return apps
+        out = {app_id: [[d["_id"], d.get("lac")] for d in truth.matching_users(state.data, app_id, query)]
+               for app_id in apps}
     return reply(200, out)
 
 
