@@ -29,6 +29,15 @@ if [ -n "$tree" ] && [ -d "$tree" ] && [ -n "$(ls -A "$tree")" ]; then
 fi
 
 find_tarball() { ls "$deps/${pkg}_"$ver.orig.tar.* 2>/dev/null | head -n 1 || true; }
+# One fetch at a time: a parallel make fetches mbedTLS and zlib at once, and
+# apt locks its (private) lists folder.
+exec 9>"$deps/.fetch.lock"
+flock 9
+tree=$(ls -d "$deps/$pkg-"$ver 2>/dev/null | head -n 1 || true)
+if [ -n "$tree" ] && [ -d "$tree" ] && [ -n "$(ls -A "$tree")" ]; then
+    echo "$tree" # unpacked by the fetch we waited for
+    exit 0
+fi
 tarball=$(find_tarball)
 if [ -z "$tarball" ]; then
     apt_dir=$deps/apt
