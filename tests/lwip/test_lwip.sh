@@ -55,6 +55,8 @@ setup_fail() {
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    # and whatever still runs in the namespace (a launcher that forked)
+    ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
     wait 2>/dev/null
     ip netns del "$NS" 2>/dev/null
 }
