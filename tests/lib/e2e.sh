@@ -19,12 +19,14 @@
 #   compare NAME CSV TRUTH [KEYS_OUT]         compare.py; its key=value lines in CMP
 #   cmp_field NAME                            one value of CMP
 #   iso_to_unix ISO / data_lines CSV          helpers on timestamps and CSV rows
-#   stop_sims                                 kill every simulator started here
+#   stop_sim NAME / stop_sims                 kill one simulator / every one started here
+# A simulator launched with --http is reached over plain HTTP (sim_get knows
+# it by its port); SIM_WAIT_TENTHS (600) bounds sim_wait, in tenths of a second.
 #   e2e_paths SUITE                           BUILD_DIR (absolute), BIN, WRAP and TMP
 #                                             (TEST_TMP or $BUILD_DIR/test-tmp/SUITE)
 
 SIM_PIDS=()
-declare -A PORT=()
+declare -A PORT=() SIM_PID=() SIM_HTTP=() SIM_SCHEME=()
 CS_PREFIX=()
 
 # e2e_paths SUITE: the binary under test (COUNTLY_SYNC), its wrapper
@@ -43,21 +45,25 @@ e2e_paths() {
 sim_launch() {
     local name=$1
     shift
+    local tls=(--cert "${PKI:-}/server-ec.crt" --key "${PKI:-}/server-ec.key")
+    case " $* " in *" --http "*) tls=() SIM_HTTP[$name]=1 ;; esac
     rm -f "$TMP/$name.port"
     # E2E_SIM_ARGS: extra simulator options for every simulator of a suite
     # (the small profile runs with --generator sim: users that fit 4 KiB).
     # shellcheck disable=SC2086
     python3 "$ROOT/tests/sim/countly_sim.py" --port 0 --port-file "$TMP/$name.port" \
-        --cert "$PKI/server-ec.crt" --key "$PKI/server-ec.key" "$@" ${E2E_SIM_ARGS:-} \
-        >"$TMP/$name.sim.log" 2>&1 &
+        "${tls[@]}" "$@" ${E2E_SIM_ARGS:-} >"$TMP/$name.sim.log" 2>&1 &
     SIM_PIDS+=($!)
+    SIM_PID[$name]=$!
 }
 
 # sim_wait NAME: waits until NAME answers /__sim/info; PORT[NAME] set.
 sim_wait() {
-    local name=$1 i
-    for ((i = 0; i < 600; i++)); do
-        if [ -s "$TMP/$name.port" ] && sim_get "$(cat "$TMP/$name.port")" /__sim/info >/dev/null; then
+    local name=$1 i port
+    for ((i = 0; i < ${SIM_WAIT_TENTHS:-600}; i++)); do
+        port=$(cat "$TMP/$name.port" 2>/dev/null)
+        [ -n "$port" ] && [ -n "${SIM_HTTP[$name]:-}" ] && SIM_SCHEME[$port]=http
+        if [ -n "$port" ] && sim_get "$port" /__sim/info >/dev/null; then
             PORT[$name]=$(cat "$TMP/$name.port")
             return 0
         fi
@@ -74,6 +80,12 @@ start_sim() {
     sim_wait "$1"
 }
 
+# stop_sim NAME: ends one simulator (a big one's memory back before the next).
+stop_sim() {
+    kill "${SIM_PID[$1]}" 2>/dev/null
+    wait "${SIM_PID[$1]}" 2>/dev/null
+}
+
 stop_sims() {
     local p
     for p in "${SIM_PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -83,7 +95,11 @@ stop_sims() {
 
 # sim_get PORT PATH: a control or API request to a simulator.
 sim_get() {
-    curl -sf --cacert "$PKI/ca-ec.crt" "https://localhost:$1$2"
+    if [ "${SIM_SCHEME[$1]:-}" = http ]; then
+        curl -sf "http://127.0.0.1:$1$2"
+    else
+        curl -sf --cacert "$PKI/ca-ec.crt" "https://localhost:$1$2"
+    fi
 }
 
 # json_field JSON KEY: one top-level value of a JSON document.

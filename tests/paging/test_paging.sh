@@ -38,53 +38,14 @@ RUNS=$TMP/runs
 IDCHECK=$HERE/idcheck.py
 # shellcheck disable=SC2034 # read by e2e.sh run_cs
 WRAP=()
-declare -A HPID=()
+SIM_WAIT_TENTHS=1200 # three simulators generate their data at once
 
 rm -rf "$TMP" && mkdir -p "$RUNS"
 
-cleanup() {
-    local p
-    for p in "${HPID[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-}
-trap cleanup EXIT
+trap stop_sims EXIT
 trap 'exit 130' INT TERM
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-# hsim_launch NAME ARGS...: a plain-HTTP simulator on 127.0.0.1, starting
-# in the background (its data is generated while the suite goes on).
-hsim_launch() {
-    local name=$1
-    shift
-    rm -f "$TMP/$name.port"
-    python3 "$ROOT/tests/sim/countly_sim.py" --http --port 0 --port-file "$TMP/$name.port" "$@" \
-        >"$TMP/$name.sim.log" 2>&1 &
-    HPID[$name]=$!
-}
-
-# hsim NAME: waits until NAME answers; its port in PORT[NAME].
-hsim() {
-    local name=$1 i
-    for ((i = 0; i < 1200; i++)); do
-        if [ -s "$TMP/$name.port" ] && hget "$(cat "$TMP/$name.port")" /__sim/info >/dev/null; then
-            PORT[$name]=$(cat "$TMP/$name.port")
-            return 0
-        fi
-        sleep 0.1
-    done
-    tl_fail "setup: simulator $name" "did not start: $(tail -n 3 "$TMP/$name.sim.log")"
-    tl_summary
-    exit 1
-}
-
-hstop() {
-    kill "${HPID[$1]}" 2>/dev/null
-    wait "${HPID[$1]}" 2>/dev/null
-    unset "HPID[$1]"
-}
-
-hget() { curl -sf "http://127.0.0.1:$1$2"; }
 
 # pconf NAME SIM KEY=VALUE...: $TMP/NAME.json, output into $TMP/NAME.
 pconf() {
@@ -101,12 +62,12 @@ psync() {
 
 # cost SIM FIELD: one cumulative cost counter of SIM's /o/db queries.
 cost() {
-    hget "${PORT[$1]}" /__sim/cost | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+    sim_get "${PORT[$1]}" /__sim/cost | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
 }
 
 # ids SIM QUERY OUT: the users of a window (/__sim/ids) into OUT.
 ids() {
-    hget "${PORT[$1]}" "/__sim/ids?app=*$2" >"$3"
+    sim_get "${PORT[$1]}" "/__sim/ids?app=*$2" >"$3"
 }
 
 # idcheck NAME ARGS...: idcheck.py; its key=value lines in IDC, exit status checked.
@@ -146,15 +107,15 @@ done
 
 # The three simulators generate their data at the same time.
 t0=$(date +%s)
-hsim_launch big --generator lean --seed 5 --apps 3 --users-per-app "$USERS" --sort-limit-mb 16
-hsim_launch busy --generator lean --seed 6 --apps 1 --users-per-app 20000
-hsim_launch bulk --seed 7 --apps 2 --users-per-app 5000 --bulk-import 3000
-hsim big
-ADMIN=$(json_field "$(hget "${PORT[big]}" /__sim/keys)" admin)
+sim_launch big --http --generator lean --seed 5 --apps 3 --users-per-app "$USERS" --sort-limit-mb 16
+sim_launch busy --http --generator lean --seed 6 --apps 1 --users-per-app 20000
+sim_launch bulk --http --seed 7 --apps 2 --users-per-app 5000 --bulk-import 3000
+sim_wait big
+ADMIN=$(json_field "$(sim_get "${PORT[big]}" /__sim/keys)" admin)
 echo "# simulator with 3 x $USERS users ready after $(($(date +%s) - t0)) s"
-NOW=$(json_field "$(hget "${PORT[big]}" /__sim/info)" now)
+NOW=$(json_field "$(sim_get "${PORT[big]}" /__sim/info)" now)
 ids big "&full=$NOW" "$TMP/big.ids"
-hget "${PORT[big]}" /__sim/cost-reset >/dev/null
+sim_get "${PORT[big]}" /__sim/cost-reset >/dev/null
 pconf big big "max_records_per_page=1000"
 psync big
 expect_exit "scale" 0
@@ -171,29 +132,29 @@ check_le "scale: index keys examined <= 30 x users" "$KEYS" $((U * 30))
 check_le "scale: about one request per page ($REQ for $U users)" "$REQ" $((U / 1000 * 3 / 2 + 30))
 idcheck "scale: every user exactly once" --csv "$TMP/big/users.csv" --ids "$TMP/big.ids"
 check_eq "scale: users" "$U" "$(idc users)"
-hstop big
+stop_sim big
 
 # ---- 2. a busy app: 40 users leave the window after every page ----------------------------------
 
-hsim busy
-ADMIN=$(json_field "$(hget "${PORT[busy]}" /__sim/keys)" admin)
-APP=$(json_field "$(hget "${PORT[busy]}" /__sim/info)" apps)
-NOW=$(json_field "$(hget "${PORT[busy]}" /__sim/info)" now)
+sim_wait busy
+ADMIN=$(json_field "$(sim_get "${PORT[busy]}" /__sim/keys)" admin)
+APP=$(json_field "$(sim_get "${PORT[busy]}" /__sim/info)" apps)
+NOW=$(json_field "$(sim_get "${PORT[busy]}" /__sim/info)" now)
 ids busy "&full=$NOW" "$TMP/busy.ids"
 pconf quiet busy "max_records_per_page=500"
-hget "${PORT[busy]}" /__sim/cost-reset >/dev/null
+sim_get "${PORT[busy]}" /__sim/cost-reset >/dev/null
 psync quiet
 expect_exit "quiet run" 0
 QUIET=$(cost busy db_requests)
 idcheck "quiet run: every user exactly once" --csv "$TMP/quiet/users.csv" --ids "$TMP/busy.ids"
 pconf churn busy "max_records_per_page=500"
-hget "${PORT[busy]}" "/__sim/churn?k=40" >/dev/null
-hget "${PORT[busy]}" /__sim/cost-reset >/dev/null
+sim_get "${PORT[busy]}" "/__sim/churn?k=40" >/dev/null
+sim_get "${PORT[busy]}" /__sim/cost-reset >/dev/null
 psync churn
 expect_exit "busy run" 0
 BUSY=$(cost busy db_requests)
-hget "${PORT[busy]}" "/__sim/churn?k=0" >/dev/null
-hget "${PORT[busy]}" "/__sim/churned?app=$APP" |
+sim_get "${PORT[busy]}" "/__sim/churn?k=0" >/dev/null
+sim_get "${PORT[busy]}" "/__sim/churned?app=$APP" |
     python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({d["app"]: d["churned"]}))' \
         >"$TMP/busy.churned"
 echo "# busy: $BUSY requests (quiet: $QUIET); $(grep -o '"[0-9a-f]*"' "$TMP/busy.churned" | wc -l) ids churned"
@@ -209,14 +170,14 @@ psync churn churn-next
 expect_exit "busy, next run" 0
 idcheck "busy, next run: every churned user read" --csv "$TMP/churn/users.csv" \
     --cover "$TMP/busy.churned" --processed-at "$(run_start "$TMP/churn")"
-hstop busy
+stop_sim busy
 
 # ---- 3. a bulk import: 3,000 users per app in one lac second ------------------------------------
 
-hsim bulk
-ADMIN=$(json_field "$(hget "${PORT[bulk]}" /__sim/keys)" admin)
-NOW=$(json_field "$(hget "${PORT[bulk]}" /__sim/info)" now)
-hget "${PORT[bulk]}" "/__sim/truth?table=users&app=*&full=$NOW" >"$TMP/bulk.truth"
+sim_wait bulk
+ADMIN=$(json_field "$(sim_get "${PORT[bulk]}" /__sim/keys)" admin)
+NOW=$(json_field "$(sim_get "${PORT[bulk]}" /__sim/info)" now)
+sim_get "${PORT[bulk]}" "/__sim/truth?table=users&app=*&full=$NOW" >"$TMP/bulk.truth"
 ids bulk "&full=$NOW" "$TMP/bulk.ids"
 pconf bulk bulk "max_records_per_page=100"
 psync bulk
@@ -224,11 +185,11 @@ expect_exit "bulk import" 0
 compare "bulk import: users.csv" "$TMP/bulk/users.csv" "$TMP/bulk.truth"
 idcheck "bulk import: every user exactly once" --csv "$TMP/bulk/users.csv" --ids "$TMP/bulk.ids"
 check_eq "bulk import: the tie second was read by _id" 1 \
-    "$(hget "${PORT[bulk]}" '/__sim/log?n=2000' | grep -c '_id%22%3A%7B%22%24gt' | awk '{print ($1 > 0)}')"
+    "$(sim_get "${PORT[bulk]}" '/__sim/log?n=2000' | grep -c '_id%22%3A%7B%22%24gt' | awk '{print ($1 > 0)}')"
 
 # ---- 4. a query the server cannot answer ------------------------------------------------------------
 
-hget "${PORT[bulk]}" "/__sim/sort-limit?mb=0.01" >/dev/null
+sim_get "${PORT[bulk]}" "/__sim/sort-limit?mb=0.01" >/dev/null
 pconf failing bulk "max_records_per_page=100"
 psync failing
 expect_exit "sort failure" 69
@@ -237,7 +198,7 @@ check_match "sort failure: names the app, the query and the likely cause" \
     "users of app [0-9a-f]{24}, page 1: 127.0.0.1 could not answer the query \\(filter \\{\"lac\":null\\}, sort \\{\"_id\":1\\}, limit 100\\): it sent the page's head \\(total [0-9]+\\), then closed the connection, 2 times\\. Likely a MongoDB query error such as the sort memory limit" \
     "$(grep '^countly-sync: error: ' <<<"$ERR")"
 check_eq "sort failure: the failure was the simulator's" 2 "$(cost bulk sort_failures)"
-hget "${PORT[bulk]}" "/__sim/sort-limit?mb=100" >/dev/null
+sim_get "${PORT[bulk]}" "/__sim/sort-limit?mb=100" >/dev/null
 
 # ---- 5. a state of release 0.1 --------------------------------------------------------------------
 
@@ -272,7 +233,7 @@ print(last[1])
 PY
 }
 
-APP1=$(json_field "$(hget "${PORT[bulk]}" /__sim/info)" apps | cut -d' ' -f1)
+APP1=$(json_field "$(sim_get "${PORT[bulk]}" /__sim/info)" apps | cut -d' ' -f1)
 RS=$(iso_to_unix "$(run_start "$TMP/bulk")")
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({sys.argv[2]: d[sys.argv[2]]}))' \
     "$TMP/bulk.ids" "$APP1" >"$TMP/bulk1.ids"
@@ -297,6 +258,6 @@ for p in $POSITIONS; do
     idcheck "0.1 state after $p users: every user exactly once" --csv "$TMP/legacy$p/users.csv" \
         --ids "$TMP/bulk1.ids"
 done
-hstop bulk
+stop_sim bulk
 
 tl_summary
