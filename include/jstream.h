@@ -81,6 +81,8 @@ typedef struct {
     int token_count;
     unsigned long index; /* 0-based position in the envelope's list */
     const char *key;     /* APPS: the map key (app id); NULL otherwise */
+    int plain; /* 1: no backslash escape in any string (the text is always
+                * compact); 0 from other producers means "not known" */
 } jstream_record;
 
 /* Receives each record; returns 0 to go on, non-zero to stop (ABORTED). */
@@ -134,6 +136,7 @@ typedef struct {
     int record_skip;  /* APPS: already delivered, only validate */
     size_t record_len;
     int record_overflow;               /* the record outgrew record[] */
+    int record_escaped;                /* a string of the record has an escape */
     uint64_t overflow_offset;          /* first byte that did not fit */
     int token_count;                   /* tokens[] written for the record */
     int token_open;                    /* innermost open container token, -1 */

@@ -437,6 +437,7 @@ static void record_begin(jstream *js, scan *s, int skip)
     js->record_skip = skip;
     js->record_len = 0;
     js->record_overflow = 0;
+    js->record_escaped = 0;
     js->token_count = 0;
     js->token_open = -1;
     js->token_overflow = 0;
@@ -479,6 +480,7 @@ static void record_finish(jstream *js, scan *s, const uint8_t *after)
     record.token_count = js->token_count;
     record.index = js->record_seen;
     record.key = js->envelope == JSTREAM_ENVELOPE_APPS ? js->app_key : NULL;
+    record.plain = !js->record_escaped;
     js->records++;
     if (s->on_record != NULL && s->on_record(s->user, &record) != 0) {
         fail_at(js, JSTREAM_ERR_ABORTED, last);
@@ -1038,6 +1040,7 @@ static void scan_string(jstream *js, scan *s)
         string_end(js, s);
     } else if (c == '\\') {
         s->p++;
+        js->record_escaped = 1; /* outside a record it does not matter */
         js->state = ST_ESCAPE;
     } else if (c < 0x20) {
         fail(js, s, JSTREAM_ERR_CONTROL_CHAR, q);

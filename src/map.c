@@ -313,16 +313,17 @@ static size_t compact_length(const map_view *v)
 
 /* 1 when the record text is its own re-serialization: compact (no byte
  * outside the tokens and separators, i.e. no whitespace), no backslash,
- * and no '&' where entities are decoded. */
-static int record_is_clean(const map_view *v)
+ * and no '&' where entities are decoded. A plain record (jstream's: always
+ * compact, and it saw no escape) needs only the '&' check. */
+static int record_is_clean(const map_view *v, int plain)
 {
     const char *s = v->json + v->tok[0].start;
     size_t n = (size_t)(v->tok[0].end - v->tok[0].start);
-    if (memchr(s, '\\', n) != NULL)
-        return 0;
     if ((v->def->flags & JSON_STRING_HTML) != 0 && memchr(s, '&', n) != NULL)
         return 0;
-    return compact_length(v) == n;
+    if (plain)
+        return 1;
+    return memchr(s, '\\', n) == NULL && compact_length(v) == n;
 }
 
 /* ---- JSON output ------------------------------------------------------------------ */
@@ -970,7 +971,7 @@ map_status map_record(map_mapper *mapper, const jstream_record *record, csv_sink
     mapper->error_id[0] = '\0';
     mapper->sink_status = CSV_OK;
     if (v.count > 0) {
-        v.clean = record_is_clean(&v);
+        v.clean = record_is_clean(&v, record->plain);
         v.key_filter = table_key_filter(v.def);
     }
     map_status status = scan_record(&v);

@@ -120,6 +120,8 @@ static int collect(void *user, const jstream_record *record)
     assert_int_equal(record->tokens[0].end, (int)record->len - quoted);
     assert_int_equal(record->tokens[0].parent, -1);
     assert_tokens_are_jsmns(record);
+    /* plain: no escape in the record (a backslash is only ever one in compact JSON) */
+    assert_int_equal(record->plain, strchr(record->json, '\\') == NULL);
     if (expected_tokens != NULL) {
         assert_same_tokens(record->tokens, record->token_count, expected_tokens,
                            expected_token_count, record->json);

@@ -211,7 +211,10 @@ static map_status map_json(fixture *f, const char *json)
     int n = jsmn_parse(&parser, json, strlen(json), f->tokens, JSTREAM_TOKENS_MAX);
     if (n < 0)
         fail_msg("fixture is not JSON (%d): %s", n, json);
-    jstream_record record = {json, strlen(json), f->tokens, n, 0, NULL};
+    jstream_record record = {json, strlen(json), f->tokens, n, 0, NULL, 0};
+    /* plain as jstream would say it (compact, no escape), when surely so:
+     * fixtures without any whitespace or backslash take map's short path */
+    record.plain = strpbrk(json, " \t\r\n\\") == NULL;
     return map_record(&f->mapper, &record, &f->sink);
 }
 
