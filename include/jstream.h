@@ -81,8 +81,8 @@ typedef struct {
     int token_count;
     unsigned long index; /* 0-based position in the envelope's list */
     const char *key;     /* APPS: the map key (app id); NULL otherwise */
-    int plain; /* 1: no backslash escape in any string (the text is always
-                * compact); 0 from other producers means "not known" */
+    int plain;           /* 1: no backslash escape in any string (the text is always
+                          * compact); 0 from other producers means "not known" */
 } jstream_record;
 
 /* Receives each record; returns 0 to go on, non-zero to stop (ABORTED). */
