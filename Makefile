@@ -247,7 +247,8 @@ PROFILE_SMALL ?= -DTLS_ARENA_SIZE=24576 -DMBEDTLS_SSL_IN_CONTENT_LEN=4096 \
                  -DCONFIG_APPS_MAX=8 -DCONFIG_FILE_MAX=4096 -DCONFIG_PATH_MAX=256 \
                  -DCSV_BUFFER_SIZE=1024 -DCSV_PATH_MAX=256 -DHTTP_RECV_BUFFER_SIZE=1024 \
                  -DHTTP_REQUEST_MAX=1024 -DHTTP_HEADER_LINE_MAX=512 \
-                 -DTLS_CA_DER_MAX=2048 -DTLS_PATH_MAX=256 -DHTTP_GZIP=0
+                 -DTLS_CA_DER_MAX=2048 -DTLS_PATH_MAX=256 -DHTTP_GZIP=0 \
+                 -DRELAY_THREADS=0 -DRELAY_RING_SIZE=16 -DRELAY_PIECE=16
 #   STACK=1  -fstack-usage -fcallgraph-info=su (.su and .ci files next to
 #            every object, mbedTLS's included) for scripts/footprint.sh
 SIZE ?=
@@ -323,6 +324,17 @@ asan-tests:
 	@$(MAKE) --no-print-directory PROFILE=native mbedtls
 	@$(MAKE) --no-print-directory PROFILE=asan MBEDTLS_PROFILE=native OPT="-O1 -g" \
 	    PROFILE_CFLAGS="$(SAN_FLAGS)" PROFILE_LDFLAGS="$(SAN_FLAGS)" tests bin hooks
+	@$(MAKE) --no-print-directory $(TSAN_BIN)
+
+# The code two threads share, under ThreadSanitizer: the relay and the
+# POSIX port's worker (run by run_all.sh with the unit tests).
+TSAN_BIN := $(BUILD_DIR)/tsan/tests/test_relay
+TSAN_SRC := tests/unit/test_relay.c src/relay.c port/posix/port_posix_thread.c
+$(TSAN_BIN): $(TSAN_SRC) include/relay.h include/port.h include/options.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@  [tsan]"
+	$(Q)$(CC) -std=c11 -D_DEFAULT_SOURCE -O1 -g $(WARNINGS) -fsanitize=thread \
+	    -I$(TOP)/include -I$(TOP)/port/posix $(TSAN_SRC) -lcmocka -o $@
 
 # ---- fuzzing (clang libFuzzer, ASan + UBSan) ---------------------------------------
 

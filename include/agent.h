@@ -4,7 +4,8 @@
  * The agent owns every buffer the program uses, in one struct the caller
  * allocates statically (nothing else in the program holds mutable state):
  * the configuration, the state file, the TLS client and its arena, the
- * HTTP client, the record scanner, the mapper and the CSV sink. A run
+ * HTTP client, the record scanner, the mapper, the CSV sink and the ring
+ * that hands bodies to a second thread when there is one. A run
  * reads src/agent.c top to bottom: load the configuration, connect, take
  * the run start from the server's clock, then the three streams - apps
  * (full refresh), groups (full refresh), users (incremental, per app,
@@ -27,6 +28,7 @@
 #include "log.h"
 #include "map.h"
 #include "options.h"
+#include "relay.h"
 #include "state.h"
 #include "tcp_transport.h"
 #include "text.h"
@@ -96,7 +98,7 @@ struct agent {
     char target_shown[HTTP_REQUEST_MAX]; /* the same without the API key */
     char filter[WINDOW_FILTER_MAX];      /* users: the page's filter, as sent */
     char shape[WINDOW_FILTER_MAX + 64];  /* users: filter, sort and limit, for messages */
-    jstream js;
+    jstream js; /* a 200 body's: written by the relay's consumer until relay_drain */
     http_response resp;
     int record_error; /* exit code chosen by a record handler, 0 if none */
     int head_only;    /* the last attempt got a 200 and the page's head, then the body was cut */
@@ -119,6 +121,12 @@ struct agent {
     char where[AGENT_WHERE_MAX]; /* "users of app <id>, page 3" for messages */
     char message[LOG_LINE_MAX];
     agent_record_fn handler; /* the current stream's record handler */
+
+    /* A 200 body goes through the relay: scanned, mapped and written on a
+     * second thread while this one receives the rest (relay.h). Until
+     * relay_drain, that thread owns js, map, sink, window, mark, message
+     * and record_error. Last: the ring is the largest buffer. */
+    relay relay;
 };
 
 /* Runs one command; returns the process exit code. */

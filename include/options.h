@@ -92,6 +92,31 @@
 #define GUNZIP_OUT_CHUNK 4096
 #endif
 
+/* ---- a second thread (relay.h) ----------------------------------------------------- */
+
+/* 1: on a machine with two processors or more, response bodies are read
+ * on the agent's thread (socket, TLS, gunzip) and scanned, mapped and
+ * written on a second one, through the ring below. 0 (the small profile):
+ * one thread, no ring. */
+#ifndef RELAY_THREADS
+#define RELAY_THREADS 1
+#endif
+
+/* The ring between the two threads, and the most the worker takes out of it
+ * at once (room comes back to the reader while a large span is scanned). */
+#ifndef RELAY_RING_SIZE
+#define RELAY_RING_SIZE (128u * 1024u)
+#endif
+#ifndef RELAY_PIECE
+#define RELAY_PIECE (16u * 1024u)
+#endif
+
+/* The worker thread's stack: the deepest path (record scanning, mapping,
+ * the CSV sink, an error message) takes about 10 KiB (docs/footprint.md). */
+#ifndef RELAY_STACK_SIZE
+#define RELAY_STACK_SIZE (64u * 1024u)
+#endif
+
 /* ---- TLS ------------------------------------------------------------------- */
 
 /* Static arena for every mbedTLS allocation (handshake, record buffers,
@@ -328,5 +353,6 @@ _Static_assert(WINDOW_ID_MAX <= JSTREAM_ID_MAX, "an _id the engine pages by fits
 _Static_assert(CSV_PATH_MAX <= PORT_PATH_MAX && AGENT_PATH_MAX <= PORT_PATH_MAX,
                "the port can name the folder of every file it replaces");
 _Static_assert(WINDOW_FILTER_MAX < HTTP_REQUEST_MAX, "a users filter fits a request");
+_Static_assert(RELAY_PIECE > 0 && RELAY_PIECE <= RELAY_RING_SIZE, "a relay piece fits its ring");
 
 #endif /* COUNTLY_SYNC_OPTIONS_H */

@@ -186,6 +186,43 @@ const char *port_getenv(const char *name);
 /* 1 when the diagnostics stream (stderr) is a terminal. */
 int port_console_is_terminal(void);
 
+/* ---- a second thread (optional: a port without threads says so) ---- */
+
+/* Room for a port's thread handle, lock and condition variable; each port
+ * checks with _Static_assert that its own fit. The caller owns it, as
+ * every port handle. */
+#define PORT_WORKER_SIZE 192
+
+typedef struct {
+    _Alignas(16) unsigned char opaque[PORT_WORKER_SIZE];
+} port_worker;
+
+/* Processors this process may run on at once (1 when not known, and on a
+ * port without threads). */
+unsigned port_cpu_count(void);
+
+/* Prepares the lock and condition, and starts fn(arg) on a new thread with
+ * a stack of stack_size bytes. PORT_ERR_IO when the port has no threads or
+ * the system refused one; the worker is then unused. */
+port_status port_worker_start(port_worker *w, void (*fn)(void *arg), void *arg, size_t stack_size);
+
+/* Waits for the thread to return, then releases the lock and condition. */
+void port_worker_join(port_worker *w);
+
+/* Takes the worker's lock. */
+void port_worker_lock(port_worker *w);
+
+/* Releases the worker's lock. */
+void port_worker_unlock(port_worker *w);
+
+/* With the lock held: releases it, sleeps until port_worker_wake, takes it
+ * again. May return without a wake: callers wait in a loop on their own
+ * condition. */
+void port_worker_wait(port_worker *w);
+
+/* Wakes every thread sleeping in port_worker_wait (lock held or not). */
+void port_worker_wake(port_worker *w);
+
 /* ---- console ---- */
 
 /* Writes len bytes to the diagnostics stream (stderr on POSIX). */

@@ -47,6 +47,7 @@ static const char *const STREAM_NAMES[3] = {"apps", "groups", "users"};
 static int fail(agent *a, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static agent_record_result record_failed(agent *a, int code);
 static int on_body(void *user, const uint8_t *data, size_t len);
+static int scan_body(void *user, const uint8_t *data, size_t len);
 static int run_sync(agent *a);
 static int run_check(agent *a);
 static int probe_server(agent *a);
@@ -158,8 +159,11 @@ int agent_run(agent *a, const agent_options *opts)
     if (code != 0)
         return code;
     code = setup_transport(a);
+    if (relay_start(&a->relay, scan_body, a, port_cpu_count() >= 2))
+        log_debug(&a->log, "bodies are scanned on a second thread");
     if (code == 0)
         code = opts->command == AGENT_CHECK ? run_check(a) : run_sync(a);
+    relay_stop(&a->relay);
     http_client_close(&a->http);
     if (a->cfg.server.tls) {
         size_t peak = 0, current = 0;
@@ -966,11 +970,12 @@ static fetch_result attempt_once(agent *a, jstream_envelope envelope)
     a->record_error = 0;
     a->head_only = 0;
     http_client_status st = http_client_get(&a->http, a->target, on_body, a, &a->resp);
+    relay_status rs = relay_drain(&a->relay); /* the records are all written now */
     if (!a->run_start_known && a->resp.date > 0) {
         a->run_start = a->resp.date; /* the server's clock, not ours */
         a->run_start_known = 1;
     }
-    if (st == HTTP_CLIENT_ERR_ABORTED)
+    if (st == HTTP_CLIENT_ERR_ABORTED || rs != RELAY_OK)
         return body_failed(a);
     if (st != HTTP_CLIENT_OK)
         return exchange_failed(a, st);
@@ -1094,19 +1099,28 @@ static int target_finish(agent *a)
 static int on_record(void *user, const jstream_record *record)
 {
     agent *a = user;
-    if (http_client_status_code(&a->http) != 200)
-        return 0; /* an error body's records mean nothing */
     return a->handler(a, record) != AGENT_RECORD_GO_ON;
 }
 
+/* The relay's consumer: a 200 body's bytes, scanned into records for the
+ * stream's handler (on the second thread when there is one). */
+static int scan_body(void *user, const uint8_t *data, size_t len)
+{
+    agent *a = user;
+    return jstream_feed(&a->js, data, len, on_record, a) != JSTREAM_OK;
+}
+
+/* A 200 body goes to the relay. Any other answer is scanned here only for
+ * its message; its records mean nothing, and an error page that is not
+ * JSON (nginx's HTML 502/503/504) is judged by its status alone: read to
+ * its end, never as bad data. */
 static int on_body(void *user, const uint8_t *data, size_t len)
 {
     agent *a = user;
-    if (jstream_feed(&a->js, data, len, on_record, a) == JSTREAM_OK)
-        return 0;
-    /* An error page that is not JSON (nginx's HTML 502/503/504) is judged
-     * by its status alone: read it to its end, never as bad data. */
-    return http_client_status_code(&a->http) == 200;
+    if (http_client_status_code(&a->http) == 200)
+        return relay_push(&a->relay, data, len) != RELAY_OK;
+    (void)jstream_feed(&a->js, data, len, NULL, NULL);
+    return 0;
 }
 
 /* ==== small helpers ========================================================== */

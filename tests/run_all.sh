@@ -2,6 +2,7 @@
 # run_all.sh - the whole test suite, as `make test` runs it.
 #
 # 1. cmocka unit tests, built with AddressSanitizer + UndefinedBehaviorSanitizer
+#    (and the relay's under ThreadSanitizer)
 # 2. integration tests against real servers on 127.0.0.1 (sanitizer builds;
 #    the fault and kill -9 suites run the test-hooks build, countly-sync-hooks),
 #    TEST_LANES (default 2) suites at a time
@@ -41,7 +42,7 @@ add() { # add PASSED FAILED LABEL SECONDS
 }
 
 # ---- 1. unit tests -----------------------------------------------------------
-units=$(ls "$SAN"/tests/test_* 2>/dev/null | grep -v '\.d$')
+units=$(ls "$SAN"/tests/test_* "$BUILD_DIR"/tsan/tests/test_* 2>/dev/null | grep -v '\.d$')
 if [ -z "$units" ]; then
     add 0 1 "unit tests (none built)" 0
 fi

@@ -4,7 +4,8 @@
  * lwip_poll, blocking send/recv bounded by SO_SNDTIMEO/SO_RCVTIMEO, names
  * through lwIP's DNS client (IPv4 literals only without LWIP_DNS), sys_now
  * and sys_msleep. Files, entropy, the wall clock and the console come from
- * port/posix/port_posix_sys.c. The stack must be running: port_lwip_start.
+ * port/posix/port_posix_sys.c. No second thread (port_worker_start says
+ * so). The stack must be running: port_lwip_start.
  *
  * lwIP reports errors in the C library's errno with its values
  * (LWIP_ERRNO_STDINCLUDE), so port_last_os_error and the errno mapping are
@@ -230,4 +231,48 @@ int port_host_is_loopback(const char *host)
     if (strcmp(host, "localhost") == 0)
         return 1;
     return ip4addr_aton(host, &v4) && ip4_addr_isloopback(&v4);
+}
+
+/* ---- a second thread ------------------------------------------------------ */
+
+/* lwIP targets are single-core devices: the agent reads bodies on its own
+ * thread, and this port offers no second one. */
+unsigned port_cpu_count(void)
+{
+    return 1;
+}
+
+port_status port_worker_start(port_worker *w, void (*fn)(void *arg), void *arg, size_t stack_size)
+{
+    (void)w;
+    (void)fn;
+    (void)arg;
+    (void)stack_size;
+    return PORT_ERR_IO;
+}
+
+/* Never called: port_worker_start never succeeds here. */
+void port_worker_join(port_worker *w)
+{
+    (void)w;
+}
+
+void port_worker_lock(port_worker *w)
+{
+    (void)w;
+}
+
+void port_worker_unlock(port_worker *w)
+{
+    (void)w;
+}
+
+void port_worker_wait(port_worker *w)
+{
+    (void)w;
+}
+
+void port_worker_wake(port_worker *w)
+{
+    (void)w;
 }

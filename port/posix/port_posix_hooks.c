@@ -24,6 +24,7 @@ static const char *sleep_log;
 static unsigned long ops;     /* durable operations begun */
 static unsigned long writes;  /* port_file_write calls */
 static uint64_t clock_offset; /* ms of faked sleep and clock steps */
+static unsigned long cpus;    /* 0: as the system says */
 
 /* A decimal environment variable; 0 when unset or not a number. */
 static unsigned long env_number(const char *name)
@@ -45,6 +46,7 @@ static void read_env(void)
     crash_write = env_number("COUNTLY_SYNC_CRASH_WRITE");
     fail_at = env_number("COUNTLY_SYNC_FAIL_AT");
     clock_step = env_number("COUNTLY_SYNC_CLOCK_STEP");
+    cpus = env_number("COUNTLY_SYNC_CPUS");
     const char *v = getenv("COUNTLY_SYNC_FAKE_SLEEP");
     fake_sleep = v != NULL && strcmp(v, "1") == 0;
     v = getenv("COUNTLY_SYNC_SLEEP_LOG");
@@ -164,6 +166,12 @@ uint64_t port_hook_clock_offset(void)
 {
     read_env();
     return clock_offset;
+}
+
+unsigned port_hook_cpus(void)
+{
+    read_env();
+    return (unsigned)cpus;
 }
 
 #else

@@ -31,6 +31,8 @@
  *     committed on its own, as on a server that answers a page a second.
  * COUNTLY_SYNC_SLEEP_LOG=FILE   every port_sleep_ms(ms) appends "ms\n" to
  *     FILE (with or without the fake sleep): the waits the program asked for.
+ * COUNTLY_SYNC_CPUS=N   port_cpu_count says N: 1 makes the agent read
+ *     bodies on one thread on any machine, 2 or more lets it use two.
  */
 #ifndef COUNTLY_SYNC_PORT_POSIX_HOOKS_H
 #define COUNTLY_SYNC_PORT_POSIX_HOOKS_H
@@ -60,12 +62,16 @@ void port_hook_net_send(void);
 /* What port_clock_ms adds to the monotonic clock: the faked sleeps and steps. */
 uint64_t port_hook_clock_offset(void);
 
+/* The processor count port_cpu_count is to say; 0 when not forced. */
+unsigned port_hook_cpus(void);
+
 #define PORT_HOOK_DURABLE(op, fd, path, after) port_hook_durable((op), (fd), (path), (after))
 #define PORT_HOOK_FAIL(op, fd, path)           port_hook_fail((op), (fd), (path))
 #define PORT_HOOK_WRITE(fd, buf, len)          port_hook_write((fd), (buf), (len))
 #define PORT_HOOK_SLEEP(ms)                    port_hook_sleep(ms)
 #define PORT_HOOK_NET_SEND()                   port_hook_net_send()
 #define PORT_HOOK_CLOCK_OFFSET()               port_hook_clock_offset()
+#define PORT_HOOK_CPUS()                       port_hook_cpus()
 
 #else
 
@@ -75,6 +81,7 @@ uint64_t port_hook_clock_offset(void);
 #define PORT_HOOK_SLEEP(ms)                    0
 #define PORT_HOOK_NET_SEND()                   ((void)0)
 #define PORT_HOOK_CLOCK_OFFSET()               0u
+#define PORT_HOOK_CPUS()                       0u
 
 #endif /* PORT_TEST_HOOKS */
 
