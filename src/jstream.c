@@ -67,6 +67,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum {
     ST_VALUE,          /* a value (top, after ':' or after ',' in an array) */
@@ -1029,11 +1032,34 @@ static uint64_t plain_stops(uint64_t w)
            highs;
 }
 
-/* End of the run of plain string bytes at q: eight at a time while no byte
- * in the word stops it (the first stop found from its mark on a
- * little-endian machine), then one at a time. */
+#if defined(__SSE2__)
+/* The first byte of the 16 at q that ends a plain run ('"', '\\', < 0x20 or
+ * >= 0x80: below 0x20 as a signed byte), or NULL when all are plain. */
+static const uint8_t *plain_stop_16(const uint8_t *q)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+    __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    __m128i low_or_high = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+    unsigned stops =
+        (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), low_or_high));
+    return stops != 0 ? q + __builtin_ctz(stops) : NULL;
+}
+#endif
+
+/* End of the run of plain string bytes at q: sixteen at a time with SSE2,
+ * then eight at a time while no byte in the word stops it (the first stop
+ * found from its mark on a little-endian machine), then one at a time. */
 static const uint8_t *plain_run_end(const uint8_t *q, const uint8_t *end)
 {
+#if defined(__SSE2__)
+    while (end - q >= 16) {
+        const uint8_t *stop = plain_stop_16(q);
+        if (stop != NULL)
+            return stop;
+        q += 16;
+    }
+#endif
     while (end - q >= 8) {
         uint64_t w;
         uint64_t stops;

@@ -851,6 +851,52 @@ static void record_tokens_of_every_kind_match_jsmn(void **state)
     outcome_free(o);
 }
 
+/* A byte that ends a plain run of a string (an escape, a control
+ * character, UTF-8, valid or not) at every position of a long record key
+ * and value, where jstream reads 8 or 16 bytes at a time. */
+static void string_stops_are_found_at_every_position(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        jstream_status status;
+    } stops[] = {
+        {"\\n", JSTREAM_OK},
+        {"\x01", JSTREAM_ERR_CONTROL_CHAR},
+        {"\x1F", JSTREAM_ERR_CONTROL_CHAR},
+        {"\xC3\xA9", JSTREAM_OK},
+        {"\x7F\xF0\x9F\x98\x80", JSTREAM_OK},
+        {"\xFF", JSTREAM_ERR_UTF8},
+        {"\xE2\x28\xA1", JSTREAM_ERR_UTF8},
+    };
+    static const char head[] = "{\"collections\":[{\"k\":\"";
+    char body[160];
+    for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+        for (int pos = 0; pos <= 40; pos++) {
+            for (int in_key = 0; in_key <= 1; in_key++) {
+                size_t at = strlen(head) + (size_t)pos;
+                if (in_key)
+                    snprintf(body, sizeof(body), "{\"collections\":[{\"k\":1,\"%.*s%s%s\":2}]}",
+                             pos, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", stops[i].text,
+                             "bbbbbbbbbbbbbbbbbbbb");
+                else
+                    snprintf(body, sizeof(body), "%s%.*s%s%s\"}]}", head, pos,
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", stops[i].text,
+                             "bbbbbbbbbbbbbbbbbbbb");
+                if (in_key)
+                    at = strlen("{\"collections\":[{\"k\":1,\"") + (size_t)pos;
+                if (stops[i].status == JSTREAM_ERR_UTF8 && stops[i].text[0] == '\xE2')
+                    at++; /* the second byte is the bad one */
+                outcome *o = scan_all(DB, body);
+                assert_int_equal(o->status, stops[i].status);
+                if (o->status != JSTREAM_OK)
+                    assert_int_equal(o->error_offset, at);
+                outcome_free(o);
+            }
+        }
+    }
+}
+
 /* Only the record's own "_id" string names it: nested ones, longer or
  * shorter keys, an escaped key and a number do not. */
 static void only_the_records_own_id_string_names_it(void **state)
@@ -1411,6 +1457,7 @@ int main(void)
         cmocka_unit_test(errors_inside_a_record_member_are_the_same),
         cmocka_unit_test(record_tokens_of_every_kind_match_jsmn),
         cmocka_unit_test(only_the_records_own_id_string_names_it),
+        cmocka_unit_test(string_stops_are_found_at_every_position),
         cmocka_unit_test(an_error_after_a_record_outgrows_the_buffer_wins),
     };
     /* one test per error case, named after it, then the fixed tests */
