@@ -1246,10 +1246,9 @@ static void scan_literal(jstream *js, scan *s)
  * reached, so results do not depend on which path took a token. */
 typedef struct {
     jstream *js;
-    const uint8_t *p;         /* next byte */
-    const uint8_t *limit;     /* bytes from here on are left to the general path */
-    const uint8_t *copy_from; /* as in scan: record_pos() without its clamp */
-    size_t record_len;
+    const uint8_t *p;     /* next byte */
+    const uint8_t *limit; /* bytes from here on are left to the general path */
+    uintptr_t origin;     /* the address a record offset is counted from */
     int state;
     int depth;
     int count; /* token_count */
@@ -1266,10 +1265,11 @@ static const uint8_t *fast_limit(const jstream *js, const scan *s)
     return s->end;
 }
 
-/* Offset in record[] of the byte at `at` (below the limit). */
+/* Offset in record[] of the byte at `at` (below the limit): record_pos()
+ * without its clamp, as one subtraction from copy_from - record_len. */
 static int fast_pos(const fast *f, const uint8_t *at)
 {
-    return (int)(f->record_len + (size_t)(at - f->copy_from));
+    return (int)((uintptr_t)at - f->origin);
 }
 
 /* Length of the valid UTF-8 character at q (lead byte >= 0x80) when it is
@@ -1349,40 +1349,42 @@ static const uint8_t *fast_literal_end(const uint8_t *p, const uint8_t *limit)
     return p + len;
 }
 
-/* Writes token f->count (its end still open); token_add() with the fast
- * path's count. */
-static jsmntok_t *fast_token(fast *f, jsmntype_t type, int start, int parent)
+/* Writes token f->count (end -1 while a container is open); token_add()
+ * with the fast path's count. */
+static void fast_token(fast *f, jsmntype_t type, int start, int end, int parent)
 {
     jsmntok_t *t = &f->js->tokens[f->count++];
     t->type = type;
     t->start = start;
-    t->end = -1;
+    t->end = end;
     t->size = 0;
     t->parent = parent;
-    return t;
 }
 
-/* A key whose quote is at f->p; 0 when left to the general path. Sets
- * *is_id for a member "_id" of the record itself. */
-static int fast_key(fast *f, int *is_id)
+/* A key whose quote is at f->p; 0 when left to the general path. A member
+ * "_id" of the record itself is taken, but sets id_pending and returns 0:
+ * its value is the general path's. */
+static int fast_key(fast *f)
 {
     const uint8_t *q = fast_string_close(f->p + 1, f->limit);
-    jsmntok_t *t;
+    const uint8_t *text = f->p + 1;
     if (q == NULL || f->count == JSTREAM_TOKENS_MAX)
         return 0;
     f->js->tokens[f->open].size++;
-    t = fast_token(f, JSMN_STRING, fast_pos(f, f->p + 1), f->open);
-    t->end = fast_pos(f, q);
-    *is_id = f->depth == f->js->record_depth + 1 && q - f->p == 4 && f->p[1] == '_' &&
-             f->p[2] == 'i' && f->p[3] == 'd';
+    fast_token(f, JSMN_STRING, fast_pos(f, text), fast_pos(f, q), f->open);
     f->p = q + 1;
     f->state = ST_COLON;
+    if (q - text == 3 && text[0] == '_' && text[1] == 'i' && text[2] == 'd' &&
+        f->depth == f->js->record_depth + 1) {
+        f->js->id_pending = 1;
+        return 0;
+    }
     return 1;
 }
 
-/* The token of a value starting at `at` (token_value()): its parent is its
- * key in an object, else the array. */
-static jsmntok_t *fast_value_token(fast *f, jsmntype_t type, int start)
+/* The token of a value (token_value()): its parent is its key in an
+ * object, else the array. */
+static void fast_value_token(fast *f, jsmntype_t type, int start, int end)
 {
     jstream *js = f->js;
     int parent;
@@ -1393,7 +1395,7 @@ static jsmntok_t *fast_value_token(fast *f, jsmntype_t type, int start)
         parent = f->open;
         js->tokens[parent].size++;
     }
-    return fast_token(f, type, start, parent);
+    fast_token(f, type, start, end, parent);
 }
 
 /* '{' or '[' at f->p; 0 when left to the general path (too deep). */
@@ -1402,8 +1404,8 @@ static int fast_open(fast *f, int container)
     jstream *js = f->js;
     if (f->depth == JSTREAM_DEPTH_MAX)
         return 0;
-    fast_value_token(f, container == CONTAINER_OBJECT ? JSMN_OBJECT : JSMN_ARRAY,
-                     fast_pos(f, f->p));
+    fast_value_token(f, container == CONTAINER_OBJECT ? JSMN_OBJECT : JSMN_ARRAY, fast_pos(f, f->p),
+                     -1);
     f->open = f->count - 1;
     js->stack[++f->depth] = (uint8_t)container;
     f->state = container == CONTAINER_OBJECT ? ST_KEY_OR_CLOSE : ST_VALUE_OR_CLOSE;
@@ -1429,7 +1431,7 @@ static int fast_scalar(fast *f)
     }
     if (end == NULL)
         return 0;
-    fast_value_token(f, c == '"' ? JSMN_STRING : JSMN_PRIMITIVE, start)->end = fast_pos(f, end);
+    fast_value_token(f, c == '"' ? JSMN_STRING : JSMN_PRIMITIVE, start, fast_pos(f, end));
     f->p = c == '"' ? end + 1 : end;
     f->state = ST_AFTER_VALUE;
     return 1;
@@ -1481,36 +1483,55 @@ static int fast_after_value(fast *f)
     return 0;
 }
 
-/* One token in the fast path's state; 0 when it is left to the general
- * path. An "_id" key stops the loop after it (with id_pending set). */
+/* A value at f->p and the ',' or bracket after it; 0 when something is
+ * left to the general path (or the limit is reached). */
+static int fast_element(fast *f)
+{
+    if (!fast_value(f))
+        return 0;
+    if (f->state != ST_AFTER_VALUE)
+        return 1; /* a container opened */
+    return f->p < f->limit && fast_after_value(f);
+}
+
+/* A ':' at f->p, then the value and what follows it. */
+static int fast_colon(fast *f)
+{
+    if (*f->p != ':')
+        return 0;
+    f->p++;
+    f->state = ST_VALUE;
+    return f->p < f->limit && fast_element(f);
+}
+
+/* A member from its key's quote at f->p: the key, ':', the value and the
+ * ',' or bracket after it, without a return to the loop between them. */
+static int fast_member(fast *f)
+{
+    return fast_key(f) && f->p < f->limit && fast_colon(f);
+}
+
+/* What the fast path's state allows at f->p, as far as it goes; 0 when the
+ * rest is left to the general path. */
 static int fast_step(fast *f)
 {
     uint8_t c = *f->p;
-    int is_id = 0;
     switch (f->state) {
     case ST_AFTER_VALUE:
         return fast_after_value(f);
     case ST_KEY:
     case ST_KEY_OR_CLOSE:
-        if (c == '"') {
-            if (!fast_key(f, &is_id))
-                return 0;
-            f->js->id_pending = is_id;
-            return !is_id;
-        }
+        if (c == '"')
+            return fast_member(f);
         return c == '}' && f->state == ST_KEY_OR_CLOSE && fast_close(f, CONTAINER_OBJECT);
     case ST_COLON:
-        if (c != ':')
-            return 0;
-        f->p++;
-        f->state = ST_VALUE;
-        return 1;
+        return fast_colon(f);
     case ST_VALUE_OR_CLOSE:
         if (c == ']')
             return fast_close(f, CONTAINER_ARRAY);
-        return fast_value(f);
+        return fast_element(f);
     default: /* ST_VALUE */
-        return fast_value(f);
+        return fast_element(f);
     }
 }
 
@@ -1522,8 +1543,7 @@ static void fast_record(jstream *js, scan *s)
     f.js = js;
     f.p = s->p;
     f.limit = fast_limit(js, s);
-    f.copy_from = s->copy_from;
-    f.record_len = js->record_len;
+    f.origin = (uintptr_t)s->copy_from - js->record_len;
     f.state = js->state;
     f.depth = js->depth;
     f.count = js->token_count;
