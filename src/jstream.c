@@ -1384,7 +1384,7 @@ static int fast_key(fast *f)
 
 /* The token of a value (token_value()): its parent is its key in an
  * object, else the array. */
-static void fast_value_token(fast *f, jsmntype_t type, int start, int end)
+static inline void fast_value_token(fast *f, jsmntype_t type, int start, int end)
 {
     jstream *js = f->js;
     int parent;
@@ -1470,7 +1470,7 @@ static int fast_close(fast *f, int container)
 }
 
 /* ',' or a closing bracket after a value. */
-static int fast_after_value(fast *f)
+static inline int fast_after_value(fast *f)
 {
     uint8_t c = *f->p;
     if (c == ',') {
