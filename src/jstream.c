@@ -1511,6 +1511,16 @@ static int fast_member(fast *f)
     return fast_key(f) && f->p < f->limit && fast_colon(f);
 }
 
+/* Members from a key's quote at f->p, one after another while a ',' leads
+ * to the next key. */
+static int fast_members(fast *f)
+{
+    while (fast_member(f))
+        if (f->state != ST_KEY || f->p == f->limit || *f->p != '"')
+            return 1;
+    return 0;
+}
+
 /* What the fast path's state allows at f->p, as far as it goes; 0 when the
  * rest is left to the general path. */
 static int fast_step(fast *f)
@@ -1522,7 +1532,7 @@ static int fast_step(fast *f)
     case ST_KEY:
     case ST_KEY_OR_CLOSE:
         if (c == '"')
-            return fast_member(f);
+            return fast_members(f);
         return c == '}' && f->state == ST_KEY_OR_CLOSE && fast_close(f, CONTAINER_OBJECT);
     case ST_COLON:
         return fast_colon(f);
