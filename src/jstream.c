@@ -7,7 +7,10 @@
  * into record[] as runs (memcpy), interrupted only by whitespace outside
  * strings, which is dropped. The record's tokens are written as the scanner
  * meets its values (one pass: nothing is read twice), and when the record
- * value ends it is handed to the callback.
+ * value ends it is handed to the callback. Inside a record's containers the
+ * tokens of compact JSON are taken by a fast path (fast_record) that keeps
+ * the state in locals and hands anything else back to the state machine,
+ * unconsumed, in the state the machine would have reached.
  *
  * Tokens in the same pass. The run not yet copied starts at copy_from in
  * the fragment, and every byte before it is already in record[], so the
@@ -64,6 +67,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum {
     ST_VALUE,          /* a value (top, after ':' or after ',' in an array) */
@@ -743,6 +749,15 @@ static void scalar_keep(jstream *js, const uint8_t *from, const uint8_t *to)
 static int key_capture_target(const jstream *js);
 static void capture_begin(jstream *js, int target);
 
+/* The record fast path (fast_record) can take the next token: inside a
+ * container of a record being copied whose tokens and bytes still fit, with
+ * no _id value awaited (its string is captured by the general path). */
+static int fast_ready(const jstream *js, const scan *s)
+{
+    return s->copy_from != NULL && js->depth > js->record_depth && !js->id_pending &&
+           !js->token_overflow && !js->record_overflow;
+}
+
 static void key_begin(jstream *js, scan *s)
 {
     if (s->copy_from != NULL)
@@ -762,7 +777,7 @@ static void after_comma(jstream *js, scan *s)
         return;
     }
     js->state = ST_KEY;
-    if (s->p < s->end && *s->p == '"')
+    if (s->p < s->end && *s->p == '"' && !fast_ready(js, s))
         key_begin(js, s);
 }
 
@@ -1003,21 +1018,60 @@ static void utf8_lead(jstream *js, scan *s, uint8_t c)
     s->p++;
 }
 
-/* End of the run of plain string bytes at q: eight at a time while no byte
- * in the word is '"', '\\', < 0x20 or >= 0x80, then one at a time. */
-static const uint8_t *plain_run_end(const uint8_t *q, const uint8_t *end)
+/* Marks (0x80 in its byte) the bytes of w that end a plain run: '"', '\\',
+ * < 0x20 or >= 0x80. A borrow can only mark a byte above a marked one, so
+ * the lowest mark is exact. */
+static uint64_t plain_stops(uint64_t w)
 {
     const uint64_t ones = 0x0101010101010101u;
     const uint64_t highs = 0x8080808080808080u;
+    uint64_t quote = w ^ (ones * '"');
+    uint64_t backslash = w ^ (ones * '\\');
+    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
+            ((w - ones * 0x20) & ~w) | w) &
+           highs;
+}
+
+#if defined(__SSE2__)
+/* The first byte of the 16 at q that ends a plain run ('"', '\\', < 0x20 or
+ * >= 0x80: below 0x20 as a signed byte), or NULL when all are plain. */
+static const uint8_t *plain_stop_16(const uint8_t *q)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+    __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    __m128i low_or_high = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+    unsigned stops =
+        (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), low_or_high));
+    return stops != 0 ? q + __builtin_ctz(stops) : NULL;
+}
+#endif
+
+/* End of the run of plain string bytes at q: sixteen at a time with SSE2,
+ * then eight at a time while no byte in the word stops it (the first stop
+ * found from its mark on a little-endian machine), then one at a time. */
+static const uint8_t *plain_run_end(const uint8_t *q, const uint8_t *end)
+{
+#if defined(__SSE2__)
+    while (end - q >= 16) {
+        const uint8_t *stop = plain_stop_16(q);
+        if (stop != NULL)
+            return stop;
+        q += 16;
+    }
+#endif
     while (end - q >= 8) {
         uint64_t w;
+        uint64_t stops;
         memcpy(&w, q, sizeof(w));
-        uint64_t quote = w ^ (ones * '"');
-        uint64_t backslash = w ^ (ones * '\\');
-        uint64_t special = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
-                           ((w - ones * 0x20) & ~w) | w;
-        if ((special & highs) != 0)
+        stops = plain_stops(w);
+        if (stops != 0) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return q + (unsigned)__builtin_ctzll(stops) / 8;
+#else
             break;
+#endif
+        }
         q += 8;
     }
     while (q < end && string_plain[*q])
@@ -1179,10 +1233,349 @@ static void scan_literal(jstream *js, scan *s)
     }
 }
 
+/* ---- the record fast path ---------------------------------------------------------------- */
+
+/* The common tokens inside a record - keys, ':', plain strings, numbers,
+ * literals, brackets and ',' of compact JSON - are taken by one loop, with
+ * the scanner's state in locals, instead of a trip through scan_step per
+ * token. It takes a token only when the token and the byte that ends it lie
+ * before fast.limit, and leaves the first one it does not take (whitespace,
+ * an escape, a split or invalid token, the record's own closing bracket, an
+ * "_id" member's value, a full tokens[]) to the general state machine,
+ * unconsumed: the state it leaves is the one the general path would have
+ * reached, so results do not depend on which path took a token. */
+typedef struct {
+    jstream *js;
+    const uint8_t *p;     /* next byte */
+    const uint8_t *limit; /* bytes from here on are left to the general path */
+    uintptr_t origin;     /* the address a record offset is counted from */
+    int state;
+    int depth;
+    int count; /* token_count */
+    int open;  /* token_open */
+} fast;
+
+/* Bytes below the limit have record offsets below JSTREAM_RECORD_MAX, so
+ * the fast path's positions never need record_pos()'s clamp. */
+static const uint8_t *fast_limit(const jstream *js, const scan *s)
+{
+    size_t room = JSTREAM_RECORD_MAX - js->record_len;
+    if ((size_t)(s->end - s->copy_from) > room)
+        return s->copy_from + room;
+    return s->end;
+}
+
+/* Offset in record[] of the byte at `at` (below the limit): record_pos()
+ * without its clamp, as one subtraction from copy_from - record_len. */
+static int fast_pos(const fast *f, const uint8_t *at)
+{
+    return (int)((uintptr_t)at - f->origin);
+}
+
+/* Length of the valid UTF-8 character at q (lead byte >= 0x80) when it is
+ * whole before limit; 0 otherwise (the general path reports or resumes). */
+static size_t fast_utf8(const uint8_t *q, const uint8_t *limit)
+{
+    uint8_t c = q[0];
+    size_t need = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    uint8_t lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    uint8_t hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    size_t i;
+    if (c < 0xC2 || c > 0xF4 || (size_t)(limit - q) <= need)
+        return 0;
+    for (i = 1; i <= need; i++) {
+        if (q[i] < lo || q[i] > hi)
+            return 0;
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need + 1;
+}
+
+/* The closing quote of the string whose text starts at q, if the string
+ * has no escape or control character, is valid UTF-8 and closes before
+ * limit; NULL otherwise. */
+static const uint8_t *fast_string_close(const uint8_t *q, const uint8_t *limit)
+{
+    for (;;) {
+        size_t n;
+        q = plain_run_end(q, limit);
+        if (q == limit || *q == '"')
+            return q == limit ? NULL : q;
+        if (*q < 0x80)
+            return NULL; /* a backslash or a control character */
+        n = fast_utf8(q, limit);
+        if (n == 0)
+            return NULL;
+        q += n;
+    }
+}
+
+/* The delimiter after the valid number at p, if it is before limit; NULL
+ * for an invalid or unfinished number (and "-Infinity"). */
+static const uint8_t *fast_number_end(const uint8_t *p, const uint8_t *limit)
+{
+    const uint8_t *q = p + 1;
+    int state = *p == '-' ? N_MINUS : *p == '0' ? N_ZERO : N_INT;
+    while (q < limit) {
+        int next;
+        if (state == N_INT || state == N_FRAC || state == N_EXP_DIGITS) {
+            while (q < limit && (uint8_t)(*q - '0') < 10)
+                q++;
+            if (q == limit)
+                return NULL;
+        }
+        next = number_next[state][number_class[*q]];
+        if (next == N_END)
+            return q;
+        if (next == N_BAD)
+            return NULL;
+        state = next;
+        q++;
+    }
+    return NULL;
+}
+
+/* The byte after the literal true, false or null at p, if it is whole and
+ * delimited before limit; NULL otherwise. */
+static const uint8_t *fast_literal_end(const uint8_t *p, const uint8_t *limit)
+{
+    const literal_word *word = &literal_words[*p == 't'   ? LIT_TRUE
+                                              : *p == 'f' ? LIT_FALSE
+                                                          : LIT_NULL];
+    size_t len = (size_t)word->len;
+    if ((size_t)(limit - p) <= len || memcmp(p, word->text, len) != 0 || is_word_char(p[len]))
+        return NULL;
+    return p + len;
+}
+
+/* Writes token f->count (end -1 while a container is open); token_add()
+ * with the fast path's count. */
+static void fast_token(fast *f, jsmntype_t type, int start, int end, int parent)
+{
+    jsmntok_t *t = &f->js->tokens[f->count++];
+    t->type = type;
+    t->start = start;
+    t->end = end;
+    t->size = 0;
+    t->parent = parent;
+}
+
+/* A key whose quote is at f->p; 0 when left to the general path. A member
+ * "_id" of the record itself is taken, but sets id_pending and returns 0:
+ * its value is the general path's. */
+static int fast_key(fast *f)
+{
+    const uint8_t *q = fast_string_close(f->p + 1, f->limit);
+    const uint8_t *text = f->p + 1;
+    if (q == NULL || f->count == JSTREAM_TOKENS_MAX)
+        return 0;
+    f->js->tokens[f->open].size++;
+    fast_token(f, JSMN_STRING, fast_pos(f, text), fast_pos(f, q), f->open);
+    f->p = q + 1;
+    f->state = ST_COLON;
+    if (q - text == 3 && text[0] == '_' && text[1] == 'i' && text[2] == 'd' &&
+        f->depth == f->js->record_depth + 1) {
+        f->js->id_pending = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* The token of a value (token_value()): its parent is its key in an
+ * object, else the array. */
+static inline void fast_value_token(fast *f, jsmntype_t type, int start, int end)
+{
+    jstream *js = f->js;
+    int parent;
+    if (js->stack[f->depth] == CONTAINER_OBJECT) {
+        parent = f->count - 1;
+        js->tokens[parent].size = 1;
+    } else {
+        parent = f->open;
+        js->tokens[parent].size++;
+    }
+    fast_token(f, type, start, end, parent);
+}
+
+/* '{' or '[' at f->p; 0 when left to the general path (too deep). */
+static int fast_open(fast *f, int container)
+{
+    jstream *js = f->js;
+    if (f->depth == JSTREAM_DEPTH_MAX)
+        return 0;
+    fast_value_token(f, container == CONTAINER_OBJECT ? JSMN_OBJECT : JSMN_ARRAY, fast_pos(f, f->p),
+                     -1);
+    f->open = f->count - 1;
+    js->stack[++f->depth] = (uint8_t)container;
+    f->state = container == CONTAINER_OBJECT ? ST_KEY_OR_CLOSE : ST_VALUE_OR_CLOSE;
+    f->p++;
+    return 1;
+}
+
+/* A string, number or literal at f->p; 0 when left to the general path. */
+static int fast_scalar(fast *f)
+{
+    uint8_t c = *f->p;
+    const uint8_t *end;
+    int start = fast_pos(f, f->p);
+    if (c == '"') {
+        end = fast_string_close(f->p + 1, f->limit);
+        start++;
+    } else if (c == '-' || (uint8_t)(c - '0') < 10) {
+        end = fast_number_end(f->p, f->limit);
+    } else if (c == 't' || c == 'f' || c == 'n') {
+        end = fast_literal_end(f->p, f->limit);
+    } else {
+        return 0;
+    }
+    if (end == NULL)
+        return 0;
+    fast_value_token(f, c == '"' ? JSMN_STRING : JSMN_PRIMITIVE, start, fast_pos(f, end));
+    f->p = c == '"' ? end + 1 : end;
+    f->state = ST_AFTER_VALUE;
+    return 1;
+}
+
+/* A value at f->p (state ST_VALUE or ST_VALUE_OR_CLOSE). */
+static int fast_value(fast *f)
+{
+    uint8_t c = *f->p;
+    if (f->count == JSTREAM_TOKENS_MAX)
+        return 0;
+    if (c == '{' || c == '[')
+        return fast_open(f, c == '{' ? CONTAINER_OBJECT : CONTAINER_ARRAY);
+    return fast_scalar(f);
+}
+
+/* The closing bracket at f->p of the innermost container (token_close());
+ * 0 when left to the general path: a mismatch, or the record's own end. */
+static int fast_close(fast *f, int container)
+{
+    jstream *js = f->js;
+    jsmntok_t *t;
+    int up;
+    if (js->stack[f->depth] != container || f->depth - 1 == js->record_depth)
+        return 0;
+    f->p++;
+    t = &js->tokens[f->open];
+    t->end = fast_pos(f, f->p);
+    up = t->parent; /* not the record's own token: >= 0 */
+    if (js->tokens[up].type == JSMN_STRING)
+        up = js->tokens[up].parent;
+    f->open = up;
+    f->depth--;
+    f->state = ST_AFTER_VALUE;
+    return 1;
+}
+
+/* ',' or a closing bracket after a value. */
+static inline int fast_after_value(fast *f)
+{
+    uint8_t c = *f->p;
+    if (c == ',') {
+        f->p++;
+        f->state = f->js->stack[f->depth] == CONTAINER_OBJECT ? ST_KEY : ST_VALUE;
+        return 1;
+    }
+    if (c == '}' || c == ']')
+        return fast_close(f, c == '}' ? CONTAINER_OBJECT : CONTAINER_ARRAY);
+    return 0;
+}
+
+/* A value at f->p and the ',' or bracket after it; 0 when something is
+ * left to the general path (or the limit is reached). */
+static int fast_element(fast *f)
+{
+    if (!fast_value(f))
+        return 0;
+    if (f->state != ST_AFTER_VALUE)
+        return 1; /* a container opened */
+    return f->p < f->limit && fast_after_value(f);
+}
+
+/* A ':' at f->p, then the value and what follows it. */
+static int fast_colon(fast *f)
+{
+    if (*f->p != ':')
+        return 0;
+    f->p++;
+    f->state = ST_VALUE;
+    return f->p < f->limit && fast_element(f);
+}
+
+/* A member from its key's quote at f->p: the key, ':', the value and the
+ * ',' or bracket after it, without a return to the loop between them. */
+static int fast_member(fast *f)
+{
+    return fast_key(f) && f->p < f->limit && fast_colon(f);
+}
+
+/* Members from a key's quote at f->p, one after another while a ',' leads
+ * to the next key. */
+static int fast_members(fast *f)
+{
+    while (fast_member(f))
+        if (f->state != ST_KEY || f->p == f->limit || *f->p != '"')
+            return 1;
+    return 0;
+}
+
+/* What the fast path's state allows at f->p, as far as it goes; 0 when the
+ * rest is left to the general path. */
+static int fast_step(fast *f)
+{
+    uint8_t c = *f->p;
+    switch (f->state) {
+    case ST_AFTER_VALUE:
+        return fast_after_value(f);
+    case ST_KEY:
+    case ST_KEY_OR_CLOSE:
+        if (c == '"')
+            return fast_members(f);
+        return c == '}' && f->state == ST_KEY_OR_CLOSE && fast_close(f, CONTAINER_OBJECT);
+    case ST_COLON:
+        return fast_colon(f);
+    case ST_VALUE_OR_CLOSE:
+        if (c == ']')
+            return fast_close(f, CONTAINER_ARRAY);
+        return fast_element(f);
+    default: /* ST_VALUE */
+        return fast_element(f);
+    }
+}
+
+/* Takes the tokens it can from s->p on (fast_ready() holds), then hands
+ * the scanner back to the general path in the state reached. */
+static void fast_record(jstream *js, scan *s)
+{
+    fast f;
+    f.js = js;
+    f.p = s->p;
+    f.limit = fast_limit(js, s);
+    f.origin = (uintptr_t)s->copy_from - js->record_len;
+    f.state = js->state;
+    f.depth = js->depth;
+    f.count = js->token_count;
+    f.open = js->token_open;
+    while (f.p < f.limit && fast_step(&f))
+        ;
+    s->p = f.p;
+    js->state = f.state;
+    js->depth = f.depth;
+    js->token_count = f.count;
+    js->token_open = f.open;
+}
+
 /* ---- the public functions --------------------------------------------------------------- */
 
 static void scan_step(jstream *js, scan *s)
 {
+    if (js->state <= ST_AFTER_VALUE && fast_ready(js, s)) {
+        fast_record(js, s);
+        if (s->p == s->end)
+            return;
+    }
     switch (js->state) {
     case ST_STRING:
         scan_string(js, s);

@@ -759,6 +759,34 @@ static const error_case error_cases[] = {
     {"minus_infinity_in_list", LIST, "[-Infinity]", JSTREAM_ERR_NUMBER, 2, 0, 1},
     {"infinity_misspelled", DB, "{\"pages\":Infinit}", JSTREAM_ERR_LITERAL, 16, 0, 0},
     {"infinity_with_extra_letter", DB, "{\"pages\":NaNa}", JSTREAM_ERR_LITERAL, 12, 0, 0},
+    /* inside a record's containers, where jstream's fast path meets them first */
+    {"control_char_in_record_key", DB, "{\"collections\":[{\"a\":1,\"b\nc\":2}]}",
+     JSTREAM_ERR_CONTROL_CHAR, 25, 0, 1},
+    {"bad_utf8_in_record_key", DB, "{\"collections\":[{\"a\":1,\"\xC3\x28\":2}]}", JSTREAM_ERR_UTF8,
+     25, 0, 1},
+    {"bad_escape_in_record_key", DB, "{\"collections\":[{\"a\":1,\"\\q\":2}]}", JSTREAM_ERR_ESCAPE,
+     25, 0, 1},
+    {"missing_colon_in_record", DB, "{\"collections\":[{\"a\"1}]}", JSTREAM_ERR_UNEXPECTED, 20, 0,
+     1},
+    {"missing_colon_after_space_in_record", DB, "{\"collections\":[{\"a\" 1}]}",
+     JSTREAM_ERR_UNEXPECTED, 21, 0, 1},
+    {"missing_comma_in_record", DB, "{\"collections\":[{\"a\":1\"b\":2}]}", JSTREAM_ERR_UNEXPECTED,
+     22, 0, 1},
+    {"bracket_closes_record_member", DB, "{\"collections\":[{\"a\":[1}]}", JSTREAM_ERR_UNEXPECTED,
+     23, 0, 1},
+    {"brace_closes_nothing_in_record_array", DB, "{\"collections\":[{\"a\":[}]}",
+     JSTREAM_ERR_UNEXPECTED, 22, 0, 1},
+    {"trailing_comma_in_record_array", DB, "{\"collections\":[{\"a\":[1,]}]}",
+     JSTREAM_ERR_TRAILING_COMMA, 24, 0, 1},
+    {"key_expected_in_record", DB, "{\"collections\":[{\"a\":1,2}]}", JSTREAM_ERR_UNEXPECTED, 23, 0,
+     1},
+    {"bad_value_in_record", DB, "{\"collections\":[{\"a\":x}]}", JSTREAM_ERR_UNEXPECTED, 21, 0, 1},
+    {"number_leading_zero_in_record", DB, "{\"collections\":[{\"a\":012}]}", JSTREAM_ERR_NUMBER, 22,
+     0, 1},
+    {"literal_misspelled_in_record", DB, "{\"collections\":[{\"a\":nulx}]}", JSTREAM_ERR_LITERAL,
+     24, 0, 1},
+    {"literal_with_extra_letter_in_record", DB, "{\"collections\":[{\"a\":true1}]}",
+     JSTREAM_ERR_LITERAL, 25, 0, 1},
 };
 
 #define ERROR_COUNT (sizeof(error_cases) / sizeof(error_cases[0]))
@@ -773,6 +801,126 @@ static void error_case_is_reported(void **state)
     assert_int_equal(o->error_record, c->record);
     assert_int_equal(o->error_in_record, c->in_record);
     outcome_free(o);
+}
+
+/* The LIST cases whose error is in record 0's value again, as the value of a
+ * member of a DB record ({"collections":[{"k":<body>}]}): inside the
+ * record's containers the same error comes at the same byte. */
+static void errors_inside_a_record_member_are_the_same(void **state)
+{
+    (void)state;
+    static const char head[] = "{\"collections\":[{\"k\":";
+    char body[256];
+    size_t checked = 0;
+    for (size_t i = 0; i < ERROR_COUNT; i++) {
+        const error_case *c = &error_cases[i];
+        if (c->envelope != LIST || !c->in_record || c->record != 0)
+            continue;
+        snprintf(body, sizeof(body), "%s%s%s", head, c->body,
+                 c->status == JSTREAM_ERR_TRUNCATED ? "" : "}]}");
+        outcome *o = scan_all(DB, body);
+        assert_int_equal(o->status, c->status);
+        assert_int_equal(o->error_offset, c->offset + strlen(head));
+        assert_int_equal(o->error_record, 0);
+        assert_int_equal(o->error_in_record, 1);
+        outcome_free(o);
+        checked++;
+    }
+    assert_true(checked >= 30);
+}
+
+/* Every kind of token, nested, with the characters and lengths the fast
+ * path reads a word at a time (runs around 8 bytes, UTF-8 of 2 to 4 bytes
+ * in keys and values, empty strings and containers): jsmn's tokens, in any
+ * fragments. */
+static void record_tokens_of_every_kind_match_jsmn(void **state)
+{
+    (void)state;
+    static const char body[] =
+        "{\"collections\":[{\"_id\":\"abc\",\"\":\"\",\"a\":[],\"b\":{},\"c\":[[],{},[[1]]],"
+        "\"n\":[0,-0,1,-12,3.25,-0.5e-3,1E+9,2e10,123456789012345678901234567890],"
+        "\"l\":[true,false,null,{\"t\":true,\"f\":false,\"z\":null}],"
+        "\"s\":[\"1234567\",\"12345678\",\"123456789\",\"1234567890123456\",\"x\"],"
+        "\"\xC3\xBCn\xC3\xAF\":\"\xE2\x82\xAC \xF0\x9F\x98\x80 \xED\x9F\xBF \xEF\xBF\xBF "
+        "\xF4\x8F\xBF\xBF\xC2\x80\",\"deep\":{\"a\":{\"b\":{\"c\":[{\"_id\":\"no\"}]}}},"
+        "\"_idx\":1,\"_i\":2,\"x_id\":3,\"esc\":\"a\\\"b\\u00e9\",\"end\":-1},"
+        "{\"_id\":5,\"k\":[\"v\",{\"_id\":\"nested\"}]},{}]}";
+    outcome *o = scan_all(DB, body);
+    assert_int_equal(o->status, JSTREAM_OK);
+    assert_int_equal(o->records, 3);
+    outcome_free(o);
+}
+
+/* A byte that ends a plain run of a string (an escape, a control
+ * character, UTF-8, valid or not) at every position of a long record key
+ * and value, where jstream reads 8 or 16 bytes at a time. */
+static void string_stops_are_found_at_every_position(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        jstream_status status;
+    } stops[] = {
+        {"\\n", JSTREAM_OK},
+        {"\x01", JSTREAM_ERR_CONTROL_CHAR},
+        {"\x1F", JSTREAM_ERR_CONTROL_CHAR},
+        {"\xC3\xA9", JSTREAM_OK},
+        {"\x7F\xF0\x9F\x98\x80", JSTREAM_OK},
+        {"\xFF", JSTREAM_ERR_UTF8},
+        {"\xE2\x28\xA1", JSTREAM_ERR_UTF8},
+    };
+    static const char head[] = "{\"collections\":[{\"k\":\"";
+    char body[160];
+    for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+        for (int pos = 0; pos <= 40; pos++) {
+            for (int in_key = 0; in_key <= 1; in_key++) {
+                size_t at = strlen(head) + (size_t)pos;
+                if (in_key)
+                    snprintf(body, sizeof(body), "{\"collections\":[{\"k\":1,\"%.*s%s%s\":2}]}",
+                             pos, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", stops[i].text,
+                             "bbbbbbbbbbbbbbbbbbbb");
+                else
+                    snprintf(body, sizeof(body), "%s%.*s%s%s\"}]}", head, pos,
+                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", stops[i].text,
+                             "bbbbbbbbbbbbbbbbbbbb");
+                if (in_key)
+                    at = strlen("{\"collections\":[{\"k\":1,\"") + (size_t)pos;
+                if (stops[i].status == JSTREAM_ERR_UTF8 && stops[i].text[0] == '\xE2')
+                    at++; /* the second byte is the bad one */
+                outcome *o = scan_all(DB, body);
+                assert_int_equal(o->status, stops[i].status);
+                if (o->status != JSTREAM_OK)
+                    assert_int_equal(o->error_offset, at);
+                outcome_free(o);
+            }
+        }
+    }
+}
+
+/* Only the record's own "_id" string names it: nested ones, longer or
+ * shorter keys, an escaped key and a number do not. */
+static void only_the_records_own_id_string_names_it(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        const char *id;
+    } cases[] = {
+        {"{\"collections\":[{\"o\":{\"_id\":\"nested\"},\"x\":tru}]}", ""},
+        {"{\"collections\":[{\"_id\":5,\"x\":tru}]}", ""},
+        {"{\"collections\":[{\"_i\":\"a\",\"_idx\":\"b\",\"_ix\":\"c\",\"_xd\":\"d\",\"x\":tru}]}",
+         ""},
+        {"{\"collections\":[{\"_i\\u0064\":\"esc\",\"x\":tru}]}", ""},
+        {"{\"collections\":[{\"a\":[{\"_id\":\"in\"}],\"_id\":\"own\",\"x\":tru}]}", "own"},
+        {"{\"collections\":[{\"_id\":\"a\\u00e9\",\"x\":[tru]}]}", "a\xC3\xA9"},
+        {"{\"collections\":[{ \"_id\" : \"spaced\" ,\"x\":tru}]}", "spaced"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        outcome *o = scan_all(DB, cases[i].body);
+        assert_int_equal(o->status, JSTREAM_ERR_LITERAL);
+        assert_string_equal(o->record_id, cases[i].id);
+        outcome_free(o);
+    }
 }
 
 static void errors_stay_sticky(void **state)
@@ -849,6 +997,33 @@ static void record_one_over_the_limit_names_its_late_id(void **state)
              JSTREAM_RECORD_MAX);
     assert_string_equal(o->describe, expect);
     outcome_free(o);
+    free(body);
+}
+
+/* A record over JSTREAM_RECORD_MAX whose nested tokens go on past it: they
+ * are still validated, and an error there is reported, not the size. */
+static void an_error_after_a_record_outgrows_the_buffer_wins(void **state)
+{
+    (void)state;
+    size_t overflow_at;
+    char *body = big_record_body(64, &overflow_at);
+    char *tail = strstr(body, "\",\"_id\"");
+    size_t len = strlen(body);
+    char *bad = malloc(len + 64);
+    assert_non_null(bad);
+    memcpy(bad, body, (size_t)(tail - body));
+    snprintf(bad + (tail - body), 64, "\",\"n\":[1,{\"a\":[true,\"s\"]},tru]}]}");
+    outcome *o = scan_all(DB, bad);
+    assert_int_equal(o->status, JSTREAM_ERR_LITERAL);
+    assert_int_equal(o->error_offset, strlen(bad) - 4);
+    outcome_free(o);
+    /* and without the error the size is */
+    snprintf(bad + (tail - body), 64, "\",\"n\":[1,{\"a\":[true,\"s\"]},true]}]}");
+    o = scan_all(DB, bad);
+    assert_int_equal(o->status, JSTREAM_ERR_RECORD_TOO_LARGE);
+    assert_int_equal(o->error_offset, overflow_at);
+    outcome_free(o);
+    free(bad);
     free(body);
 }
 
@@ -1279,6 +1454,11 @@ int main(void)
         cmocka_unit_test(describe_respects_the_capacity),
         cmocka_unit_test(strerror_has_words_for_every_status),
         cmocka_unit_test(null_callback_only_counts),
+        cmocka_unit_test(errors_inside_a_record_member_are_the_same),
+        cmocka_unit_test(record_tokens_of_every_kind_match_jsmn),
+        cmocka_unit_test(only_the_records_own_id_string_names_it),
+        cmocka_unit_test(string_stops_are_found_at_every_position),
+        cmocka_unit_test(an_error_after_a_record_outgrows_the_buffer_wins),
     };
     /* one test per error case, named after it, then the fixed tests */
     static struct CMUnitTest tests[ERROR_COUNT + sizeof(fixed) / sizeof(fixed[0])];
