@@ -368,7 +368,20 @@ static int dirty_list(map_view *v, int a, int b, int html)
     return 1;
 }
 
-/* Finds the record's escape bytes once, 8 bytes at a time, so that each
+/* Nonzero when one of the 16 bytes at p is an escape byte. */
+static uint64_t dirty_in_16(const char *p, int html)
+{
+    uint64_t w0;
+    uint64_t w1;
+    memcpy(&w0, p, sizeof w0);
+    memcpy(&w1, p + 8, sizeof w1);
+    uint64_t hit = word_has_byte(w0, '\\') | word_has_byte(w1, '\\');
+    if (html)
+        hit |= word_has_byte(w0, '&') | word_has_byte(w1, '&');
+    return hit;
+}
+
+/* Finds the record's escape bytes once, 16 bytes at a time, so that each
  * string's or value's test is a look at a short list (dirty_count -1 when
  * there are too many to list: each is then tested by its bytes). */
 static void dirty_scan(map_view *v, int html)
@@ -377,13 +390,9 @@ static void dirty_scan(map_view *v, int html)
     int b = v->tok[0].end;
     int i = a;
     v->dirty_count = 0;
-    for (; i + 8 <= b; i += 8) {
-        uint64_t word;
-        memcpy(&word, v->json + i, sizeof word);
-        if ((word_has_byte(word, '\\') | (html ? word_has_byte(word, '&') : 0)) != 0 &&
-            !dirty_list(v, i, i + 8, html))
+    for (; i + 16 <= b; i += 16)
+        if (dirty_in_16(v->json + i, html) != 0 && !dirty_list(v, i, i + 16, html))
             return;
-    }
     (void)dirty_list(v, i, b, html);
 }
 
@@ -414,13 +423,15 @@ static int span_plain(const map_view *v, int a, int b)
 /* 1 when string token t decodes to its own bytes. */
 static int string_plain(const map_view *v, int t)
 {
-    return span_plain(v, v->tok[t].start, v->tok[t].end);
+    return v->dirty_count == 0 || span_plain(v, v->tok[t].start, v->tok[t].end);
 }
 
 /* 1 when json[a, b) is its own compact re-serialization: a compact record
  * and no escape byte in it. */
 static int span_clean(const map_view *v, int a, int b)
 {
+    if (v->dirty_count == 0) /* the common case, without a call */
+        return v->compact;
     return v->compact && span_plain(v, a, b);
 }
 
