@@ -961,6 +961,38 @@ static void special_byte_at_any_position_forces_quotes(void **state)
     assert_int_equal(pos, total);
 }
 
+/* Control bytes below 0x0E other than CR and LF (tab inside, 0x01, VT, FF)
+ * trip the word test's shared check for CR and LF but need no quotes: at
+ * every inner position of fields of 3 to 30 bytes, each is written as is. */
+static void control_bytes_inside_a_field_need_no_quotes(void **state)
+{
+    (void)state;
+    static const char controls[] = {'\t', 0x01, 0x0b, 0x0c};
+    static const char *const header[] = {"v", "end"};
+    static char data[4 * FILE_MAX];
+    static char expected[4 * FILE_MAX];
+    size_t n = 0;
+    char value[32];
+    csv_sink sink;
+    const char *path = tmp_path("controls.csv");
+    assert_int_equal(csv_open(&sink, path, CSV_MODE_REPLACE, 0, header, 2), CSV_OK);
+    n += (size_t)snprintf(expected + n, sizeof expected - n, "v,end\n");
+    for (size_t c = 0; c < sizeof controls; c++) {
+        for (size_t len = 3; len <= 30; len++) {
+            for (size_t at = 1; at + 1 < len; at++) {
+                const char *const row[] = {value, "e"};
+                (void)scan_value(value, len, at, controls[c]);
+                put_row(&sink, row, 2);
+                n += (size_t)snprintf(expected + n, sizeof expected - n, "%s,e\n", value);
+            }
+        }
+    }
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    size_t total = read_all(path, data, sizeof data);
+    assert_int_equal(total, n);
+    assert_memory_equal(data, expected, n);
+}
+
 /* ---- strerror ----------------------------------------------------------------------------- */
 
 static void every_status_has_its_own_words(void **state)
@@ -1011,6 +1043,7 @@ int main(void)
         cmocka_unit_test(file_size_limit_is_nospc_and_rollback_restores_committed_size),
         cmocka_unit_test(rows_read_back_with_an_rfc4180_reader_are_identical),
         cmocka_unit_test(special_byte_at_any_position_forces_quotes),
+        cmocka_unit_test(control_bytes_inside_a_field_need_no_quotes),
         cmocka_unit_test(every_status_has_its_own_words),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
