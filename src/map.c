@@ -549,24 +549,25 @@ static map_out scratch_out(map_view *v)
 
 /* ---- keys ----------------------------------------------------------------------------- */
 
+/* Key token t decoded into the scratch at offset at; 0 when it does not fit. */
+static int key_decode(map_view *v, int t, size_t at, map_value *key)
+{
+    unsigned long ignored = 0;
+    char *out = v->m->field + at;
+    if (json_string_decode(token_text(v, t), token_len(v, t), v->def->flags, out,
+                           MAP_FIELD_MAX - at, &key->len, &ignored) != JSON_STRING_OK)
+        return 0;
+    key->text = out;
+    return 1;
+}
+
 /* Decoded text of key token t: its own bytes when plain, else decoded into
  * the scratch at offset at. Returns 0 when it does not fit. */
 static int key_text(map_view *v, int t, size_t at, map_value *key)
 {
-    const char *raw = token_text(v, t);
-    size_t len = token_len(v, t);
-    if (string_plain(v, t)) {
-        key->text = raw;
-        key->len = len;
-        return 1;
-    }
-    unsigned long ignored = 0;
-    char *out = v->m->field + at;
-    if (json_string_decode(raw, len, v->def->flags, out, MAP_FIELD_MAX - at, &key->len, &ignored) !=
-        JSON_STRING_OK)
-        return 0;
-    key->text = out;
-    return 1;
+    key->text = token_text(v, t);
+    key->len = token_len(v, t);
+    return string_plain(v, t) || key_decode(v, t, at, key);
 }
 
 static int key_is(const map_value *key, const char *name, size_t name_len)
@@ -719,8 +720,8 @@ static map_status scan_fallback(map_view *v, int t, const map_value *key, uint32
 /* Sorts key token t: column source, fallback, secret or metadata. */
 static map_status scan_key(map_view *v, int t)
 {
-    map_value key;
-    if (!key_text(v, t, 0, &key))
+    map_value key = {token_text(v, t), token_len(v, t), 0};
+    if (!string_plain(v, t) && !key_decode(v, t, 0, &key))
         return MAP_ERR_NO_ROOM;
     uint32_t h = key_hash(key.text, key.len);
     int e = key_entry(v, &key, h);
