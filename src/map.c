@@ -570,10 +570,15 @@ static int key_text(map_view *v, int t, size_t at, map_value *key)
     return string_plain(v, t) || key_decode(v, t, at, key);
 }
 
+/* 1 when key is name: a byte loop, as keys are short and a call costs more. */
 static int key_is(const map_value *key, const char *name, size_t name_len)
 {
-    return key->len == name_len && key->text[0] == name[0] &&
-           memcmp(key->text, name, name_len) == 0;
+    if (key->len != name_len)
+        return 0;
+    for (size_t i = 0; i < name_len; i++)
+        if (key->text[i] != name[i])
+            return 0;
+    return 1;
 }
 
 /* FNV-1a of a decoded key: its slot in the key table, its metadata bit. */
@@ -705,16 +710,16 @@ static int key_is_secret(const map_value *key)
     return 0;
 }
 
-/* A fallback key: it is every column's with that fallback, and stays in
- * metadata unless it is a secret too. */
-static map_status scan_fallback(map_view *v, int t, const map_value *key, uint32_t h)
+/* A fallback key: it is every column's with that fallback. Returns 1 when
+ * it stays in metadata (unless it is a secret too). */
+static int scan_fallback(map_view *v, int t, const map_value *key)
 {
     for (size_t c = 0; c < v->def->count; c++) {
         const map_column *col = &v->def->columns[c];
         if (col->fallback != NULL && key_is(key, col->fallback, col->fallback_len))
             v->fallback_token[c] = t + 1;
     }
-    return key_is_secret(key) ? MAP_OK : metadata_add(v, t, h);
+    return !key_is_secret(key);
 }
 
 /* Sorts key token t: column source, fallback, secret or metadata. */
@@ -726,15 +731,13 @@ static map_status scan_key(map_view *v, int t)
     uint32_t h = key_hash(key.text, key.len);
     int e = key_entry(v, &key, h);
     size_t count = v->def->count;
-    if (e < 0)
-        return metadata_add(v, t, h);
-    if ((size_t)e < count) {
+    if (e >= 0 && (size_t)e < count) {
         v->m->column_token[e] = t + 1; /* sources are never fallbacks or secrets */
         return MAP_OK;
     }
-    if ((size_t)e < 2 * count)
-        return scan_fallback(v, t, &key, h);
-    return MAP_OK; /* a secret */
+    if (e >= 0 && ((size_t)e >= 2 * count || !scan_fallback(v, t, &key)))
+        return MAP_OK; /* a secret */
+    return metadata_add(v, t, h);
 }
 
 static map_status scan_record(map_view *v)
