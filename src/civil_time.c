@@ -80,11 +80,17 @@ int civil_time_from_unix(int64_t secs, civil_time *out)
     return 0;
 }
 
+/* "00" to "99", two characters each. */
+static const char two_digits[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 /* Writes value (0..99) as two decimal digits at out. */
 static void put_two_digits(char *out, int value)
 {
-    out[0] = (char)('0' + value / 10);
-    out[1] = (char)('0' + value % 10);
+    out[0] = two_digits[2 * value];
+    out[1] = two_digits[2 * value + 1];
 }
 
 size_t civil_time_format_iso8601(int64_t secs, char out[21])
