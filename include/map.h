@@ -70,6 +70,10 @@ typedef struct {
     /* the table's source, fallback and secret keys by hash (map_init) */
     uint32_t key_hash[MAP_KEY_SLOTS];
     uint8_t key_entry[MAP_KEY_SLOTS]; /* 0: empty slot, else 1 + entry (see map.c) */
+    /* ctx.processed_at as text, kept from record to record */
+    int64_t processed_secs;  /* the time processed_text shows */
+    size_t processed_len;    /* 0: not formatted (or outside the calendar) */
+    char processed_text[24]; /* "YYYY-MM-DDTHH:MM:SSZ" */
     /* per-record scratch */
     int column_token[MAP_COLUMNS_MAX];
     int metadata_token[JSTREAM_TOKENS_MAX / 2];

@@ -208,6 +208,7 @@ void map_init(map_mapper *mapper, map_table table, const map_context *ctx)
     mapper->error_id[0] = '\0';
     mapper->metadata_count = 0;
     mapper->field[0] = '\0';
+    mapper->processed_len = 0;
     key_table_init(mapper, table_def(table));
 }
 
@@ -988,10 +989,16 @@ static map_status render_metadata(map_view *v, map_value *val)
     return MAP_OK;
 }
 
+/* The run start, formatted once per value of ctx.processed_at. */
 static map_status render_processed_at(map_view *v, map_value *val)
 {
-    val->len = civil_time_format_iso8601(v->m->ctx.processed_at, v->number);
-    val->text = v->number;
+    map_mapper *m = v->m;
+    if (m->processed_len == 0 || m->processed_secs != m->ctx.processed_at) {
+        m->processed_secs = m->ctx.processed_at;
+        m->processed_len = civil_time_format_iso8601(m->processed_secs, m->processed_text);
+    }
+    val->len = m->processed_len;
+    val->text = m->processed_text;
     val->final = 1;
     return val->len > 0 ? MAP_OK : MAP_ERR_TIMESTAMP;
 }

@@ -827,6 +827,28 @@ static void processed_at_outside_the_calendar_is_an_error(void **state)
     assert_string_equal(finish(f), "");
 }
 
+/* processed_at is formatted once and kept; a new run start in the mapper's
+ * context (even after an error) is formatted anew. */
+static void processed_at_follows_the_context(void **state)
+{
+    fixture *f = *state;
+    map_context ctx = {SERVER_URL, APP_ID, RUN_START};
+    map_init(&f->mapper, MAP_TABLE_GROUPS, &ctx);
+    open_sink(f, MAP_TABLE_GROUPS);
+    assert_int_equal(map_json(f, "{\"_id\":\"a\"}"), MAP_OK);
+    assert_int_equal(map_json(f, "{\"_id\":\"b\"}"), MAP_OK);
+    f->mapper.ctx.processed_at = -1;
+    assert_int_equal(map_json(f, "{\"_id\":\"c\"}"), MAP_ERR_TIMESTAMP);
+    f->mapper.ctx.processed_at = 0;
+    assert_int_equal(map_json(f, "{\"_id\":\"d\"}"), MAP_OK);
+    f->mapper.ctx.processed_at = 253402300799;
+    assert_int_equal(map_json(f, "{\"_id\":\"e\"}"), MAP_OK);
+    assert_string_equal(finish(f), "a,,,,,,{},2024-06-06T05:00:00Z\n"
+                                   "b,,,,,,{},2024-06-06T05:00:00Z\n"
+                                   "d,,,,,,{},1970-01-01T00:00:00Z\n"
+                                   "e,,,,,,{},9999-12-31T23:59:59Z\n");
+}
+
 static void failed_record_leaves_no_half_row(void **state)
 {
     fixture *f = *state;
@@ -914,6 +936,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sink_failure_is_reported_with_its_status, setup, teardown),
         cmocka_unit_test_setup_teardown(processed_at_outside_the_calendar_is_an_error, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(processed_at_follows_the_context, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_record_leaves_no_half_row, setup, teardown),
         cmocka_unit_test_setup_teardown(description_cuts_long_ids_and_values, setup, teardown),
         cmocka_unit_test(status_words_exist),
