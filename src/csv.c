@@ -462,6 +462,16 @@ csv_status csv_field(csv_sink *sink, const char *text, size_t len)
     return csv_put_text(sink, text, len);
 }
 
+csv_status csv_field_bare(csv_sink *sink, const char *text, size_t len)
+{
+    if (text == NULL)
+        return CSV_ERR_USAGE;
+    csv_status status = csv_field_start(sink);
+    if (status != CSV_OK)
+        return status;
+    return csv_put(sink, (const uint8_t *)text, len);
+}
+
 csv_status csv_row_end(csv_sink *sink)
 {
     if (sink->error != CSV_OK)

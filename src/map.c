@@ -226,6 +226,7 @@ typedef struct {
     const char *text;
     size_t len;
     int final; /* pass 1 rendered it exactly, outside the scratch: pass 2 reuses it */
+    int bare;  /* a number or a timestamp: the CSV sink need not look for quotes */
 } map_value;
 
 typedef struct {
@@ -726,7 +727,7 @@ static int scan_fallback(map_view *v, int t, const map_value *key)
 /* Sorts key token t: column source, fallback, secret or metadata. */
 static map_status scan_key(map_view *v, int t)
 {
-    map_value key = {token_text(v, t), token_len(v, t), 0};
+    map_value key = {token_text(v, t), token_len(v, t), 0, 0};
     if (!string_plain(v, t) && !key_decode(v, t, 0, &key))
         return MAP_ERR_NO_ROOM;
     uint32_t h = key_hash(key.text, key.len);
@@ -879,6 +880,7 @@ static map_status render_integer(map_view *v, int t, map_value *val)
     val->text = v->number;
     val->len = format_int64(n, v->number);
     val->final = 1;
+    val->bare = 1;
     return MAP_OK;
 }
 
@@ -893,6 +895,7 @@ static map_status render_timestamp(map_view *v, int t, map_value *val)
     val->text = v->number;
     val->len = civil_time_format_iso8601(secs, v->number);
     val->final = 1;
+    val->bare = 1;
     return MAP_OK;
 }
 
@@ -907,6 +910,7 @@ static map_status render_count(map_view *v, size_t c, map_value *val)
     if (fallback >= 0 && v->tok[fallback].type == JSMN_ARRAY) {
         val->text = v->number;
         val->len = format_int64(v->tok[fallback].size, v->number);
+        val->bare = 1;
     }
     return MAP_OK;
 }
@@ -923,7 +927,7 @@ static map_status render_icon(map_view *v, map_value *val)
     int dry = v->dry;
     if (fixed + token_span(v, t) > MAP_FIELD_MAX)
         v->dry = 0; /* the id's exact length decides */
-    map_value id = {NULL, 0, 0};
+    map_value id = {NULL, 0, 0, 0};
     map_status status = render_text(v, t, 1, &id);
     int exact = !v->dry;
     v->dry = dry;
@@ -1000,6 +1004,7 @@ static map_status render_processed_at(map_view *v, map_value *val)
     val->len = m->processed_len;
     val->text = m->processed_text;
     val->final = 1;
+    val->bare = 1;
     return val->len > 0 ? MAP_OK : MAP_ERR_TIMESTAMP;
 }
 
@@ -1009,6 +1014,7 @@ static map_status render_column(map_view *v, size_t c, map_value *val)
     val->text = NULL;
     val->len = 0;
     val->final = 0;
+    val->bare = 0;
     v->error_token = -1;
     v->number = v->numbers[c];
     switch (v->def->columns[c].kind) {
@@ -1164,7 +1170,12 @@ static map_status write_row(map_view *v, csv_sink *sink)
         map_status status = val.final ? MAP_OK : render_column(v, c, &val);
         if (status != MAP_OK)
             return record_error(v, status, v->def->header[c]);
-        cs = val.text == NULL ? csv_field_null(sink) : csv_field(sink, val.text, val.len);
+        if (val.text == NULL)
+            cs = csv_field_null(sink);
+        else if (val.bare)
+            cs = csv_field_bare(sink, val.text, val.len);
+        else
+            cs = csv_field(sink, val.text, val.len);
         if (cs != CSV_OK)
             return sink_error(v, cs, v->def->header[c]);
     }

@@ -678,6 +678,46 @@ static void calls_out_of_order_are_usage(void **state)
     assert_file_text(path, HEADER3);
 }
 
+/* csv_field_bare writes its bytes as they are (also across buffer flushes)
+ * and counts as a field like csv_field, with the same usage errors. */
+static void bare_fields_are_written_as_they_are(void **state)
+{
+    (void)state;
+    static char big[3 * CSV_BUFFER_SIZE];
+    static char expected[4 * CSV_BUFFER_SIZE];
+    csv_sink sink;
+    const char *path = tmp_path("bare.csv");
+    memset(big, '7', sizeof big);
+    assert_int_equal(csv_open(&sink, path, CSV_MODE_APPEND, 0, header3, 3), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "1", 1), CSV_ERR_USAGE); /* outside a row */
+    assert_int_equal(csv_row_begin(&sink), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "-12", 3), CSV_OK);
+    assert_int_equal(csv_field(&sink, "a,b", 3), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "2024-06-06T05:00:00Z", 20), CSV_OK);
+    assert_int_equal(csv_row_end(&sink), CSV_OK);
+    assert_int_equal(csv_commit(&sink), CSV_OK);
+    assert_int_equal(csv_row_begin(&sink), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, NULL, 0), CSV_ERR_USAGE);
+    assert_int_equal(csv_field_bare(&sink, big, sizeof big), CSV_OK);
+    assert_int_equal(csv_field_null(&sink), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "0", 1), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "9", 1), CSV_ERR_USAGE); /* a fourth field */
+    assert_int_equal(csv_row_end(&sink), CSV_ERR_USAGE);
+    assert_int_equal(csv_rollback(&sink), CSV_OK);
+    assert_int_equal(csv_row_begin(&sink), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, big, sizeof big), CSV_OK);
+    assert_int_equal(csv_field_null(&sink), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "0", 1), CSV_OK);
+    assert_int_equal(csv_row_end(&sink), CSV_OK);
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    size_t n = (size_t)snprintf(expected, sizeof expected, "%s-12,\"a,b\",2024-06-06T05:00:00Z\n",
+                                HEADER3);
+    memcpy(expected + n, big, sizeof big);
+    n += sizeof big;
+    memcpy(expected + n, ",,0\n", 4);
+    assert_file_is(path, expected, n + 4);
+}
+
 static void open_rejects_zero_columns_and_missing_header_names(void **state)
 {
     (void)state;
@@ -1037,6 +1077,7 @@ int main(void)
         cmocka_unit_test(too_few_fields_is_usage_until_rollback),
         cmocka_unit_test(too_many_fields_is_usage_and_nothing_extra_is_written),
         cmocka_unit_test(calls_out_of_order_are_usage),
+        cmocka_unit_test(bare_fields_are_written_as_they_are),
         cmocka_unit_test(open_rejects_zero_columns_and_missing_header_names),
         cmocka_unit_test(path_longer_than_limit_is_path_long),
         cmocka_unit_test(path_in_missing_folder_is_open_error),
