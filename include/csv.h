@@ -85,6 +85,11 @@ csv_status csv_field_null(csv_sink *sink);
 /* Appends a text field of len bytes, quoted when needed ("" when empty). */
 csv_status csv_field(csv_sink *sink, const char *text, size_t len);
 
+/* Appends a field the caller knows needs no quotes - not empty, no , " CR
+ * or LF, no space or tab at either end (numbers, timestamps) - as it is,
+ * without looking at its bytes. */
+csv_status csv_field_bare(csv_sink *sink, const char *text, size_t len);
+
 /* Ends the row; CSV_ERR_USAGE unless exactly `columns` fields were written. */
 csv_status csv_row_end(csv_sink *sink);
 

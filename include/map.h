@@ -33,6 +33,9 @@
 #include "jstream.h"
 #include "options.h"
 
+/* Slots of a mapper's key table: a power of two, more than its entries. */
+#define MAP_KEY_SLOTS 64
+
 typedef enum {
     MAP_TABLE_APPS_DB = 0,
     MAP_TABLE_APPS_MINE,
@@ -64,6 +67,13 @@ typedef struct {
     csv_status sink_status;            /* behind MAP_ERR_SINK */
     const char *error_column;          /* column of the last error */
     char error_id[JSTREAM_ID_MAX + 4]; /* _id of the record that failed, "" if none */
+    /* the table's source, fallback and secret keys by hash (map_init) */
+    uint32_t key_hash[MAP_KEY_SLOTS];
+    uint8_t key_entry[MAP_KEY_SLOTS]; /* 0: empty slot, else 1 + entry (see map.c) */
+    /* ctx.processed_at as text, kept from record to record */
+    int64_t processed_secs;  /* the time processed_text shows */
+    size_t processed_len;    /* 0: not formatted (or outside the calendar) */
+    char processed_text[24]; /* "YYYY-MM-DDTHH:MM:SSZ" */
     /* per-record scratch */
     int column_token[MAP_COLUMNS_MAX];
     int metadata_token[JSTREAM_TOKENS_MAX / 2];

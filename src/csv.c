@@ -157,14 +157,29 @@ static uint64_t csv_word_has(uint64_t word, uint64_t pattern)
     return (x - ones) & ~x & highs;
 }
 
-/* True when one of the 8 bytes at p is , " CR or LF. */
-static int csv_word_is_special(const uint8_t *p)
+/* True when one of len bytes at text is , " CR or LF. */
+static int csv_bytes_special(const uint8_t *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (csv_special[text[i]])
+            return 1;
+    return 0;
+}
+
+/* True when one of the 8 bytes at p is , " CR or LF. A byte below 0x0E
+ * stands for CR and LF in the word test (one test for both); only then are
+ * the bytes looked at one by one, as a tab or other control byte may be
+ * what it found. */
+static inline int csv_word_is_special(const uint8_t *p)
 {
     const uint64_t ones = 0x0101010101010101u;
+    const uint64_t highs = 0x8080808080808080u;
     uint64_t word;
     memcpy(&word, p, sizeof word);
-    return (csv_word_has(word, ones * ',') | csv_word_has(word, ones * '"') |
-            csv_word_has(word, ones * '\r') | csv_word_has(word, ones * '\n')) != 0;
+    uint64_t low = (word - ones * 0x0E) & ~word & highs; /* a byte < 0x0E */
+    if ((csv_word_has(word, ones * ',') | csv_word_has(word, ones * '"')) != 0)
+        return 1;
+    return low != 0 && csv_bytes_special(p, 8);
 }
 
 /* True when text holds , " CR or LF (its ends were checked for blanks). */
@@ -174,10 +189,7 @@ static int csv_has_special(const uint8_t *text, size_t len)
     for (; i + 8 <= len; i += 8)
         if (csv_word_is_special(text + i))
             return 1;
-    for (; i < len; i++)
-        if (csv_special[text[i]])
-            return 1;
-    return 0;
+    return csv_bytes_special(text + i, len - i);
 }
 
 /* Copies len bytes to out doubling each '"'; returns the end. Eight bytes
@@ -247,8 +259,9 @@ static csv_status csv_put_quoted(csv_sink *sink, const uint8_t *text, size_t len
 }
 
 /* Appends text as one field, quoted when needed. When it fits, the field
- * is scanned and copied in one pass, 8 bytes at a time; meeting a byte that
- * needs quotes, it is written again quoted over the unquoted attempt. */
+ * is scanned and copied in one pass, 8 bytes at a time (a field of 8 bytes
+ * or more ends with a word that overlaps the one before); meeting a byte
+ * that needs quotes, it is written again quoted over the unquoted attempt. */
 static csv_status csv_put_text(csv_sink *sink, const char *text, size_t len)
 {
     const uint8_t *bytes = (const uint8_t *)text;
@@ -260,16 +273,19 @@ static csv_status csv_put_text(csv_sink *sink, const char *text, size_t len)
         return csv_put(sink, bytes, len);
     }
     uint8_t *out = sink->buf + sink->used;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        if (csv_word_is_special(bytes + i))
+    if (len < 8) {
+        if (csv_bytes_special(bytes, len))
             return csv_put_quoted(sink, bytes, len);
-        memcpy(out + i, bytes + i, 8);
+        for (size_t i = 0; i < len; i++)
+            out[i] = bytes[i];
+        sink->used += len;
+        return CSV_OK;
     }
-    for (; i < len; i++) {
-        if (csv_special[bytes[i]])
+    for (size_t i = 0; i < len; i += 8) {
+        size_t at = i + 8 <= len ? i : len - 8; /* the last word overlaps the one before */
+        if (csv_word_is_special(bytes + at))
             return csv_put_quoted(sink, bytes, len);
-        out[i] = bytes[i];
+        memcpy(out + at, bytes + at, 8);
     }
     sink->used += len;
     return CSV_OK;
@@ -444,6 +460,16 @@ csv_status csv_field(csv_sink *sink, const char *text, size_t len)
     if (status != CSV_OK)
         return status;
     return csv_put_text(sink, text, len);
+}
+
+csv_status csv_field_bare(csv_sink *sink, const char *text, size_t len)
+{
+    if (text == NULL)
+        return CSV_ERR_USAGE;
+    csv_status status = csv_field_start(sink);
+    if (status != CSV_OK)
+        return status;
+    return csv_put(sink, (const uint8_t *)text, len);
 }
 
 csv_status csv_row_end(csv_sink *sink)

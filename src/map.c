@@ -21,13 +21,19 @@
  * This relies on jstream's validation (no raw control characters in
  * strings); for text that breaks it, pass 2 still stops at MAP_FIELD_MAX.
  *
- * Speed. Most records are "clean": no backslash, no '&' where entities are
- * decoded, and no whitespace (checked with memchr and a length sum over the
- * tokens). Their text is already its own re-serialization, so strings,
- * JSON values and metadata entries are used or copied as they stand, and
- * keys are compared raw, after a 64-bit filter of the table's key names
- * has ruled most of them out. Values pass 1 renders exactly and outside the
- * scratch (numbers, timestamps, plain strings) are reused by pass 2.
+ * Speed. A record's escape bytes (backslash, and '&' where entities are
+ * decoded) are found once, 8 bytes at a time, and kept as a short list of
+ * offsets (a plain record from jstream has none to look for unless
+ * entities are decoded); with more than DIRTY_MAX of them each string is
+ * tested by its own bytes instead. A compact record's text is its own
+ * re-serialization wherever no escape byte lies, so such strings, JSON
+ * values and metadata members are used or copied as they stand (clean
+ * members next to each other as one run) and only the rest is decoded and
+ * re-escaped. Keys are looked up by hash in the mapper's table of the
+ * sources, fallbacks and secrets (map_init builds it); an earlier metadata
+ * key of the same text is looked for only when the key's filter bit was
+ * seen. Values pass 1 renders exactly and outside the scratch (numbers,
+ * timestamps, plain strings, clean JSON) are reused by pass 2.
  *
  * Decisions the README's tables leave open:
  *   - APPS_MINE uses the APPS_DB column table: /o/apps/all and mine never send
@@ -190,6 +196,8 @@ const char *const *map_header(map_table table, size_t *count)
     return def->header;
 }
 
+static void key_table_init(map_mapper *m, const map_table_def *def);
+
 void map_init(map_mapper *mapper, map_table table, const map_context *ctx)
 {
     mapper->table = table;
@@ -200,15 +208,25 @@ void map_init(map_mapper *mapper, map_table table, const map_context *ctx)
     mapper->error_id[0] = '\0';
     mapper->metadata_count = 0;
     mapper->field[0] = '\0';
+    mapper->processed_len = 0;
+    key_table_init(mapper, table_def(table));
 }
 
 /* ---- one record's state ------------------------------------------------------------ */
+
+/* Positions of escape bytes a record lists at most; a record with more
+ * tests each string's bytes when it is used. */
+#define DIRTY_MAX 32
+
+/* Bits of the filter of metadata key hashes seen in a record. */
+#define METADATA_SEEN_WORDS 8
 
 /* A rendered value: text == NULL is a NULL field. */
 typedef struct {
     const char *text;
     size_t len;
     int final; /* pass 1 rendered it exactly, outside the scratch: pass 2 reuses it */
+    int bare;  /* a number or a timestamp: the CSV sink need not look for quotes */
 } map_value;
 
 typedef struct {
@@ -218,14 +236,14 @@ typedef struct {
     const jsmntok_t *tok;
     int count;
     int fallback_token[MAP_COLUMNS_MAX];
-    uint32_t *metadata_sig;             /* key_signature of each metadata key */
-    uint64_t metadata_seen[4];          /* bits of the signatures seen so far */
-    int metadata_unplain;               /* a metadata key must be compared decoded */
-    int clean;                          /* no escapes, no entities to decode, no whitespace */
+    uint32_t *metadata_sig;                      /* key_hash of each metadata key */
+    uint64_t metadata_seen[METADATA_SEEN_WORDS]; /* bits of the hashes seen so far */
+    int compact;                                 /* no whitespace outside strings */
+    int dirty_count;                             /* escape bytes listed in dirty[], -1: too many */
+    int dirty[DIRTY_MAX];               /* offsets of '\\' (and '&' where decoded), ascending */
     int dry;                            /* pass 1: check, write nothing */
     unsigned long replaced;             /* U+FFFD substitutions of this pass */
     int error_token;                    /* token behind the error, -1 if none */
-    uint64_t key_filter;                /* key_bloom of every source, fallback and secret */
     char *number;                       /* the current column's numbers[] */
     char numbers[MAP_COLUMNS_MAX][24];  /* integer and timestamp text per column */
     map_value checked[MAP_COLUMNS_MAX]; /* pass 1's values */
@@ -236,8 +254,7 @@ typedef struct {
     char *buf;
     size_t cap;
     size_t len;
-    unsigned flags;
-    int clean; /* the record's text is its own compact re-serialization */
+    const map_view *v;
     unsigned long *replaced;
 } map_out;
 
@@ -251,16 +268,28 @@ static size_t token_len(const map_view *v, int t)
     return (size_t)(v->tok[t].end - v->tok[t].start);
 }
 
+/* Offset of the start of token t's JSON text (a string's opening quote). */
+static int token_first(const map_view *v, int t)
+{
+    return v->tok[t].start - (v->tok[t].type == JSMN_STRING ? 1 : 0);
+}
+
+/* Offset just past token t's JSON text (after a string's closing quote). */
+static int token_last(const map_view *v, int t)
+{
+    return v->tok[t].end + (v->tok[t].type == JSMN_STRING ? 1 : 0);
+}
+
 /* Start of token t's JSON text (a string's opening quote). */
 static const char *token_begin(const map_view *v, int t)
 {
-    return v->json + v->tok[t].start - (v->tok[t].type == JSMN_STRING ? 1 : 0);
+    return v->json + token_first(v, t);
 }
 
 /* Bytes of token t's JSON text (a string with its quotes). */
 static size_t token_span(const map_view *v, int t)
 {
-    return token_len(v, t) + (v->tok[t].type == JSMN_STRING ? 2 : 0);
+    return (size_t)(token_last(v, t) - token_first(v, t));
 }
 
 static int token_is_null(const map_view *v, int t)
@@ -311,35 +340,148 @@ static size_t compact_length(const map_view *v)
     return len;
 }
 
-/* 1 when the record text is its own re-serialization: compact (no byte
- * outside the tokens and separators, i.e. no whitespace), no backslash,
- * and no '&' where entities are decoded. A plain record (jstream's: always
- * compact, and it saw no escape) needs only the '&' check. */
-static int record_is_clean(const map_view *v, int plain)
+/* Nonzero when one of the 8 bytes of word is byte (the "has zero byte"
+ * test on word ^ byte repeated: exact about whether there is one). */
+static uint64_t word_has_byte(uint64_t word, unsigned char byte)
 {
-    const char *s = v->json + v->tok[0].start;
-    size_t n = (size_t)(v->tok[0].end - v->tok[0].start);
-    if ((v->def->flags & JSON_STRING_HTML) != 0 && memchr(s, '&', n) != NULL)
-        return 0;
-    if (plain)
-        return 1;
-    return memchr(s, '\\', n) == NULL && compact_length(v) == n;
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t x = word ^ (ones * byte);
+    return (x - ones) & ~x & (ones * 0x80);
+}
+
+/* An escape byte: '\\', or '&' where entities are decoded. */
+static int is_dirty(char c, int html)
+{
+    return c == '\\' || (html && c == '&');
+}
+
+/* Lists the escape bytes of json[a, b); 0 (count -1) when DIRTY_MAX overflows. */
+static int dirty_list(map_view *v, int a, int b, int html)
+{
+    for (int i = a; i < b; i++) {
+        if (!is_dirty(v->json[i], html))
+            continue;
+        if (v->dirty_count >= DIRTY_MAX) {
+            v->dirty_count = -1;
+            return 0;
+        }
+        v->dirty[v->dirty_count++] = i;
+    }
+    return 1;
+}
+
+/* Nonzero when one of the 16 bytes at p is an escape byte. */
+static uint64_t dirty_in_16(const char *p, int html)
+{
+    uint64_t w0;
+    uint64_t w1;
+    memcpy(&w0, p, sizeof w0);
+    memcpy(&w1, p + 8, sizeof w1);
+    uint64_t hit = word_has_byte(w0, '\\') | word_has_byte(w1, '\\');
+    if (html)
+        hit |= word_has_byte(w0, '&') | word_has_byte(w1, '&');
+    return hit;
+}
+
+/* Finds the record's escape bytes once, 16 bytes at a time, so that each
+ * string's or value's test is a look at a short list (dirty_count -1 when
+ * there are too many to list: each is then tested by its bytes). */
+static void dirty_scan(map_view *v, int html)
+{
+    int a = v->tok[0].start;
+    int b = v->tok[0].end;
+    int i = a;
+    v->dirty_count = 0;
+    for (; i + 16 <= b; i += 16)
+        if (dirty_in_16(v->json + i, html) != 0 && !dirty_list(v, i, i + 16, html))
+            return;
+    (void)dirty_list(v, i, b, html);
+}
+
+/* Sorts out what the record needs: whether it is compact (a plain record,
+ * jstream's, is; another is when its length is that of its tokens) and
+ * where its escape bytes are (none in a plain record when no entities are
+ * decoded). */
+static void record_classify(map_view *v, int plain)
+{
+    int html = (v->def->flags & JSON_STRING_HTML) != 0;
+    v->compact = plain || compact_length(v) == (size_t)(v->tok[0].end - v->tok[0].start);
+    v->dirty_count = 0;
+    if (!plain || html)
+        dirty_scan(v, html);
+}
+
+/* 1 when json[a, b) holds no escape byte. */
+static int span_plain(const map_view *v, int a, int b)
+{
+    if (v->dirty_count < 0)
+        return body_is_plain(v->json + a, (size_t)(b - a), v->def->flags);
+    for (int i = 0; i < v->dirty_count && v->dirty[i] < b; i++)
+        if (v->dirty[i] >= a)
+            return 0;
+    return 1;
+}
+
+/* 1 when string token t decodes to its own bytes. */
+static int string_plain(const map_view *v, int t)
+{
+    return v->dirty_count == 0 || span_plain(v, v->tok[t].start, v->tok[t].end);
+}
+
+/* 1 when json[a, b) is its own compact re-serialization: a compact record
+ * and no escape byte in it. */
+static int span_clean(const map_view *v, int a, int b)
+{
+    if (v->dirty_count == 0) /* the common case, without a call */
+        return v->compact;
+    return v->compact && span_plain(v, a, b);
+}
+
+/* 1 when the value at token t is its own re-serialization. */
+static int token_clean(const map_view *v, int t)
+{
+    return span_clean(v, token_first(v, t), token_last(v, t));
 }
 
 /* ---- JSON output ------------------------------------------------------------------ */
+
+/* Copies n bytes; short copies in 8-byte words (a fixed-size memcpy is one
+ * load and one store), long ones by memcpy: a call per short copy costs. */
+static void copy_bytes(char *out, const char *in, size_t n)
+{
+    if (n > 64) {
+        memcpy(out, in, n);
+        return;
+    }
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        memcpy(out + i, in + i, 8);
+    for (; i < n; i++)
+        out[i] = in[i];
+}
 
 static int out_put(map_out *o, const char *s, size_t n)
 {
     if (n > o->cap - o->len)
         return 0;
-    memcpy(o->buf + o->len, s, n);
+    copy_bytes(o->buf + o->len, s, n);
     o->len += n;
+    return 1;
+}
+
+static int out_byte(map_out *o, char c)
+{
+    if (o->len >= o->cap)
+        return 0;
+    o->buf[o->len++] = c;
     return 1;
 }
 
 /* Structural text between strings, whitespace dropped. */
 static int out_gap(map_out *o, const char *s, size_t n)
 {
+    if (o->v->compact)
+        return out_put(o, s, n);
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -352,46 +494,49 @@ static int out_gap(map_out *o, const char *s, size_t n)
     return out_put(o, s + start, n - start);
 }
 
-/* A string body, decoded and minimally re-escaped, in quotes. The decoded
+/* String token t, decoded and minimally re-escaped, in quotes. The decoded
  * text is moved to the end of the scratch and escaped in place from there
  * (json_string_escape allows it), so no second buffer is needed. */
-static int out_string(map_out *o, const char *body, size_t n)
+static int out_string(map_out *o, int t)
 {
-    if (!out_put(o, "\"", 1))
+    const char *body = token_text(o->v, t);
+    size_t n = token_len(o->v, t);
+    if (!out_byte(o, '"'))
         return 0;
-    if (o->clean || body_is_plain(body, n, o->flags))
-        return out_put(o, body, n) && out_put(o, "\"", 1);
+    if (string_plain(o->v, t))
+        return out_put(o, body, n) && out_byte(o, '"');
     size_t decoded = 0;
     size_t escaped = 0;
     char *at = o->buf + o->len;
     size_t room = o->cap - o->len;
-    if (json_string_decode(body, n, o->flags, at, room, &decoded, o->replaced) != JSON_STRING_OK)
+    if (json_string_decode(body, n, o->v->def->flags, at, room, &decoded, o->replaced) !=
+        JSON_STRING_OK)
         return 0;
     memmove(at + room - decoded, at, decoded);
     if (json_string_escape(at + room - decoded, decoded, at, room, &escaped) != JSON_STRING_OK)
         return 0;
     o->len += escaped;
-    return out_put(o, "\"", 1);
+    return out_byte(o, '"');
 }
 
-/* The value at token t as compact JSON. */
-static int out_value(map_out *o, const map_view *v, int t)
+/* The value at token t as compact JSON: its own text where clean, else
+ * strings re-serialized and whitespace dropped (in a compact record the
+ * strings that decode to themselves stay in the runs copied as they are). */
+static int out_value(map_out *o, int t)
 {
+    const map_view *v = o->v;
     const jsmntok_t *tok = &v->tok[t];
-    if (o->clean)
-        return out_put(o, token_begin(v, t), token_span(v, t));
     if (tok->type == JSMN_STRING)
-        return out_string(o, token_text(v, t), token_len(v, t));
-    if (tok->type != JSMN_OBJECT && tok->type != JSMN_ARRAY)
+        return out_string(o, t);
+    if ((tok->type != JSMN_OBJECT && tok->type != JSMN_ARRAY) || token_clean(v, t))
         return out_put(o, token_text(v, t), token_len(v, t));
     int pos = tok->start;
     int next = t + 1;
     for (; next < v->count && v->tok[next].start < tok->end; next++) {
         const jsmntok_t *s = &v->tok[next];
-        if (s->type != JSMN_STRING)
-            continue; /* numbers and literals are part of the gaps */
-        if (!out_gap(o, v->json + pos, (size_t)(s->start - 1 - pos)) ||
-            !out_string(o, token_text(v, next), token_len(v, next)))
+        if (s->type != JSMN_STRING || (v->compact && string_plain(v, next)))
+            continue; /* numbers, literals and such strings are part of the gaps */
+        if (!out_gap(o, v->json + pos, (size_t)(s->start - 1 - pos)) || !out_string(o, next))
             return 0;
         pos = s->end + 1;
     }
@@ -400,60 +545,124 @@ static int out_value(map_out *o, const map_view *v, int t)
 
 static map_out scratch_out(map_view *v)
 {
-    map_out o = {v->m->field, MAP_FIELD_MAX, 0, v->def->flags, v->clean, &v->replaced};
+    map_out o = {v->m->field, MAP_FIELD_MAX, 0, v, &v->replaced};
     return o;
 }
 
 /* ---- keys ----------------------------------------------------------------------------- */
 
-/* Decoded text of key token t: its own bytes when plain, else decoded into
- * the scratch at offset at. Returns 0 when it does not fit. */
-static int key_text(map_view *v, int t, size_t at, map_value *key)
+/* Key token t decoded into the scratch at offset at; 0 when it does not fit. */
+static int key_decode(map_view *v, int t, size_t at, map_value *key)
 {
-    const char *raw = token_text(v, t);
-    size_t len = token_len(v, t);
-    if (v->clean || body_is_plain(raw, len, v->def->flags)) {
-        key->text = raw;
-        key->len = len;
-        return 1;
-    }
     unsigned long ignored = 0;
     char *out = v->m->field + at;
-    if (json_string_decode(raw, len, v->def->flags, out, MAP_FIELD_MAX - at, &key->len, &ignored) !=
-        JSON_STRING_OK)
+    if (json_string_decode(token_text(v, t), token_len(v, t), v->def->flags, out,
+                           MAP_FIELD_MAX - at, &key->len, &ignored) != JSON_STRING_OK)
         return 0;
     key->text = out;
     return 1;
 }
 
-static int key_is(const map_value *key, const char *name, size_t name_len)
+/* Decoded text of key token t: its own bytes when plain, else decoded into
+ * the scratch at offset at. Returns 0 when it does not fit. */
+static int key_text(map_view *v, int t, size_t at, map_value *key)
 {
-    return key->len == name_len && key->text[0] == name[0] &&
-           memcmp(key->text, name, name_len) == 0;
+    key->text = token_text(v, t);
+    key->len = token_len(v, t);
+    return string_plain(v, t) || key_decode(v, t, at, key);
 }
 
-/* A cheap signature of a plain key; 0 for keys that must be compared decoded. */
-static uint32_t key_signature(const map_view *v, int t)
+/* 1 when key is name: a byte loop, as keys are short and a call costs more. */
+static int key_is(const map_value *key, const char *name, size_t name_len)
 {
-    const char *raw = token_text(v, t);
-    size_t len = token_len(v, t);
-    if (!v->clean && !body_is_plain(raw, len, v->def->flags))
+    if (key->len != name_len)
         return 0;
-    uint32_t sig = (uint32_t)len * 2654435761u;
-    if (len > 0) {
-        sig ^= (uint32_t)(unsigned char)raw[0] << 8 ^ (uint32_t)(unsigned char)raw[len - 1] << 16 ^
-               (uint32_t)(unsigned char)raw[len / 2];
+    for (size_t i = 0; i < name_len; i++)
+        if (key->text[i] != name[i])
+            return 0;
+    return 1;
+}
+
+/* FNV-1a of a decoded key: its slot in the key table, its metadata bit. */
+static uint32_t key_hash(const char *text, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)text[i]) * 16777619u;
+    return h;
+}
+
+/* First slot of the key table to probe for hash h. */
+static size_t key_slot(uint32_t h)
+{
+    return (h ^ h >> 16) & (MAP_KEY_SLOTS - 1);
+}
+
+/* Key table entries: e < count is column e's source, count <= e < 2 * count
+ * column (e - count)'s fallback, 2 * count + i secret key i. */
+static map_key entry_key(const map_table_def *def, size_t e)
+{
+    map_key key = {NULL, 0};
+    if (e < def->count) {
+        key.text = def->columns[e].source;
+        key.len = def->columns[e].source_len;
+    } else if (e < 2 * def->count) {
+        key.text = def->columns[e - def->count].fallback;
+        key.len = def->columns[e - def->count].fallback_len;
+    } else {
+        key = secret_keys[e - 2 * def->count];
     }
-    return sig | 1u;
+    return key;
+}
+
+/* The entry of a decoded key (hash h) in the key table, -1 when none. */
+static int key_entry(const map_view *v, const map_value *key, uint32_t h)
+{
+    const map_mapper *m = v->m;
+    for (size_t i = key_slot(h); m->key_entry[i] != 0; i = (i + 1) & (MAP_KEY_SLOTS - 1)) {
+        if (m->key_hash[i] != h)
+            continue;
+        size_t e = (size_t)m->key_entry[i] - 1;
+        map_key name = entry_key(v->def, e);
+        if (key_is(key, name.text, name.len))
+            return (int)e;
+    }
+    return -1;
+}
+
+/* Puts entry e (when it has a key) into the key table; a key already there
+ * keeps its first entry (sources before fallbacks before secrets). */
+static void key_table_put(map_mapper *m, const map_table_def *def, size_t e)
+{
+    map_key name = entry_key(def, e);
+    if (name.text == NULL)
+        return;
+    uint32_t h = key_hash(name.text, name.len);
+    size_t i = key_slot(h);
+    for (; m->key_entry[i] != 0; i = (i + 1) & (MAP_KEY_SLOTS - 1)) {
+        map_key other = entry_key(def, (size_t)m->key_entry[i] - 1);
+        if (other.len == name.len && memcmp(other.text, name.text, name.len) == 0)
+            return;
+    }
+    m->key_hash[i] = h;
+    m->key_entry[i] = (uint8_t)(e + 1);
+}
+
+_Static_assert(2 * MAP_COLUMNS_MAX + COUNT_OF(secret_keys) < MAP_KEY_SLOTS,
+               "the key table always has an empty slot");
+_Static_assert(2 * MAP_COLUMNS_MAX + COUNT_OF(secret_keys) < 255, "entries fit a byte");
+
+/* Fills the mapper's key table with the table's sources, fallbacks and secrets. */
+static void key_table_init(map_mapper *m, const map_table_def *def)
+{
+    memset(m->key_entry, 0, sizeof m->key_entry);
+    for (size_t e = 0; e < 2 * def->count + COUNT_OF(secret_keys); e++)
+        key_table_put(m, def, e);
 }
 
 /* 1 when keys a and b decode to the same text; -1 when they do not fit the scratch. */
-static int keys_equal(map_view *v, int a, uint32_t sig_a, int b, uint32_t sig_b)
+static int keys_equal(map_view *v, int a, int b)
 {
-    if (sig_a != 0 && sig_b != 0) {
-        return sig_a == sig_b && token_len(v, a) == token_len(v, b) &&
-               memcmp(token_text(v, a), token_text(v, b), token_len(v, a)) == 0;
-    }
     map_value ka;
     map_value kb;
     if (!key_text(v, a, 0, &ka))
@@ -464,17 +673,19 @@ static int keys_equal(map_view *v, int a, uint32_t sig_a, int b, uint32_t sig_b)
     return ka.len == kb.len && memcmp(ka.text, kb.text, ka.len) == 0;
 }
 
-/* Appends key token t to metadata, dropping an earlier occurrence. */
-static map_status metadata_add(map_view *v, int t)
+/* Appends key token t (decoded hash sig) to metadata, dropping an earlier
+ * occurrence: only a key whose filter bit was seen is looked for. */
+static map_status metadata_add(map_view *v, int t, uint32_t sig)
 {
     map_mapper *m = v->m;
-    uint32_t sig = key_signature(v, t);
-    uint64_t bit = (uint64_t)1 << (sig >> 1 & 63);
-    int may_repeat = sig == 0 || v->metadata_unplain || (v->metadata_seen[sig >> 7 & 3] & bit);
-    v->metadata_seen[sig >> 7 & 3] |= bit;
-    v->metadata_unplain |= sig == 0;
+    uint32_t bit = sig >> 23; /* 0..511 */
+    uint64_t mask = (uint64_t)1 << (bit & 63);
+    int may_repeat = (v->metadata_seen[bit >> 6] & mask) != 0;
+    v->metadata_seen[bit >> 6] |= mask;
     for (int i = 0; may_repeat && i < m->metadata_count; i++) {
-        int same = keys_equal(v, m->metadata_token[i], v->metadata_sig[i], t, sig);
+        if (v->metadata_sig[i] != sig)
+            continue;
+        int same = keys_equal(v, m->metadata_token[i], t);
         if (same < 0)
             return MAP_ERR_NO_ROOM;
         if (same) {
@@ -501,52 +712,34 @@ static int key_is_secret(const map_value *key)
     return 0;
 }
 
-/* One bit chosen by a key's length and end bytes: a key whose bit is not
- * in v->key_filter is no source, fallback or secret, and is not compared. */
-static uint64_t key_bloom(const char *text, size_t len)
+/* A fallback key: it is every column's with that fallback. Returns 1 when
+ * it stays in metadata (unless it is a secret too). */
+static int scan_fallback(map_view *v, int t, const map_value *key)
 {
-    if (len == 0)
-        return 1;
-    size_t h = len * 7 + (size_t)(unsigned char)text[0] * 3 + (size_t)(unsigned char)text[len - 1];
-    return (uint64_t)1 << (h & 63);
-}
-
-static uint64_t table_key_filter(const map_table_def *def)
-{
-    uint64_t filter = 0;
-    for (size_t c = 0; c < def->count; c++) {
-        const map_column *col = &def->columns[c];
-        if (col->source != NULL)
-            filter |= key_bloom(col->source, col->source_len);
-        if (col->fallback != NULL)
-            filter |= key_bloom(col->fallback, col->fallback_len);
+    for (size_t c = 0; c < v->def->count; c++) {
+        const map_column *col = &v->def->columns[c];
+        if (col->fallback != NULL && key_is(key, col->fallback, col->fallback_len))
+            v->fallback_token[c] = t + 1;
     }
-    for (size_t i = 0; i < COUNT_OF(secret_keys); i++)
-        filter |= key_bloom(secret_keys[i].text, secret_keys[i].len);
-    return filter;
+    return !key_is_secret(key);
 }
 
 /* Sorts key token t: column source, fallback, secret or metadata. */
 static map_status scan_key(map_view *v, int t)
 {
-    map_value key;
-    if (v->clean && (v->key_filter & key_bloom(token_text(v, t), token_len(v, t))) == 0)
-        return metadata_add(v, t);
-    if (!key_text(v, t, 0, &key))
+    map_value key = {token_text(v, t), token_len(v, t), 0, 0};
+    if (!string_plain(v, t) && !key_decode(v, t, 0, &key))
         return MAP_ERR_NO_ROOM;
-    for (size_t c = 0; c < v->def->count; c++) {
-        const map_column *col = &v->def->columns[c];
-        if (col->source != NULL && key_is(&key, col->source, col->source_len)) {
-            v->m->column_token[c] = t + 1; /* sources are never fallbacks or secrets */
-            return MAP_OK;
-        }
+    uint32_t h = key_hash(key.text, key.len);
+    int e = key_entry(v, &key, h);
+    size_t count = v->def->count;
+    if (e >= 0 && (size_t)e < count) {
+        v->m->column_token[e] = t + 1; /* sources are never fallbacks or secrets */
+        return MAP_OK;
     }
-    for (size_t c = 0; c < v->def->count; c++) {
-        const map_column *col = &v->def->columns[c];
-        if (col->fallback != NULL && key_is(&key, col->fallback, col->fallback_len))
-            v->fallback_token[c] = t + 1; /* and stays in metadata */
-    }
-    return key_is_secret(&key) ? MAP_OK : metadata_add(v, t);
+    if (e >= 0 && ((size_t)e >= 2 * count || !scan_fallback(v, t, &key)))
+        return MAP_OK; /* a secret */
+    return metadata_add(v, t, h);
 }
 
 static map_status scan_record(map_view *v)
@@ -640,14 +833,15 @@ static int need_exact(const map_view *v, size_t bound)
 /* Any value as compact JSON into the scratch (or its bound in pass 1). */
 static map_status render_json(map_view *v, int t, map_value *val)
 {
-    if (v->clean || !need_exact(v, token_span(v, t))) {
+    int clean = token_clean(v, t);
+    if (clean || !need_exact(v, token_span(v, t))) {
         val->text = token_begin(v, t);
         val->len = token_span(v, t);
-        val->final = v->clean; /* else only a bound */
+        val->final = clean; /* else only a bound */
         return MAP_OK;
     }
     map_out o = scratch_out(v);
-    if (!out_value(&o, v, t))
+    if (!out_value(&o, t))
         return MAP_ERR_NO_ROOM;
     val->text = o.buf;
     val->len = o.len;
@@ -663,7 +857,7 @@ static map_status render_text(map_view *v, int t, int is_id, map_value *val)
     size_t len = token_len(v, t);
     val->text = raw;
     val->len = len;
-    val->final = v->clean || body_is_plain(raw, len, v->def->flags);
+    val->final = string_plain(v, t);
     if (!val->final && need_exact(v, len)) {
         if (json_string_decode(raw, len, v->def->flags, v->m->field, MAP_FIELD_MAX, &val->len,
                                &v->replaced) != JSON_STRING_OK)
@@ -686,6 +880,7 @@ static map_status render_integer(map_view *v, int t, map_value *val)
     val->text = v->number;
     val->len = format_int64(n, v->number);
     val->final = 1;
+    val->bare = 1;
     return MAP_OK;
 }
 
@@ -700,6 +895,7 @@ static map_status render_timestamp(map_view *v, int t, map_value *val)
     val->text = v->number;
     val->len = civil_time_format_iso8601(secs, v->number);
     val->final = 1;
+    val->bare = 1;
     return MAP_OK;
 }
 
@@ -714,6 +910,7 @@ static map_status render_count(map_view *v, size_t c, map_value *val)
     if (fallback >= 0 && v->tok[fallback].type == JSMN_ARRAY) {
         val->text = v->number;
         val->len = format_int64(v->tok[fallback].size, v->number);
+        val->bare = 1;
     }
     return MAP_OK;
 }
@@ -730,7 +927,7 @@ static map_status render_icon(map_view *v, map_value *val)
     int dry = v->dry;
     if (fixed + token_span(v, t) > MAP_FIELD_MAX)
         v->dry = 0; /* the id's exact length decides */
-    map_value id = {NULL, 0, 0};
+    map_value id = {NULL, 0, 0, 0};
     map_status status = render_text(v, t, 1, &id);
     int exact = !v->dry;
     v->dry = dry;
@@ -750,7 +947,16 @@ static map_status render_icon(map_view *v, map_value *val)
     return MAP_OK;
 }
 
-/* Every metadata key with its value, as one JSON object. */
+/* A run of clean metadata members, json[a, b): copied as it stands. */
+static int out_run(map_out *o, int a, int b)
+{
+    return a >= b || out_put(o, o->v->json + a, (size_t)(b - a));
+}
+
+/* Every metadata key with its value, as one JSON object. A clean member
+ * ("key":value with no escape in a compact record) is its own text, and
+ * clean members next to each other in the record are one run with the
+ * commas between them: each run is copied at once. */
 static map_status render_metadata(map_view *v, map_value *val)
 {
     const map_mapper *m = v->m;
@@ -759,32 +965,46 @@ static map_status render_metadata(map_view *v, map_value *val)
     if (!need_exact(v, token_span(v, 0)))
         return MAP_OK;
     map_out o = scratch_out(v);
-    int ok = out_put(&o, "{", 1);
+    int ok = out_byte(&o, '{');
+    int run_a = 0; /* the pending run json[run_a, run_b) */
+    int run_b = 0;
     for (int i = 0; ok && i < m->metadata_count; i++) {
         int key = m->metadata_token[i];
-        if (i > 0 && !out_put(&o, ",", 1))
-            return MAP_ERR_NO_ROOM;
-        if (v->clean) { /* "key":value is one run of the record's text */
-            const char *begin = token_begin(v, key);
-            ok = out_put(&o, begin,
-                         (size_t)(token_begin(v, key + 1) - begin) + token_span(v, key + 1));
+        int a = token_first(v, key);
+        int b = token_last(v, key + 1);
+        int clean = span_clean(v, a, b);
+        if (clean && run_b > run_a && a == run_b + 1) {
+            run_b = b; /* json[a - 1] is the comma between them */
             continue;
         }
-        ok = out_string(&o, token_text(v, key), token_len(v, key)) && out_put(&o, ":", 1) &&
-             out_value(&o, v, key + 1);
+        ok = out_run(&o, run_a, run_b) && (i == 0 || out_byte(&o, ','));
+        run_a = run_b = 0;
+        if (clean) {
+            run_a = a;
+            run_b = b;
+            continue;
+        }
+        ok = ok && out_string(&o, key) && out_byte(&o, ':') && out_value(&o, key + 1);
     }
-    if (!ok || !out_put(&o, "}", 1))
+    if (!ok || !out_run(&o, run_a, run_b) || !out_byte(&o, '}'))
         return MAP_ERR_NO_ROOM;
     val->text = o.buf;
     val->len = o.len;
     return MAP_OK;
 }
 
+/* The run start, formatted once per value of ctx.processed_at. */
 static map_status render_processed_at(map_view *v, map_value *val)
 {
-    val->len = civil_time_format_iso8601(v->m->ctx.processed_at, v->number);
-    val->text = v->number;
+    map_mapper *m = v->m;
+    if (m->processed_len == 0 || m->processed_secs != m->ctx.processed_at) {
+        m->processed_secs = m->ctx.processed_at;
+        m->processed_len = civil_time_format_iso8601(m->processed_secs, m->processed_text);
+    }
+    val->len = m->processed_len;
+    val->text = m->processed_text;
     val->final = 1;
+    val->bare = 1;
     return val->len > 0 ? MAP_OK : MAP_ERR_TIMESTAMP;
 }
 
@@ -794,6 +1014,7 @@ static map_status render_column(map_view *v, size_t c, map_value *val)
     val->text = NULL;
     val->len = 0;
     val->final = 0;
+    val->bare = 0;
     v->error_token = -1;
     v->number = v->numbers[c];
     switch (v->def->columns[c].kind) {
@@ -949,7 +1170,12 @@ static map_status write_row(map_view *v, csv_sink *sink)
         map_status status = val.final ? MAP_OK : render_column(v, c, &val);
         if (status != MAP_OK)
             return record_error(v, status, v->def->header[c]);
-        cs = val.text == NULL ? csv_field_null(sink) : csv_field(sink, val.text, val.len);
+        if (val.text == NULL)
+            cs = csv_field_null(sink);
+        else if (val.bare)
+            cs = csv_field_bare(sink, val.text, val.len);
+        else
+            cs = csv_field(sink, val.text, val.len);
         if (cs != CSV_OK)
             return sink_error(v, cs, v->def->header[c]);
     }
@@ -970,10 +1196,8 @@ map_status map_record(map_mapper *mapper, const jstream_record *record, csv_sink
     mapper->error_column = NULL;
     mapper->error_id[0] = '\0';
     mapper->sink_status = CSV_OK;
-    if (v.count > 0) {
-        v.clean = record_is_clean(&v, record->plain);
-        v.key_filter = table_key_filter(v.def);
-    }
+    if (v.count > 0)
+        record_classify(&v, record->plain);
     map_status status = scan_record(&v);
     if (status != MAP_OK)
         return record_error(&v, status, NULL);

@@ -115,9 +115,33 @@ static int64_t text_scan_exponent(const char *s, size_t n, size_t *i, int *ok)
     return negative ? -e : e;
 }
 
+/* The common case of text_json_integer: 1 to 19 digits and nothing else
+ * (no sign, point or exponent). Returns 0, leaving *out alone, otherwise. */
+static int text_plain_integer(const char *s, size_t n, text_integer *out)
+{
+    uint64_t magnitude = 0;
+    int digits = 0;
+    if (n == 0 || n > 19)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9)
+            return 0;
+        magnitude = magnitude * 10 + d;
+        digits += magnitude != 0; /* leading zeros are not significant */
+    }
+    out->negative = 0;
+    out->digits = digits;
+    out->magnitude = magnitude;
+    out->fraction = 0;
+    return 1;
+}
+
 int text_json_integer(const char *s, size_t n, text_integer *out)
 {
     size_t i = 0;
+    if (text_plain_integer(s, n, out))
+        return 1;
     out->negative = n > 0 && s[0] == '-';
     i += (size_t)out->negative;
     const char *int_digits = s + i;

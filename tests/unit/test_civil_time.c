@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "civil_time.h"
@@ -134,6 +135,21 @@ static void every_day_from_1970_to_9999_round_trips(void **state)
     assert_int_equal(expected, CIVIL_TIME_UNIX_MAX + 1);
 }
 
+/* Every second of a day, in a year of four distinct digits, prints as snprintf would. */
+static void every_second_of_a_day_formats_its_digits(void **state)
+{
+    (void)state;
+    int64_t day = civil_time_to_unix(2987, 10, 29, 0, 0, 0);
+    for (int64_t s = 0; s < 86400; s++) {
+        char expected[32];
+        char out[21];
+        snprintf(expected, sizeof expected, "2987-10-29T%02d:%02d:%02dZ", (int)(s / 3600),
+                 (int)(s / 60 % 60), (int)(s % 60));
+        assert_int_equal(civil_time_format_iso8601(day + s, out), CIVIL_TIME_ISO8601_LEN);
+        assert_string_equal(out, expected);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +163,7 @@ int main(void)
         cmocka_unit_test(out_of_range_fields_are_rejected),
         cmocka_unit_test(leap_second_counts_as_next_minute),
         cmocka_unit_test(every_day_from_1970_to_9999_round_trips),
+        cmocka_unit_test(every_second_of_a_day_formats_its_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

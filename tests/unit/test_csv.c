@@ -678,6 +678,46 @@ static void calls_out_of_order_are_usage(void **state)
     assert_file_text(path, HEADER3);
 }
 
+/* csv_field_bare writes its bytes as they are (also across buffer flushes)
+ * and counts as a field like csv_field, with the same usage errors. */
+static void bare_fields_are_written_as_they_are(void **state)
+{
+    (void)state;
+    static char big[3 * CSV_BUFFER_SIZE];
+    static char expected[4 * CSV_BUFFER_SIZE];
+    csv_sink sink;
+    const char *path = tmp_path("bare.csv");
+    memset(big, '7', sizeof big);
+    assert_int_equal(csv_open(&sink, path, CSV_MODE_APPEND, 0, header3, 3), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "1", 1), CSV_ERR_USAGE); /* outside a row */
+    assert_int_equal(csv_row_begin(&sink), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "-12", 3), CSV_OK);
+    assert_int_equal(csv_field(&sink, "a,b", 3), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "2024-06-06T05:00:00Z", 20), CSV_OK);
+    assert_int_equal(csv_row_end(&sink), CSV_OK);
+    assert_int_equal(csv_commit(&sink), CSV_OK);
+    assert_int_equal(csv_row_begin(&sink), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, NULL, 0), CSV_ERR_USAGE);
+    assert_int_equal(csv_field_bare(&sink, big, sizeof big), CSV_OK);
+    assert_int_equal(csv_field_null(&sink), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "0", 1), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "9", 1), CSV_ERR_USAGE); /* a fourth field */
+    assert_int_equal(csv_row_end(&sink), CSV_ERR_USAGE);
+    assert_int_equal(csv_rollback(&sink), CSV_OK);
+    assert_int_equal(csv_row_begin(&sink), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, big, sizeof big), CSV_OK);
+    assert_int_equal(csv_field_null(&sink), CSV_OK);
+    assert_int_equal(csv_field_bare(&sink, "0", 1), CSV_OK);
+    assert_int_equal(csv_row_end(&sink), CSV_OK);
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    size_t n = (size_t)snprintf(expected, sizeof expected, "%s-12,\"a,b\",2024-06-06T05:00:00Z\n",
+                                HEADER3);
+    memcpy(expected + n, big, sizeof big);
+    n += sizeof big;
+    memcpy(expected + n, ",,0\n", 4);
+    assert_file_is(path, expected, n + 4);
+}
+
 static void open_rejects_zero_columns_and_missing_header_names(void **state)
 {
     (void)state;
@@ -961,6 +1001,38 @@ static void special_byte_at_any_position_forces_quotes(void **state)
     assert_int_equal(pos, total);
 }
 
+/* Control bytes below 0x0E other than CR and LF (tab inside, 0x01, VT, FF)
+ * trip the word test's shared check for CR and LF but need no quotes: at
+ * every inner position of fields of 3 to 30 bytes, each is written as is. */
+static void control_bytes_inside_a_field_need_no_quotes(void **state)
+{
+    (void)state;
+    static const char controls[] = {'\t', 0x01, 0x0b, 0x0c};
+    static const char *const header[] = {"v", "end"};
+    static char data[4 * FILE_MAX];
+    static char expected[4 * FILE_MAX];
+    size_t n = 0;
+    char value[32];
+    csv_sink sink;
+    const char *path = tmp_path("controls.csv");
+    assert_int_equal(csv_open(&sink, path, CSV_MODE_REPLACE, 0, header, 2), CSV_OK);
+    n += (size_t)snprintf(expected + n, sizeof expected - n, "v,end\n");
+    for (size_t c = 0; c < sizeof controls; c++) {
+        for (size_t len = 3; len <= 30; len++) {
+            for (size_t at = 1; at + 1 < len; at++) {
+                const char *const row[] = {value, "e"};
+                (void)scan_value(value, len, at, controls[c]);
+                put_row(&sink, row, 2);
+                n += (size_t)snprintf(expected + n, sizeof expected - n, "%s,e\n", value);
+            }
+        }
+    }
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    size_t total = read_all(path, data, sizeof data);
+    assert_int_equal(total, n);
+    assert_memory_equal(data, expected, n);
+}
+
 /* ---- strerror ----------------------------------------------------------------------------- */
 
 static void every_status_has_its_own_words(void **state)
@@ -1005,12 +1077,14 @@ int main(void)
         cmocka_unit_test(too_few_fields_is_usage_until_rollback),
         cmocka_unit_test(too_many_fields_is_usage_and_nothing_extra_is_written),
         cmocka_unit_test(calls_out_of_order_are_usage),
+        cmocka_unit_test(bare_fields_are_written_as_they_are),
         cmocka_unit_test(open_rejects_zero_columns_and_missing_header_names),
         cmocka_unit_test(path_longer_than_limit_is_path_long),
         cmocka_unit_test(path_in_missing_folder_is_open_error),
         cmocka_unit_test(file_size_limit_is_nospc_and_rollback_restores_committed_size),
         cmocka_unit_test(rows_read_back_with_an_rfc4180_reader_are_identical),
         cmocka_unit_test(special_byte_at_any_position_forces_quotes),
+        cmocka_unit_test(control_bytes_inside_a_field_need_no_quotes),
         cmocka_unit_test(every_status_has_its_own_words),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -503,6 +503,92 @@ static void duplicate_keys_keep_the_last_value(void **state)
                    "g,,,,,,\"{\"\"x\"\":0,\"\"a&b\"\":2}\",2024-06-06T05:00:00Z");
 }
 
+/* A compact record with a few escapes: members and values without one are
+ * copied as they stand (clean neighbours as one run), the others are
+ * re-serialized string by string. */
+static void record_with_a_few_escapes_copies_its_clean_members_whole(void **state)
+{
+    fixture *f = *state;
+    assert_one_row(
+        f, MAP_TABLE_USERS,
+        "{\"_id\":\"u1\",\"uid\":\"1\",\"cc\":\"DE\",\"note\":\"a\\\"b\",\"p\":\"x\",\"name\":\"J"
+        "\\u00f6\",\"custom\":{\"t\":[\"q\\\"u\",\"v\"],\"n\":1},\"x\":{\"k\":\"\\\\\",\"m\":[1]},"
+        "\"z\":2}",
+        "u1," APP_ID ",,Jö,,,,,,,\"{\"\"t\"\":[\"\"q\\\"\"u\"\",\"\"v\"\"],\"\"n\"\":1}\",,,,,2024-"
+        "06-06T05:00:00Z,,\"{\"\"uid\"\":\"\"1\"\",\"\"cc\"\":\"\"DE\"\",\"\"note\"\":\"\"a\\\"\"b"
+        "\"\",\"\"p\"\":\"\"x\"\",\"\"x\"\":{\"\"k\"\":\"\"\\\\\"\",\"\"m\"\":[1]},\"\"z\"\":2}\"");
+}
+
+/* More escapes than the record's list holds: each string is then tested
+ * by its own bytes, with the same row. */
+static void record_with_many_escapes_tests_each_string(void **state)
+{
+    fixture *f = *state;
+    char json[512];
+    char row[1024];
+    char many[128] = "";
+    char many_csv[128] = "";
+    for (int i = 0; i < 40; i++) {
+        strcat(many, "x\\n");
+        strcat(many_csv, "x\\n");
+    }
+    snprintf(
+        json, sizeof json,
+        "{\"_id\":\"u1\",\"a\":1,\"s\":\"%s\",\"b\":\"y\",\"c\\u0061\":\"z\",\"custom\":{\"q\":"
+        "\"\\\"\"},\"d\":[\"e\"]}",
+        many);
+    snprintf(
+        row, sizeof row,
+        "u1," APP_ID ",,,,,,,,,\"{\"\"q\"\":\"\"\\\"\"\"\"}\",,,,,2024-06-06T05:00:00Z,,\"{\"\""
+        "a\"\":1,\"\"s\"\":\"\"%s\"\",\"\"b\"\":\"\"y\"\",\"\"ca\"\":\"\"z\"\",\"\"d\"\":[\"\"e"
+        "\"\"]}\"",
+        many_csv);
+    assert_one_row(f, MAP_TABLE_USERS, json, row);
+    /* and with whitespace, so the record is not compact either */
+    assert_one_row(f, MAP_TABLE_USERS,
+                   "{ \"_id\" : \"u1\" , \"a\" : \"x\\ny\" , \"b\" : [ \"p\" , \"q\\\"\" ] , \"c\" "
+                   ": { \"d\" : \"e f\" } }",
+                   "u1," APP_ID ",,,,,,,,,,,,,,2024-06-06T05:00:00Z,,\"{\"\"a\"\":\"\"x\\ny\"\",\""
+                   "\"b\"\":[\"\"p\"\",\"\"q\\\"\"\"\"],\"\"c\"\":{\"\"d\"\":\"\"e f\"\"}}\"");
+}
+
+/* Where entities are decoded, '&' is an escape byte too, in a record with
+ * or without a backslash. */
+static void html_tables_list_their_ampersands(void **state)
+{
+    fixture *f = *state;
+    assert_one_row(
+        f, MAP_TABLE_GROUPS,
+        "{\"_id\":\"g\",\"name\":\"A &amp; B\",\"x\":\"1&2\",\"y\":\"ok\",\"z\":[1,\"&lt;"
+        "\"],\"w\":3}",
+        "g,A & B,,,,,\"{\"\"x\"\":\"\"1&2\"\",\"\"y\"\":\"\"ok\"\",\"\"z\"\":[1,\"\"<\"\"],"
+        "\"\"w\"\":3}\",2024-06-06T05:00:00Z");
+    assert_one_row(
+        f, MAP_TABLE_GROUPS,
+        "{\"_id\":\"g\",\"name\":\"A\\\"&amp;\",\"x\":\"1&2\",\"y\":\"o\\\\k\",\"w\":3}",
+        "g,\"A\"\"&\",,,,,\"{\"\"x\"\":\"\"1&2\"\",\"\"y\"\":\"\"o\\\\k\"\",\"\"w\"\":3}\","
+        "2024-06-06T05:00:00Z");
+    assert_one_row(
+        f, MAP_TABLE_APPS_MINE,
+        "{\"_id\":\"64b0ac10c2c3ce0012dd1009\",\"name\":\"A &amp; B\",\"key\":\"k\",\"x\":"
+        "\"1&2\",\"y\":\"ok\",\"z\":{\"a\":\"&gt;\",\"b\":\"c\"},\"w\":3}",
+        "64b0ac10c2c3ce0012dd1009,A & B,k,,,," SERVER_URL
+        "/appimages/64b0ac10c2c3ce0012dd1009.png,\"{\"\"x\"\":\"\"1&2\"\",\"\"y\"\":\"\"ok"
+        "\"\",\"\"z\"\":{\"\"a\"\":\"\">\"\",\"\"b\"\":\"\"c\"\"},\"\"w\"\":3}\",2024-06-06T0"
+        "5:00:00Z");
+}
+
+/* Keys are told apart by their text, not their hash: ve5o_ and v7pnk have
+ * the same FNV-1a hash, al and bb the same metadata filter bit. */
+static void keys_of_equal_hash_stay_apart(void **state)
+{
+    fixture *f = *state;
+    assert_one_row(f, MAP_TABLE_USERS,
+                   "{\"_id\":\"u1\",\"ve5o_\":1,\"v7pnk\":2,\"al\":3,\"bb\":4,\"ve5o_\":5}",
+                   "u1," APP_ID ",,,,,,,,,,,,,,2024-06-06T05:00:00Z,,\"{\"\"v7pnk\"\":2,\"\"al\"\":"
+                   "3,\"\"bb\"\":4,\"\"ve5o_\"\":5}\"");
+}
+
 static void keys_may_come_in_any_order(void **state)
 {
     fixture *f = *state;
@@ -741,6 +827,28 @@ static void processed_at_outside_the_calendar_is_an_error(void **state)
     assert_string_equal(finish(f), "");
 }
 
+/* processed_at is formatted once and kept; a new run start in the mapper's
+ * context (even after an error) is formatted anew. */
+static void processed_at_follows_the_context(void **state)
+{
+    fixture *f = *state;
+    map_context ctx = {SERVER_URL, APP_ID, RUN_START};
+    map_init(&f->mapper, MAP_TABLE_GROUPS, &ctx);
+    open_sink(f, MAP_TABLE_GROUPS);
+    assert_int_equal(map_json(f, "{\"_id\":\"a\"}"), MAP_OK);
+    assert_int_equal(map_json(f, "{\"_id\":\"b\"}"), MAP_OK);
+    f->mapper.ctx.processed_at = -1;
+    assert_int_equal(map_json(f, "{\"_id\":\"c\"}"), MAP_ERR_TIMESTAMP);
+    f->mapper.ctx.processed_at = 0;
+    assert_int_equal(map_json(f, "{\"_id\":\"d\"}"), MAP_OK);
+    f->mapper.ctx.processed_at = 253402300799;
+    assert_int_equal(map_json(f, "{\"_id\":\"e\"}"), MAP_OK);
+    assert_string_equal(finish(f), "a,,,,,,{},2024-06-06T05:00:00Z\n"
+                                   "b,,,,,,{},2024-06-06T05:00:00Z\n"
+                                   "d,,,,,,{},1970-01-01T00:00:00Z\n"
+                                   "e,,,,,,{},9999-12-31T23:59:59Z\n");
+}
+
 static void failed_record_leaves_no_half_row(void **state)
 {
     fixture *f = *state;
@@ -806,6 +914,12 @@ int main(void)
             lone_surrogates_become_replacement_characters_and_are_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(custom_data_is_compact_json_of_any_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(duplicate_keys_keep_the_last_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(record_with_a_few_escapes_copies_its_clean_members_whole,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(record_with_many_escapes_tests_each_string, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(html_tables_list_their_ampersands, setup, teardown),
+        cmocka_unit_test_setup_teardown(keys_of_equal_hash_stay_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(keys_may_come_in_any_order, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_and_null_values_are_null, setup, teardown),
         cmocka_unit_test_setup_teardown(secrets_are_never_written, setup, teardown),
@@ -822,6 +936,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sink_failure_is_reported_with_its_status, setup, teardown),
         cmocka_unit_test_setup_teardown(processed_at_outside_the_calendar_is_an_error, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(processed_at_follows_the_context, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_record_leaves_no_half_row, setup, teardown),
         cmocka_unit_test_setup_teardown(description_cuts_long_ids_and_values, setup, teardown),
         cmocka_unit_test(status_words_exist),
