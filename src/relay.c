@@ -7,7 +7,11 @@
  * the filled part; both counters change under the lock, and the worker
  * consumes outside it, in pieces of at most RELAY_PIECE bytes so that room
  * comes back to the pusher while a large span is read. Each side sleeps
- * only when it must, and is woken only when the other one sleeps.
+ * only when it must, and is woken only when the other one sleeps and there
+ * is a batch for it: the worker when a whole piece waits (or the drain
+ * needs the rest), the pusher when half the ring is free (or the drain is
+ * done, or the body stopped) - not after every piece, which would make
+ * the two threads take turns piece by piece, a context switch each.
  */
 #include "relay.h"
 
@@ -61,8 +65,8 @@ static void relay_main(void *arg)
         r->read += n;
         if (stop)
             r->stopped = 1;
-        if (r->pusher_waiting)
-            port_worker_wake(&r->worker);
+        if (r->pusher_waiting && (r->stopped || r->written - r->read <= RELAY_RING_SIZE / 2))
+            port_worker_wake(&r->worker); /* room for a batch, the end of a drain, or a stop */
     }
     port_worker_unlock(&r->worker);
 }
@@ -124,8 +128,8 @@ relay_status relay_push(relay *r, const uint8_t *data, size_t len)
         r->written += n;
         data += n;
         len -= n;
-        if (r->consumer_waiting)
-            port_worker_wake(&r->worker);
+        if (r->consumer_waiting && r->written - r->read >= RELAY_PIECE)
+            port_worker_wake(&r->worker); /* a whole piece (the drain wakes for less) */
     }
     port_worker_unlock(&r->worker);
     return st;
@@ -140,6 +144,8 @@ relay_status relay_drain(relay *r)
         return st;
     }
     port_worker_lock(&r->worker);
+    if (r->consumer_waiting && r->read != r->written)
+        port_worker_wake(&r->worker); /* less than a piece is left */
     while (r->read != r->written) {
         r->pusher_waiting = 1;
         port_worker_wait(&r->worker);

@@ -55,6 +55,8 @@ int main(void)
     SHOW("agent.window", MEMBER(agent, window));
     SHOW("agent.stats", MEMBER(agent, stats));
     SHOW("agent.opts", MEMBER(agent, opts));
+    SHOW("agent.relay", MEMBER(agent, relay));
+    SHOW("  relay.ring", MEMBER(relay, ring));
 
     SHOW("opt.TLS_ARENA_SIZE", TLS_ARENA_SIZE);
     SHOW("opt.JSTREAM_RECORD_MAX", JSTREAM_RECORD_MAX);
@@ -70,5 +72,7 @@ int main(void)
     SHOW("opt.TLS_CA_DER_MAX", TLS_CA_DER_MAX);
     SHOW("opt.MBEDTLS_SSL_IN_CONTENT_LEN", MBEDTLS_SSL_IN_CONTENT_LEN);
     SHOW("opt.MBEDTLS_SSL_OUT_CONTENT_LEN", MBEDTLS_SSL_OUT_CONTENT_LEN);
+    SHOW("opt.RELAY_RING_SIZE", RELAY_RING_SIZE);
+    SHOW("opt.RELAY_STACK_SIZE", RELAY_STACK_SIZE);
     return 0;
 }
