@@ -9,7 +9,10 @@
 #  3. a server that ignores Accept-Encoding: the same rows;
 #  4. a corrupt gzip body once: retried, the run exact; on every attempt:
 #     exit 65 with one line naming the page and the gzip error.
-# Environment: COUNTLY_SYNC, COUNTLY_SYNC_WRAPPER, BUILD_DIR, TEST_TMP.
+#  5. bodies scanned on a second thread (relay.h) or on one: the test-hooks
+#     build with COUNTLY_SYNC_CPUS=1 (one thread) and =2 (two) gives the
+#     same exact rows, gzipped and identity, and says which it did.
+# Environment: COUNTLY_SYNC, COUNTLY_SYNC_HOOKS, COUNTLY_SYNC_WRAPPER, BUILD_DIR, TEST_TMP.
 # Last line: "N passed, N failed".
 set -u -o pipefail
 
@@ -115,5 +118,33 @@ check_eq "corrupt gzip always: one error line" 1 "$(grep -c '^countly-sync: erro
 check_match "corrupt gzip always: names the page and the gzip error" \
     "error: users of app $APP, page 2: gzip body: corrupt gzip data \\(GET .*gave up after 2 attempts\\)" "$ERR"
 sim_get "${PORT[gz]}" /__sim/reset-faults >/dev/null
+
+# ---- 5. one thread or two ---------------------------------------------------------------------
+
+HOOKS=${COUNTLY_SYNC_HOOKS:-$BUILD_DIR/asan/bin/countly-sync-hooks}
+if [ -x "$HOOKS" ]; then
+    SAVED_BIN=$BIN
+    BIN=$HOOKS
+    for cpus in 1 2; do
+        for comp in true false; do
+            name=cpus$cpus-$comp
+            gconf "$name" gz "http_compression=$comp"
+            CS_PREFIX=(env COUNTLY_SYNC_CPUS=$cpus)
+            run_cs "$name" "$ADMIN" -c "$TMP/$name.json" -v sync
+            CS_PREFIX=()
+            check_eq "$cpus cpu(s), http_compression $comp: exit 0" 0 "$RC"
+            exact_run "$name"
+            if [ "$cpus" = 1 ]; then
+                check_nomatch "1 cpu: bodies scanned on the agent's thread" "second thread" "$ERR"
+            else
+                check_match "2 cpus: bodies scanned on a second thread" \
+                    "bodies are scanned on a second thread" "$ERR"
+            fi
+        done
+    done
+    BIN=$SAVED_BIN
+else
+    tl_fail "one thread or two" "$HOOKS not built (make hooks)"
+fi
 
 tl_summary
