@@ -452,24 +452,22 @@ csv_status csv_field_null(csv_sink *sink)
     return csv_field_start(sink);
 }
 
+/* Starts the field of a value (text not NULL). */
+static csv_status csv_value_start(csv_sink *sink, const char *text)
+{
+    return text == NULL ? CSV_ERR_USAGE : csv_field_start(sink);
+}
+
 csv_status csv_field(csv_sink *sink, const char *text, size_t len)
 {
-    if (text == NULL)
-        return CSV_ERR_USAGE;
-    csv_status status = csv_field_start(sink);
-    if (status != CSV_OK)
-        return status;
-    return csv_put_text(sink, text, len);
+    csv_status status = csv_value_start(sink, text);
+    return status != CSV_OK ? status : csv_put_text(sink, text, len);
 }
 
 csv_status csv_field_bare(csv_sink *sink, const char *text, size_t len)
 {
-    if (text == NULL)
-        return CSV_ERR_USAGE;
-    csv_status status = csv_field_start(sink);
-    if (status != CSV_OK)
-        return status;
-    return csv_put(sink, (const uint8_t *)text, len);
+    csv_status status = csv_value_start(sink, text);
+    return status != CSV_OK ? status : csv_put(sink, (const uint8_t *)text, len);
 }
 
 csv_status csv_row_end(csv_sink *sink)
