@@ -42,10 +42,13 @@ typedef enum {
 
 typedef struct {
     agent_command command;
-    const char *config_path; /* -c; default "./configuration.json" */
-    const char *output_dir;  /* --output, or NULL */
-    const char *state_file;  /* --state, or NULL */
-    log_level level;         /* -q / -v */
+    const char *config_path;  /* -c; default "./configuration.json" */
+    const char *output_dir;   /* --output, or NULL */
+    const char *state_file;   /* --state, or NULL */
+    log_level level;          /* -q / -v */
+    const char *report_path;  /* --report, or NULL */
+    const char *metrics_path; /* --metrics, or NULL */
+    int log_json;             /* --log-format json */
 } agent_options;
 
 /* Counters of one stream for the summary line. */

@@ -328,6 +328,18 @@
 #define LOG_PROGRESS_INTERVAL_MS 10000
 #endif
 
+/* A --log-format json line: the message escaped (each byte at most 6, as
+ * \u00XX) plus the timestamp, level and context fields; a message whose
+ * escape does not fit is cut at a character and ends in "...". */
+#ifndef LOG_JSON_LINE_MAX
+#define LOG_JSON_LINE_MAX (2 * LOG_LINE_MAX + 256)
+#endif
+
+/* The context of json lines (stream name, app id: 24 hex digits). */
+#ifndef LOG_CONTEXT_MAX
+#define LOG_CONTEXT_MAX 32
+#endif
+
 /* ---- retries ---------------------------------------------------------------------- */
 
 /* Exponential backoff with full jitter: the n-th retry waits a random time

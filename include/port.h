@@ -186,6 +186,14 @@ const char *port_getenv(const char *name);
 /* 1 when the diagnostics stream (stderr) is a terminal. */
 int port_console_is_terminal(void);
 
+/* 1 when the diagnostics stream is the systemd journal: JOURNAL_STREAM
+ * ("DEV:INODE", decimal) names the file stderr is (sd-daemon(3) prefixes
+ * then replace timestamps). 0 elsewhere, and on a port without it. */
+int port_console_is_journal(void);
+
+/* Columns of the terminal on the diagnostics stream; 80 when not known. */
+unsigned port_console_width(void);
+
 /* ---- a second thread (optional: a port without threads says so) ---- */
 
 /* Room for a port's thread handle, lock and condition variable; each port

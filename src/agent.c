@@ -154,7 +154,9 @@ static int setup_transport(agent *a)
 int agent_run(agent *a, const agent_options *opts)
 {
     a->opts = *opts;
-    log_init(&a->log, opts->level, port_console_is_terminal());
+    log_init(&a->log, opts->level,
+             log_style_for(opts->log_json, port_console_is_terminal(), port_console_is_journal()),
+             port_console_width());
     int code = load_configuration(a);
     if (code != 0)
         return code;
@@ -575,13 +577,39 @@ static int users_status(agent *a)
     return unexpected_status(a);
 }
 
+/* How far the users stream is, 0..1: the apps done, and of the app being
+ * read the part of its window's seconds behind it (0 when not known). */
+static double users_done(const agent *a, unsigned index, unsigned count)
+{
+    const state_run *run = &a->state.run;
+    const window_position *pos = window_position_of(&a->window);
+    double app = pos->range == WINDOW_RANGE_DONE ? 1.0 : 0.0;
+    if (pos->range == WINDOW_RANGE_SECONDS && pos->has_lo && !run->all_history &&
+        run->to > run->from)
+        app = (double)(pos->lo - run->from) / (double)(run->to - run->from);
+    return count > 0 && index > 0 ? ((double)(index - 1) + app) / (double)count : 0.0;
+}
+
+/* The users progress line: app i of N, rows, rate and an ETA. */
 static void progress(agent *a, int force)
 {
     const agent_stream_stats *s = &a->stats[STREAM_USERS];
     double secs = (double)(port_clock_ms() - s->start_ms) / 1000.0;
-    log_progress(&a->log, force, "users: app %s: %lu rows of its window, %lu in all (%.0f rows/s)",
-                 a->state.run.app_id, a->window_rows, s->rows,
-                 secs > 0 ? (double)s->rows / secs : 0.0);
+    log_progress_info p = {"users",
+                           a->state.run.app_id,
+                           0,
+                           selected_count(a),
+                           a->window_rows,
+                           s->rows,
+                           secs > 0 ? (double)s->rows / secs : 0.0,
+                           -1};
+    for (unsigned i = 0; i < p.app_count && p.app_index == 0; i++)
+        if (strcmp(selected_app(a, i), a->state.run.app_id) == 0)
+            p.app_index = i + 1;
+    double done = users_done(a, p.app_index, p.app_count);
+    if (done > 0.01)
+        p.eta_seconds = (long)(secs * (1.0 - done) / done);
+    log_progress(&a->log, force, &p);
 }
 
 /* A complete page: the engine moves on (cutting the rows of a full page's
@@ -632,6 +660,7 @@ static int read_window(agent *a)
     for (unsigned long page = 1; !window_done(&a->window); page++) {
         unsigned long rows = 0;
         (void)snprintf(a->where, sizeof a->where, "users of app %s, page %lu", run->app_id, page);
+        log_set_context(&a->log, "users", run->app_id, page);
         int code = users_page_target(a);
         if (code != 0)
             return code;
@@ -870,6 +899,7 @@ static void stream_begin(agent *a, int stream)
     memset(&a->stats[stream], 0, sizeof a->stats[stream]);
     a->stats[stream].start_ms = port_clock_ms();
     (void)snprintf(a->where, sizeof a->where, "%s", STREAM_NAMES[stream]);
+    log_set_context(&a->log, STREAM_NAMES[stream], NULL, 0);
 }
 
 /* Counts a committed page. */
@@ -889,8 +919,9 @@ static void stream_summary(agent *a, int stream)
         log_notice(&a->log, "%s: %lu unpaired surrogate or NUL character%s written as U+FFFD",
                    STREAM_NAMES[stream], s->replaced, s->replaced == 1 ? "" : "s");
     double secs = (double)(port_clock_ms() - s->start_ms) / 1000.0;
-    log_notice(&a->log, "%s: %lu rows, %lu page%s, %.1f KB, %.1f s", STREAM_NAMES[stream], s->rows,
-               s->pages, s->pages == 1 ? "" : "s", (double)s->bytes / 1024.0, secs);
+    log_set_context(&a->log, STREAM_NAMES[stream], NULL, 0);
+    log_info(&a->log, "%s: %lu rows, %lu page%s, %.1f KB, %.1f s", STREAM_NAMES[stream], s->rows,
+             s->pages, s->pages == 1 ? "" : "s", (double)s->bytes / 1024.0, secs);
 }
 
 /* ==== one GET, with retries ====================================================== */

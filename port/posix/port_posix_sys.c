@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -345,6 +346,32 @@ const char *port_getenv(const char *name)
 int port_console_is_terminal(void)
 {
     return isatty(STDERR_FILENO);
+}
+
+int port_console_is_journal(void)
+{
+    const char *env = getenv("JOURNAL_STREAM");
+    struct stat st;
+    if (env == NULL || fstat(STDERR_FILENO, &st) != 0)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long dev = strtoull(env, &end, 10);
+    if (errno != 0 || end == env || *end != ':')
+        return 0;
+    const char *ino_text = end + 1;
+    unsigned long long ino = strtoull(ino_text, &end, 10);
+    if (errno != 0 || end == ino_text || *end != '\0')
+        return 0;
+    return dev == (unsigned long long)st.st_dev && ino == (unsigned long long)st.st_ino;
+}
+
+unsigned port_console_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+        return 80;
+    return ws.ws_col;
 }
 
 /* ---- console ----------------------------------------------------------------------------- */

@@ -260,7 +260,7 @@ done
 check_eq "corrupt page: native exit 65" 65 "${RC[native]}"
 check_eq "corrupt page: $ARCH exit 65" 65 "${RC[cross]}"
 # (the run start, a 10-digit unix time in the filter, differs)
-error_line() { grep ': error: ' "$TMP/runs/corrupt.$1.err" | head -n 1 | sed 's/[0-9]\{10\}/RUN_START/g'; }
+error_line() { tl_untimestamp <"$TMP/runs/corrupt.$1.err" | grep ': error: ' | head -n 1 | sed 's/[0-9]\{10\}/RUN_START/g'; }
 check_ne "corrupt page: an error line" "" "$(error_line cross)"
 check_eq "corrupt page: the same error line" "$(error_line native)" "$(error_line cross)"
 sim_get /__sim/reset-faults >/dev/null

@@ -12,7 +12,8 @@
 #   sim_get PORT PATH                         a control or API request (curl, test CA)
 #   json_field JSON KEY                       one top-level value (lists space-separated)
 #   write_config FILE KEY=VALUE...            configuration.json ([ or { values as JSON)
-#   run_cs NAME KEY ARGS...                   run the binary: RC, OUT, ERR, ELAPSED_MS
+#   run_cs NAME KEY ARGS...                   run the binary: RC, OUT, ERR (its lines
+#                                             without their timestamps), ELAPSED_MS
 #                                             (and RUNS/NAME.sleeps: the waits a test-hooks
 #                                             binary asked for, port_posix_hooks.h)
 #   truth SIM TABLE QUERY OUT                 the simulator's expected rows into OUT
@@ -140,7 +141,7 @@ run_cs() {
     t1=$(date +%s%N)
     ELAPSED_MS=$(((t1 - t0) / 1000000))
     OUT=$(cat "$RUNS/$name.out")
-    ERR=$(cat "$RUNS/$name.err")
+    ERR=$(tl_untimestamp <"$RUNS/$name.err") # the file keeps the timestamps
     printf '%s\n' "$*" >"$RUNS/$name.cmd"
     CS_LAST=$name
 }

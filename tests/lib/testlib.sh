@@ -19,8 +19,16 @@
 # when it succeeds, and a failed check "setup: NAME" when it does not.
 #
 #   setup_eq NAME EXPECTED ACTUAL / setup_match NAME REGEX TEXT
+#
+# countly-sync's stderr, when it is a file or a pipe, starts each line with
+# an RFC 3339 timestamp; `tl_untimestamp <FILE` prints the lines without it.
 
 TL_PASSED=0
+
+# tl_untimestamp: stdin without the "YYYY-MM-DDTHH:MM:SSZ " that starts a line.
+tl_untimestamp() {
+    sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z //'
+}
 TL_FAILED=0
 TL_FAILED_NAMES=()
 

@@ -108,7 +108,7 @@ run_lwip() {
         ${LWIP_ENV:-} timeout 300 "$LWIP_BIN" "$@" >"$RUNS/$name.out" 2>"$RUNS/$name.err"
     RC=$?
     OUT=$(cat "$RUNS/$name.out")
-    ERR=$(cat "$RUNS/$name.err")
+    ERR=$(tl_untimestamp <"$RUNS/$name.err")
 }
 run_posix() {
     local name=$1
@@ -116,7 +116,7 @@ run_posix() {
     in_ns env COUNTLY_API_KEY="$ADMIN" timeout 300 "$POSIX_BIN" "$@" >"$RUNS/$name.out" 2>"$RUNS/$name.err"
     RC=$?
     OUT=$(cat "$RUNS/$name.out")
-    ERR=$(cat "$RUNS/$name.err")
+    ERR=$(tl_untimestamp <"$RUNS/$name.err")
 }
 
 # same NAME A_DIR B_DIR: the three CSV files of two runs are the same.

@@ -8,6 +8,12 @@
  * line, and lines cut by the buffer, which must never end in the start of
  * the key. The end-to-end tests run log_error with stderr redirected to a
  * temporary file and read the line back.
+ *
+ * Issue 14 (operations): the styles of a line - an RFC 3339 timestamp off
+ * a terminal, the sd-daemon "<N>" priority for the journal, none on a
+ * terminal, JSON lines parsed back with jsmn and decoded (quotes,
+ * backslashes, control characters, UTF-8 valid and not, the key scrubbed,
+ * the context) - and the progress line fitted to a terminal width.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,8 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "civil_time.h"
+#include "json_tokens.h"
 #include "log.h"
 
 #define GUARD 8
@@ -49,8 +58,8 @@ static void logged(const char *secret, const char *message, char *out, size_t ca
     int saved = dup(STDERR_FILENO);
     assert_true(saved >= 0);
     assert_int_equal(dup2(fileno(f), STDERR_FILENO), STDERR_FILENO);
-    log_ctx log;
-    log_init(&log, LOG_NORMAL, 0);
+    static log_ctx log;
+    log_init(&log, LOG_NORMAL, LOG_STYLE_TERMINAL, 80);
     log_set_secret(&log, secret);
     log_error(&log, "%s", message);
     assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
@@ -230,6 +239,331 @@ static void log_error_hides_a_secret_cut_by_the_line_limit(void **state)
     assert_string_equal(out, expected);
 }
 
+/* ---- styles (issue 14) ------------------------------------------------------------ */
+
+static FILE *capture_file;
+static int capture_saved = -1;
+
+/* Sends stderr to a temporary file until capture_end. */
+static void capture_begin(void)
+{
+    capture_file = tmpfile();
+    assert_non_null(capture_file);
+    capture_saved = dup(STDERR_FILENO);
+    assert_true(capture_saved >= 0);
+    assert_int_equal(dup2(fileno(capture_file), STDERR_FILENO), STDERR_FILENO);
+}
+
+/* Restores stderr; out gets what was written (cap bytes, NUL-terminated). */
+static size_t capture_end(char *out, size_t cap)
+{
+    assert_int_equal(dup2(capture_saved, STDERR_FILENO), STDERR_FILENO);
+    close(capture_saved);
+    rewind(capture_file);
+    size_t n = fread(out, 1, cap - 1, capture_file);
+    out[n] = '\0';
+    fclose(capture_file);
+    return n;
+}
+
+static log_ctx ctx; /* large: not on the stack */
+
+/* 1 when text starts with an RFC 3339 UTC time within 5 s of now. */
+static int starts_with_now(const char *text)
+{
+    civil_time t;
+    char want[CIVIL_TIME_ISO8601_LEN + 1];
+    int64_t now = (int64_t)time(NULL);
+    for (int64_t d = -5; d <= 5; d++) {
+        (void)civil_time_format_iso8601(now + d, want);
+        if (strncmp(text, want, CIVIL_TIME_ISO8601_LEN) == 0)
+            return civil_time_from_unix(now + d, &t) == 0;
+    }
+    return 0;
+}
+
+static void style_follows_json_then_journal_then_terminal(void **state)
+{
+    (void)state;
+    assert_int_equal(log_style_for(1, 1, 1), LOG_STYLE_JSON);
+    assert_int_equal(log_style_for(0, 1, 1), LOG_STYLE_JOURNAL);
+    assert_int_equal(log_style_for(0, 1, 0), LOG_STYLE_TERMINAL);
+    assert_int_equal(log_style_for(0, 0, 0), LOG_STYLE_TEXT);
+}
+
+static void text_lines_start_with_an_rfc3339_utc_timestamp(void **state)
+{
+    (void)state;
+    char out[1024];
+    log_init(&ctx, LOG_NORMAL, LOG_STYLE_TEXT, 80);
+    capture_begin();
+    log_error(&ctx, "disk %s", "full");
+    log_info(&ctx, "users: 3 rows");
+    capture_end(out, sizeof out);
+    assert_true(starts_with_now(out));
+    /* "2026-12-06T16:20:37Z": digits, dashes, T, colons, Z */
+    const char *shape = "dddd-dd-ddTdd:dd:ddZ ";
+    for (size_t i = 0; shape[i] != '\0'; i++)
+        if (shape[i] == 'd')
+            assert_true(out[i] >= '0' && out[i] <= '9');
+        else
+            assert_int_equal(out[i], shape[i]);
+    assert_int_equal(strncmp(out + 21, "countly-sync: error: disk full\n", 31), 0);
+    assert_true(starts_with_now(out + 52));
+    assert_string_equal(out + 52 + 21, "countly-sync: users: 3 rows\n");
+}
+
+static void terminal_lines_carry_no_timestamp(void **state)
+{
+    (void)state;
+    char out[256];
+    log_init(&ctx, LOG_NORMAL, LOG_STYLE_TERMINAL, 80);
+    capture_begin();
+    log_warn(&ctx, "careful");
+    capture_end(out, sizeof out);
+    assert_string_equal(out, "countly-sync: warning: careful\n");
+}
+
+static void journal_lines_start_with_their_sd_daemon_priority(void **state)
+{
+    (void)state;
+    char out[1024];
+    log_progress_info p = {"users", "0123456789abcdef01234567", 1, 2, 5, 7, 3.0, -1};
+    log_init(&ctx, LOG_VERBOSE, LOG_STYLE_JOURNAL, 80);
+    capture_begin();
+    log_error(&ctx, "e");
+    log_warn(&ctx, "w");
+    log_notice(&ctx, "n");
+    log_info(&ctx, "i");
+    log_debug(&ctx, "d");
+    log_progress(&ctx, 1, &p);
+    capture_end(out, sizeof out);
+    assert_string_equal(out, "<3>countly-sync: error: e\n"
+                             "<4>countly-sync: warning: w\n"
+                             "<5>countly-sync: n\n"
+                             "<6>countly-sync: i\n"
+                             "<7>countly-sync: debug: d\n"
+                             "<6>countly-sync: users: app 1 of 2 (0123456789abcdef01234567): 5 "
+                             "rows of its window, 7 in all, 3 rows/s\n");
+}
+
+/* Parses one JSON line: an object whose keys are known; the string value
+ * of key into out ("" when absent); returns the number of keys. */
+static int json_value(const char *line, const char *key, char *out, size_t cap)
+{
+    jsmn_parser parser;
+    jsmntok_t tokens[32];
+    unsigned long replaced = 0;
+    size_t len = strcspn(line, "\n");
+    jsmn_init(&parser);
+    int n = jsmn_parse(&parser, line, len, tokens, 32);
+    assert_true(n > 0);
+    assert_int_equal(tokens[0].type, JSMN_OBJECT);
+    assert_int_equal(tokens[0].end, (int)len); /* the whole line is the object */
+    out[0] = '\0';
+    int at = json_token_find(line, tokens, n, key);
+    if (at >= 0 && tokens[at].type == JSMN_STRING)
+        assert_int_equal(json_token_string(line, &tokens[at], out, cap, &replaced), JSON_STRING_OK);
+    else if (at >= 0)
+        (void)snprintf(out, cap, "%.*s", tokens[at].end - tokens[at].start,
+                       line + tokens[at].start);
+    return tokens[0].size;
+}
+
+static void json_lines_escape_quotes_backslashes_controls_and_keep_utf8(void **state)
+{
+    (void)state;
+    char out[4096];
+    char v[1024];
+    const char *msg = "say \"hi\" C:\\dir\ttab\nnew\x01 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+    log_init(&ctx, LOG_NORMAL, LOG_STYLE_JSON, 80);
+    capture_begin();
+    log_warn(&ctx, "%s", msg);
+    capture_end(out, sizeof out);
+    assert_non_null(strstr(out, "say \\\"hi\\\" C:\\\\dir\\ttab\\nnew\\u0001 caf\xc3\xa9"));
+    assert_int_equal(out[strlen(out) - 1], '\n');
+    assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1); /* one line */
+    assert_int_equal(json_value(out, "msg", v, sizeof v), 3);   /* ts, level, msg: no context */
+    assert_string_equal(v, msg);
+    json_value(out, "level", v, sizeof v);
+    assert_string_equal(v, "warning");
+    json_value(out, "ts", v, sizeof v);
+    assert_true(starts_with_now(v));
+    assert_int_equal(strlen(v), CIVIL_TIME_ISO8601_LEN);
+}
+
+static void json_lines_replace_invalid_utf8_and_scrub_the_key(void **state)
+{
+    (void)state;
+    char out[4096];
+    char v[1024];
+    log_init(&ctx, LOG_NORMAL, LOG_STYLE_JSON, 80);
+    log_set_secret(&ctx, "SECRET42");
+    capture_begin();
+    /* overlong, surrogate, above U+10FFFF, stray continuation, cut short */
+    log_error(&ctx,
+              "a\xc0\x80 b\xed\xa0\x80 c\xf5\x80\x80\x80 d\x80 e\xe2\x82 GET /?api_key=SECRET42");
+    capture_end(out, sizeof out);
+    assert_null(strstr(out, "SECRET42"));
+    json_value(out, "msg", v, sizeof v);
+    assert_string_equal(v, "a\xef\xbf\xbd\xef\xbf\xbd b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+                           "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd d\xef\xbf\xbd "
+                           "e\xef\xbf\xbd\xef\xbf\xbd GET /?api_key=***");
+    json_value(out, "level", v, sizeof v);
+    assert_string_equal(v, "error");
+}
+
+static void json_lines_carry_the_context_where_known(void **state)
+{
+    (void)state;
+    char out[4096];
+    char v[256];
+    log_init(&ctx, LOG_VERBOSE, LOG_STYLE_JSON, 80);
+    capture_begin();
+    log_set_context(&ctx, "users", "0123456789abcdef01234567", 3);
+    log_debug(&ctx, "GET /o/db");
+    log_set_context(&ctx, "apps", NULL, 0);
+    log_info(&ctx, "apps: 2 rows");
+    capture_end(out, sizeof out);
+    char *second = strchr(out, '\n') + 1;
+    assert_int_equal(json_value(out, "stream", v, sizeof v), 6);
+    assert_string_equal(v, "users");
+    json_value(out, "app_id", v, sizeof v);
+    assert_string_equal(v, "0123456789abcdef01234567");
+    json_value(out, "page", v, sizeof v);
+    assert_string_equal(v, "3");
+    json_value(out, "level", v, sizeof v);
+    assert_string_equal(v, "debug");
+    assert_int_equal(json_value(second, "stream", v, sizeof v), 4);
+    assert_string_equal(v, "apps");
+    json_value(second, "level", v, sizeof v);
+    assert_string_equal(v, "info");
+}
+
+static void json_line_of_a_long_message_is_cut_and_stays_valid(void **state)
+{
+    (void)state;
+    static char out[3 * LOG_JSON_LINE_MAX];
+    static char v[LOG_JSON_LINE_MAX];
+    char *controls = repeat("\x01", LOG_LINE_MAX); /* each escaped to 6 bytes */
+    log_init(&ctx, LOG_NORMAL, LOG_STYLE_JSON, 80);
+    log_set_context(&ctx, "users", "0123456789abcdef01234567", 9);
+    capture_begin();
+    log_error(&ctx, "%s", controls);
+    capture_end(out, sizeof out);
+    free(controls);
+    assert_true(strlen(out) <= LOG_JSON_LINE_MAX);
+    assert_int_equal(json_value(out, "msg", v, sizeof v), 6);
+    assert_string_equal(v + strlen(v) - 3, "...");
+    json_value(out, "page", v, sizeof v);
+    assert_string_equal(v, "9");
+}
+
+static void json_escape_stops_before_a_character_that_does_not_fit(void **state)
+{
+    (void)state;
+    char out[8];
+    int cut = 0;
+    assert_int_equal(log_json_escape("ab\"c", 4, out, sizeof out, &cut), 5);
+    assert_string_equal(out, "ab\\\"c");
+    assert_int_equal(cut, 0);
+    assert_int_equal(log_json_escape("abc\xe2\x82\xac", 6, out, 6, &cut), 3);
+    assert_string_equal(out, "abc"); /* the euro sign does not fit whole */
+    assert_int_equal(cut, 1);
+    assert_int_equal(log_json_escape("\x7f\x1f", 2, out, sizeof out, &cut), 7);
+    assert_string_equal(out, "\x7f\\u001f");
+}
+
+/* ---- progress --------------------------------------------------------------------- */
+
+static const log_progress_info PROGRESS = {
+    "users", "0123456789abcdef01234567", 2, 5, 1234, 98765, 4321.4, 65};
+
+static void progress_fits_every_width_and_drops_fields_from_the_end(void **state)
+{
+    (void)state;
+    char out[512];
+    const char *full = "countly-sync: users: app 2 of 5 (0123456789abcdef01234567): 1234 rows of "
+                       "its window, 98765 in all, 4321 rows/s, ETA 1m05s";
+    assert_int_equal(log_progress_format(&PROGRESS, 0, out, sizeof out), strlen(full));
+    assert_string_equal(out, full);
+    log_progress_format(&PROGRESS, 200, out, sizeof out);
+    assert_string_equal(out, full);
+    log_progress_format(&PROGRESS, 80, out, sizeof out);
+    assert_string_equal(out, "countly-sync: users: app 2 of 5: 98765 rows, 4321 rows/s, ETA 1m05s");
+    log_progress_format(&PROGRESS, 60, out, sizeof out);
+    assert_string_equal(out, "users: app 2 of 5: 98765 rows, 4321 rows/s, ETA 1m05s");
+    log_progress_format(&PROGRESS, 40, out, sizeof out);
+    assert_string_equal(out, "app 2/5: 98765 rows, 4321/s, ETA 1m05s");
+    log_progress_format(&PROGRESS, 31, out, sizeof out);
+    assert_string_equal(out, "app 2/5: 98765 rows, ETA 1m05s");
+    log_progress_format(&PROGRESS, 20, out, sizeof out);
+    assert_string_equal(out, "2/5 98765 rows");
+    log_progress_format(&PROGRESS, 12, out, sizeof out);
+    assert_string_equal(out, "98765 rows");
+    log_progress_format(&PROGRESS, 6, out, sizeof out);
+    assert_string_equal(out, "98765");
+    assert_int_equal(log_progress_format(&PROGRESS, 1, out, sizeof out), 0);
+    for (unsigned w = 1; w < 200; w++)
+        assert_true(log_progress_format(&PROGRESS, w, out, sizeof out) + 1 <= w);
+}
+
+static void progress_without_eta_or_app_position_leaves_them_out(void **state)
+{
+    (void)state;
+    char out[512];
+    log_progress_info p = PROGRESS;
+    p.eta_seconds = -1;
+    p.app_index = 0;
+    log_progress_format(&p, 0, out, sizeof out);
+    assert_string_equal(out, "countly-sync: users: app 0123456789abcdef01234567: 1234 rows of its "
+                             "window, 98765 in all, 4321 rows/s");
+    p.eta_seconds = 7322;
+    log_progress_format(&p, 40, out, sizeof out);
+    assert_string_equal(out, "98765 rows, 4321/s, ETA 2h02m");
+}
+
+static void terminal_progress_is_redrawn_in_place_within_the_width(void **state)
+{
+    (void)state;
+    char out[1024];
+    log_init(&ctx, LOG_NORMAL, LOG_STYLE_TERMINAL, 42);
+    capture_begin();
+    log_progress(&ctx, 0, &PROGRESS);
+    log_progress(&ctx, 0, &PROGRESS);
+    log_notice(&ctx, "done");
+    capture_end(out, sizeof out);
+    assert_string_equal(out, "\r\033[Kapp 2/5: 98765 rows, 4321/s, ETA 1m05s"
+                             "\r\033[Kapp 2/5: 98765 rows, 4321/s, ETA 1m05s"
+                             "\ncountly-sync: done\n");
+}
+
+static void progress_off_a_terminal_is_never_redrawn(void **state)
+{
+    (void)state;
+    char out[2048];
+    char v[512];
+    log_init(&ctx, LOG_NORMAL, LOG_STYLE_JSON, 42);
+    capture_begin();
+    log_progress(&ctx, 1, &PROGRESS);
+    log_progress(&ctx, 0, &PROGRESS); /* within the interval: nothing */
+    capture_end(out, sizeof out);
+    assert_null(strchr(out, '\r'));
+    assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out)); /* one line */
+    json_value(out, "msg", v, sizeof v);
+    assert_string_equal(v, "users: app 2 of 5 (0123456789abcdef01234567): 1234 rows of its "
+                           "window, 98765 in all, 4321 rows/s, ETA 1m05s");
+    log_init(&ctx, LOG_NORMAL, LOG_STYLE_TEXT, 42);
+    capture_begin();
+    log_progress(&ctx, 1, &PROGRESS);
+    capture_end(out, sizeof out);
+    assert_null(strchr(out, '\r'));
+    assert_true(starts_with_now(out));
+    assert_string_equal(out + 21, "countly-sync: users: app 2 of 5 (0123456789abcdef01234567): "
+                                  "1234 rows of its window, 98765 in all, 4321 rows/s, ETA "
+                                  "1m05s\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +580,19 @@ int main(void)
         cmocka_unit_test(log_error_scrubs_a_one_byte_secret),
         cmocka_unit_test(log_error_scrubs_a_secret_of_stars),
         cmocka_unit_test(log_error_hides_a_secret_cut_by_the_line_limit),
+        cmocka_unit_test(style_follows_json_then_journal_then_terminal),
+        cmocka_unit_test(text_lines_start_with_an_rfc3339_utc_timestamp),
+        cmocka_unit_test(terminal_lines_carry_no_timestamp),
+        cmocka_unit_test(journal_lines_start_with_their_sd_daemon_priority),
+        cmocka_unit_test(json_lines_escape_quotes_backslashes_controls_and_keep_utf8),
+        cmocka_unit_test(json_lines_replace_invalid_utf8_and_scrub_the_key),
+        cmocka_unit_test(json_lines_carry_the_context_where_known),
+        cmocka_unit_test(json_line_of_a_long_message_is_cut_and_stays_valid),
+        cmocka_unit_test(json_escape_stops_before_a_character_that_does_not_fit),
+        cmocka_unit_test(progress_fits_every_width_and_drops_fields_from_the_end),
+        cmocka_unit_test(progress_without_eta_or_app_position_leaves_them_out),
+        cmocka_unit_test(terminal_progress_is_redrawn_in_place_within_the_width),
+        cmocka_unit_test(progress_off_a_terminal_is_never_redrawn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
