@@ -28,6 +28,7 @@
 #include "log.h"
 #include "map.h"
 #include "options.h"
+#include "proxy_tunnel.h"
 #include "relay.h"
 #include "state.h"
 #include "tcp_transport.h"
@@ -90,6 +91,7 @@ struct agent {
     _Alignas(16) unsigned char tls_arena[TLS_ARENA_SIZE];
     tls_client tls;
     tcp_transport_ctx tcp;
+    proxy_tunnel tunnel; /* the HTTP CONNECT proxy, if any (proxy_tunnel.h) */
     http_client http;
 #if HTTP_GZIP
     gunzip gunzip; /* gzip bodies inflated in fixed memory (http_compression) */

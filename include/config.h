@@ -20,6 +20,7 @@
 
 #include "jstream.h"
 #include "options.h"
+#include "proxy.h"
 #include "text.h"
 #include "url.h"
 
@@ -53,6 +54,8 @@ typedef struct {
     char ca_file[CONFIG_PATH_MAX];    /* "" = system bundle */
     int tls_verify;                   /* default 1 */
     int http_compression;             /* default 1: ask for gzip bodies */
+    int proxy_given;                  /* `proxy` is set ("" too): the environment is not read */
+    proxy_server proxy;               /* parsed `proxy`; enabled 0 for "" */
     char output_dir[CONFIG_PATH_MAX]; /* default "./countly-data" */
     char state_file[CONFIG_PATH_MAX]; /* default "<output_dir>/state.json" */
     int file_readable_by_others;      /* the file holds the API key and is group/world readable */

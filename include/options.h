@@ -73,6 +73,30 @@
 #define HTTP_DETAIL_MAX 1024
 #endif
 
+/* ---- HTTP CONNECT proxy (proxy.h) ------------------------------------------------ */
+
+/* Longest proxy user name and password (each, after percent-decoding). */
+#ifndef PROXY_CREDENTIAL_MAX
+#define PROXY_CREDENTIAL_MAX 128
+#endif
+
+/* The CONNECT request: request line, Host, the Basic credentials in base64
+ * (4/3 of user:password) and User-Agent. */
+#ifndef PROXY_REQUEST_MAX
+#define PROXY_REQUEST_MAX (2 * URL_HOST_MAX + 4 * PROXY_CREDENTIAL_MAX + 160)
+#endif
+
+/* Largest head (status line and headers) of the proxy's answer to
+ * CONNECT; squid's and tinyproxy's are under 300 bytes. */
+#ifndef PROXY_REPLY_MAX
+#define PROXY_REPLY_MAX 2048
+#endif
+
+/* Longest reason phrase kept from that answer (for the error message). */
+#ifndef PROXY_REASON_MAX
+#define PROXY_REASON_MAX 64
+#endif
+
 /* ---- gzip on the wire ------------------------------------------------------------- */
 
 /* 1: http_compression is available (zlib inflate, the arena below: about
@@ -365,6 +389,7 @@ _Static_assert(WINDOW_ID_MAX <= JSTREAM_ID_MAX, "an _id the engine pages by fits
 _Static_assert(CSV_PATH_MAX <= PORT_PATH_MAX && AGENT_PATH_MAX <= PORT_PATH_MAX,
                "the port can name the folder of every file it replaces");
 _Static_assert(WINDOW_FILTER_MAX < HTTP_REQUEST_MAX, "a users filter fits a request");
+_Static_assert(PROXY_REPLY_MAX >= 64, "a proxy's answer head has room for its status line");
 _Static_assert(RELAY_PIECE > 0 && RELAY_PIECE <= RELAY_RING_SIZE, "a relay piece fits its ring");
 
 #endif /* COUNTLY_SYNC_OPTIONS_H */

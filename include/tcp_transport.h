@@ -10,10 +10,12 @@
 
 #include "options.h"
 #include "port.h"
+#include "proxy_tunnel.h"
 #include "transport.h"
 
 typedef struct {
     port_socket sock;
+    proxy_tunnel *tunnel; /* NULL (the default): connect directly */
     char detail[URL_HOST_MAX + 96];
 } tcp_transport_ctx;
 

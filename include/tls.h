@@ -26,6 +26,7 @@
 #include "mbedtls/ssl.h"
 #include "options.h"
 #include "port.h"
+#include "proxy_tunnel.h"
 #include "tls_ca.h"
 #include "transport.h"
 
@@ -37,21 +38,20 @@ typedef enum {
     TLS_ERR_VERSION   /* unknown min/max TLS version */
 } tls_status;
 
-/* Default trust store: the system bundle on Debian/Ubuntu/Alpine. */
-#define TLS_DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
-
 typedef struct {
-    const char *ca_path; /* PEM file or folder of PEM files; NULL = default */
-    int verify;          /* 1 = verify chain and host name (the default) */
-    int min_minor;       /* lowest TLS 1.x accepted: 2 or 3 (default 2) */
-    int max_minor;       /* highest TLS 1.x offered: 2 or 3 (default 3) */
+    const char *ca_path;  /* PEM file or folder of PEM files; NULL = found by tls_ca_find */
+    proxy_tunnel *tunnel; /* connect through its proxy; NULL = directly */
+    int verify;           /* 1 = verify chain and host name (the default) */
+    int min_minor;        /* lowest TLS 1.x accepted: 2 or 3 (default 2) */
+    int max_minor;        /* highest TLS 1.x offered: 2 or 3 (default 3) */
 } tls_options;
 
 typedef struct {
     mbedtls_ssl_context ssl;
     mbedtls_ssl_config conf;
     port_socket sock;
-    uint32_t timeout_ms; /* current wait bound for the bio callbacks */
+    proxy_tunnel *tunnel; /* NULL: connect directly */
+    uint32_t timeout_ms;  /* current wait bound for the bio callbacks */
     int handshake_done;
     int verify;
     char host[URL_HOST_MAX + 1];
@@ -62,7 +62,8 @@ typedef struct {
     int last_mbedtls_error;           /* mbedTLS code of the last failed handshake */
     int tls12_only;                   /* the server needed the TLS 1.2 retry (see tls.c) */
     char detail[TLS_DETAIL_MAX];
-    tls_ca_store ca; /* trusted CAs, looked up on demand */
+    const char *ca_source; /* where ca.path came from: "ca_file", "SSL_CERT_FILE", ... */
+    tls_ca_store ca;       /* trusted CAs, looked up on demand */
 } tls_client;
 
 /* Words for a status. */

@@ -12,6 +12,12 @@
  *
  * A certificate in the bundle larger than TLS_CA_DER_MAX, or with a line
  * longer than TLS_PEM_LINE_MAX, cannot be used and is counted as skipped.
+ *
+ * Which file or folder, when ca_file is not set (tls_ca_find):
+ * SSL_CERT_FILE, else SSL_CERT_DIR (OpenSSL's variables; a folder of PEM
+ * files, hashed names or any other: every file is read), else the first of
+ * the system's usual bundles that exists (tls_ca_system_paths: Debian,
+ * Ubuntu, Alpine, Arch; Fedora, RHEL; openSUSE; ...; OpenWrt's folder).
  */
 #ifndef COUNTLY_SYNC_TLS_CA_H
 #define COUNTLY_SYNC_TLS_CA_H
@@ -27,8 +33,19 @@ typedef enum {
     TLS_CA_ERR_PATH_LONG, /* path longer than TLS_PATH_MAX */
     TLS_CA_ERR_NOT_FOUND, /* the file or folder does not exist */
     TLS_CA_ERR_READ,      /* the file or folder cannot be read */
-    TLS_CA_ERR_EMPTY      /* no PEM certificate in it */
+    TLS_CA_ERR_EMPTY,     /* no PEM certificate in it */
+    TLS_CA_ERR_NONE_FOUND /* tls_ca_find: no variable set, no system bundle exists */
 } tls_ca_status;
+
+/* How tls_ca_find asks the system (the port, or a test's fakes). */
+typedef struct {
+    const char *(*getenv)(const char *name); /* NULL or "": unset */
+    int (*exists)(const char *path);         /* 1 when path is a file or folder */
+} tls_ca_system;
+
+/* The system bundles tried in order, and how many there are. */
+extern const char *const tls_ca_system_paths[];
+extern const size_t tls_ca_system_path_count;
 
 typedef struct {
     char path[TLS_PATH_MAX];
@@ -50,6 +67,15 @@ typedef struct {
 
 /* Words for a status. */
 const char *tls_ca_strerror(tls_ca_status status);
+
+/* Finds the CAs to trust when ca_file is not set: the path into out (cap
+ * bytes), where it came from into *source ("SSL_CERT_FILE",
+ * "SSL_CERT_DIR", "system"). A variable that is set is used even if its
+ * path does not exist (tls_ca_open then says so). TLS_CA_ERR_NONE_FOUND:
+ * detail (detail_cap bytes) names everything tried. */
+tls_ca_status tls_ca_find(const tls_ca_system *sys, const char *const *paths, size_t count,
+                          char *out, size_t cap, const char **source, char *detail,
+                          size_t detail_cap);
 
 /* Points the store at a PEM file or a folder of PEM files and checks that
  * it holds at least one certificate. */

@@ -23,7 +23,8 @@ typedef enum {
     TRANSPORT_ERR_CONNECT, /* TCP connection refused or unreachable */
     TRANSPORT_ERR_CERT,    /* the server's certificate was refused */
     TRANSPORT_ERR_TLS,     /* TLS handshake or record failure */
-    TRANSPORT_ERR_IO       /* reset or other I/O failure */
+    TRANSPORT_ERR_IO,      /* reset or other I/O failure */
+    TRANSPORT_ERR_PROXY    /* the HTTP proxy refused the tunnel (proxy_tunnel.h) */
 } transport_status;
 
 typedef struct {

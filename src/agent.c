@@ -124,11 +124,30 @@ static int load_configuration(agent *a)
     return 0;
 }
 
+/* The proxy the server is reached through, if any (proxy.h decides). */
+static int choose_proxy(agent *a)
+{
+    const char *from = NULL;
+    proxy_status ps =
+        proxy_choose(&a->tunnel.server, a->cfg.proxy_given ? &a->cfg.proxy : NULL, &a->cfg.server,
+                     port_host_is_loopback(a->cfg.server.host), port_getenv, &from);
+    if (ps != PROXY_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "%s: %s (the value is not shown)", from,
+                    proxy_strerror(ps));
+    if (a->tunnel.server.enabled)
+        log_debug(&a->log, "through the proxy %s (from %s)", a->tunnel.server.shown, from);
+    return 0;
+}
+
 static int setup_transport(agent *a)
 {
     transport tr;
+    int code = choose_proxy(a);
+    if (code != 0)
+        return code;
     if (a->cfg.server.tls) {
         tls_options to = tls_default_options();
+        to.tunnel = &a->tunnel;
         to.ca_path = a->cfg.ca_file[0] != '\0' ? a->cfg.ca_file : NULL;
         to.verify = a->cfg.tls_verify;
         if (tls_platform_init(a->tls_arena, sizeof a->tls_arena) != TLS_OK)
@@ -138,9 +157,12 @@ static int setup_transport(agent *a)
             return fail(a, ts == TLS_ERR_CA_PATH ? AGENT_EXIT_CONFIG : AGENT_EXIT_UNAVAILABLE,
                         "TLS setup: %s: %s (set ca_file to a PEM bundle)", tls_strerror(ts),
                         a->tls.detail);
+        if (a->cfg.tls_verify)
+            log_debug(&a->log, "trusted CAs: %s (%s)", a->tls.ca.path, a->tls.ca_source);
         tr = tls_transport(&a->tls);
     } else {
         tr = tcp_transport(&a->tcp);
+        a->tcp.tunnel = &a->tunnel;
     }
     uint32_t timeout_ms = a->cfg.request_timeout_seconds * 1000u;
     if (http_client_init(&a->http, tr, &a->cfg.server, timeout_ms) != HTTP_CLIENT_OK)
@@ -258,6 +280,8 @@ static int run_check(agent *a)
     log_report(&a->log, "server: %s (%s%s%s)", a->cfg.server_url,
                a->cfg.server.tls ? tls_version(&a->tls) : "plain HTTP, loopback",
                a->cfg.server.tls ? ", " : "", a->cfg.server.tls ? tls_suite(&a->tls) : "");
+    if (a->tunnel.server.enabled)
+        log_report(&a->log, "proxy: %s (HTTP CONNECT)", a->tunnel.server.shown);
     char when[32];
     (void)snprintf(when, sizeof when, "%lld", (long long)a->run_start);
     log_report(&a->log, "server clock: %s (unix seconds); API key accepted", when);
@@ -934,7 +958,8 @@ static fetch_result fetch_fatal(int code)
 }
 
 /* The transport or HTTP exchange failed: retry, unless the certificate was
- * refused or the TLS handshake itself failed (neither heals by waiting). */
+ * refused, the TLS handshake itself failed or the proxy refused the tunnel
+ * (none heals by waiting). */
 static fetch_result exchange_failed(agent *a, http_client_status st)
 {
     /* a corrupt gzip body is retried like a truncated one, then is bad data */
@@ -944,7 +969,8 @@ static fetch_result exchange_failed(agent *a, http_client_status st)
     /* dbviewer's answer to a query MongoDB failed while it streamed (the
      * sort memory limit): 200, the page's head, then the connection ends. */
     a->head_only = a->resp.status_code == 200 && a->js.has_total && a->js.records == 0;
-    if (st == HTTP_CLIENT_ERR_CONNECT && (ts == TRANSPORT_ERR_CERT || ts == TRANSPORT_ERR_TLS))
+    if (st == HTTP_CLIENT_ERR_CONNECT &&
+        (ts == TRANSPORT_ERR_CERT || ts == TRANSPORT_ERR_TLS || ts == TRANSPORT_ERR_PROXY))
         return fetch_fatal(fail(a, AGENT_EXIT_UNAVAILABLE, "cannot connect to %s: %s",
                                 a->cfg.server.host, a->message));
     if (st == HTTP_CLIENT_ERR_REQUEST_LONG || st == HTTP_CLIENT_ERR_TARGET)

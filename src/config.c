@@ -57,7 +57,8 @@ typedef enum {
     KIND_APPS,    /* app_id: "*", ids, comma list, or array */
     KIND_UINT,    /* whole number in [min, max] */
     KIND_BOOL,    /* true or false */
-    KIND_PATH     /* a file or folder path at least min bytes long */
+    KIND_PATH,    /* a file or folder path at least min bytes long */
+    KIND_PROXY    /* proxy: http://[user:password@]host:port or "", never shown */
 } config_kind;
 
 /* One setting: where it goes and what it accepts. */
@@ -92,6 +93,7 @@ static const config_key config_keys[] = {
     {"ca_file", KIND_PATH, NULL, 0, 0, 0, offsetof(config, ca_file), CONFIG_PATH_MAX, ""},
     {"tls_verify", KIND_BOOL, NULL, 1, 0, 1, offsetof(config, tls_verify), 0, NULL},
     {"http_compression", KIND_BOOL, NULL, 1, 0, 1, offsetof(config, http_compression), 0, NULL},
+    {"proxy", KIND_PROXY, NULL, 0, 0, 0, offsetof(config, proxy), 0, NULL},
     {"output_dir", KIND_PATH, NULL, 0, 1, 0, offsetof(config, output_dir), CONFIG_PATH_MAX,
      "./countly-data"},
     {"state_file", KIND_PATH, NULL, 0, 1, 0, offsetof(config, state_file), CONFIG_PATH_MAX, ""},
@@ -453,6 +455,32 @@ static config_status config_set_url(config_ctx *ctx, const config_key *key, int 
     return CONFIG_OK;
 }
 
+/* The value may hold the proxy's password: messages never quote it. */
+static config_status config_set_proxy(config_ctx *ctx, const config_key *key, int t)
+{
+    unsigned long replaced;
+    char text[CONFIG_URL_MAX];
+    config *cfg = ctx->cfg;
+    if (ctx->rec->tokens[t].type != JSMN_STRING)
+        return config_fail(ctx, CONFIG_ERR_TYPE,
+                           "key '%s': must be a string (http://[user:password@]host:port, or \"\" "
+                           "for none)",
+                           key->name);
+    json_string_status js = config_tok_decode(ctx, t, text, sizeof text, &replaced);
+    proxy_status ps = PROXY_ERR_SYNTAX;
+    if (js == JSON_STRING_OK && replaced == 0)
+        ps = proxy_parse(text, &cfg->proxy);
+    memset(text, 0, sizeof text);
+    if (js != JSON_STRING_OK)
+        return config_fail(ctx, CONFIG_ERR_VALUE, "key '%s': longer than CONFIG_URL_MAX (%u bytes)",
+                           key->name, (unsigned)CONFIG_URL_MAX - 1u);
+    if (ps != PROXY_OK)
+        return config_fail(ctx, CONFIG_ERR_VALUE, "key '%s': %s (the value is not shown)",
+                           key->name, proxy_strerror(ps));
+    cfg->proxy_given = 1;
+    return CONFIG_OK;
+}
+
 /* ---- app_id ------------------------------------------------------------------------------- */
 
 /* Adds one 24-hex id, lowercased, unless it is already listed. */
@@ -668,6 +696,8 @@ static config_status config_member(config_ctx *ctx, int k)
         return config_set_bool(ctx, key, v);
     case KIND_PATH:
         return config_set_path(ctx, key, v);
+    case KIND_PROXY:
+        return config_set_proxy(ctx, key, v);
     }
     return CONFIG_OK;
 }
@@ -852,7 +882,9 @@ config_status config_load(config *cfg, const char *path, const char *env_api_key
         st = config_read(&ctx, scratch);
     if (st == CONFIG_OK)
         st = config_finish(&ctx, env_api_key, output_dir, state_file);
-    if (st != CONFIG_OK)
+    if (st != CONFIG_OK) {
         memset(cfg->api_key, 0, sizeof cfg->api_key);
+        memset(&cfg->proxy, 0, sizeof cfg->proxy);
+    }
     return st;
 }

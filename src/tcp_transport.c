@@ -8,7 +8,8 @@
 static transport_status tcp_connect(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms)
 {
     tcp_transport_ctx *c = ctx;
-    return transport_connect_socket(&c->sock, host, port, timeout_ms, c->detail, sizeof c->detail);
+    return proxy_tunnel_connect(c->tunnel, &c->sock, host, port, timeout_ms, c->detail,
+                                sizeof c->detail);
 }
 
 /* Maps a port transfer onto a transport result. */
@@ -64,6 +65,7 @@ transport tcp_transport(tcp_transport_ctx *ctx)
 {
     transport t;
     port_socket_init(&ctx->sock);
+    ctx->tunnel = NULL;
     ctx->detail[0] = '\0';
     t.ops = &TCP_OPS;
     t.ctx = ctx;

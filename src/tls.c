@@ -66,6 +66,7 @@ tls_options tls_default_options(void)
 {
     tls_options opts;
     opts.ca_path = NULL;
+    opts.tunnel = NULL;
     opts.verify = 1;
     opts.min_minor = 2;
     opts.max_minor = 3;
@@ -201,6 +202,41 @@ static tls_status configure(tls_client *c, const tls_options *opts)
     return TLS_OK;
 }
 
+/* tls_ca_find's view of the system: the port's environment and files. */
+static int ca_path_exists(const char *path)
+{
+    int is_dir = 0;
+    return port_path_stat(path, &is_dir, NULL) == PORT_OK;
+}
+
+/* Opens the trusted CAs: ca_path, else what tls_ca_find finds. */
+static tls_status open_cas(tls_client *c, const char *ca_path)
+{
+    static const tls_ca_system sys = {port_getenv, ca_path_exists};
+    char found[TLS_PATH_MAX];
+    const char *source = "ca_file";
+    tls_ca_status cs = TLS_CA_OK;
+    found[0] = '\0';
+    if (ca_path == NULL) {
+        cs = tls_ca_find(&sys, tls_ca_system_paths, tls_ca_system_path_count, found, sizeof found,
+                         &source, c->detail, sizeof c->detail);
+        ca_path = found;
+    }
+    if (cs == TLS_CA_ERR_NONE_FOUND)
+        return TLS_ERR_CA_PATH; /* the detail lists what was tried */
+    if (cs == TLS_CA_OK)
+        cs = tls_ca_open(&c->ca, ca_path);
+    c->ca_source = source;
+    if (cs == TLS_CA_OK)
+        return TLS_OK;
+    if (strcmp(source, "SSL_CERT_FILE") == 0 || strcmp(source, "SSL_CERT_DIR") == 0)
+        (void)snprintf(c->detail, sizeof c->detail, "%s=%s: %s", source, ca_path,
+                       tls_ca_strerror(cs));
+    else
+        (void)snprintf(c->detail, sizeof c->detail, "%s: %s", ca_path, tls_ca_strerror(cs));
+    return TLS_ERR_CA_PATH;
+}
+
 tls_status tls_init(tls_client *c, const tls_options *opts)
 {
     memset(c, 0, sizeof *c);
@@ -208,14 +244,12 @@ tls_status tls_init(tls_client *c, const tls_options *opts)
     mbedtls_ssl_init(&c->ssl);
     mbedtls_ssl_config_init(&c->conf);
     c->verify = opts->verify;
+    c->tunnel = opts->tunnel;
     c->timeout_ms = TLS_DEFAULT_TIMEOUT_MS;
-    const char *ca = opts->ca_path != NULL ? opts->ca_path : TLS_DEFAULT_CA_FILE;
     if (c->verify) {
-        tls_ca_status cs = tls_ca_open(&c->ca, ca);
-        if (cs != TLS_CA_OK) {
-            (void)snprintf(c->detail, sizeof c->detail, "%s: %s", ca, tls_ca_strerror(cs));
-            return TLS_ERR_CA_PATH;
-        }
+        tls_status ts = open_cas(c, opts->ca_path);
+        if (ts != TLS_OK)
+            return ts;
     }
     return configure(c, opts);
 }
@@ -304,8 +338,8 @@ static transport_status fail(tls_client *c, int ret, const char *during)
 /* One TCP connect and TLS handshake. */
 static transport_status handshake_once(tls_client *c, uint16_t port, uint32_t timeout_ms)
 {
-    transport_status ts =
-        transport_connect_socket(&c->sock, c->host, port, timeout_ms, c->detail, sizeof c->detail);
+    transport_status ts = proxy_tunnel_connect(c->tunnel, &c->sock, c->host, port, timeout_ms,
+                                               c->detail, sizeof c->detail);
     if (ts != TRANSPORT_OK)
         return ts;
     c->timeout_ms = timeout_ms;

@@ -32,6 +32,8 @@ const char *tls_ca_strerror(tls_ca_status status)
         return "CA file or folder cannot be read";
     case TLS_CA_ERR_EMPTY:
         return "no PEM certificate found in the CA file or folder";
+    case TLS_CA_ERR_NONE_FOUND:
+        return "no trusted CA bundle found on this system";
     }
     return "unknown CA store status";
 }
@@ -213,4 +215,78 @@ int tls_ca_lookup(void *ctx, mbedtls_x509_crt const *child, mbedtls_x509_crt **c
     }
     *candidates = scan.found;
     return 0;
+}
+
+/* ---- which CAs, when ca_file is not set ------------------------------------------ */
+
+const char *const tls_ca_system_paths[] = {
+    "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Alpine, Arch */
+    "/etc/pki/tls/certs/ca-bundle.crt",                  /* Fedora, RHEL */
+    "/etc/ssl/ca-bundle.pem",                            /* openSUSE */
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL, CentOS */
+    "/etc/ssl/cert.pem",                                 /* Alpine, macOS, BSDs */
+    "/etc/ssl/certs/",                                   /* a folder of PEM files: OpenWrt */
+};
+const size_t tls_ca_system_path_count = sizeof tls_ca_system_paths / sizeof tls_ca_system_paths[0];
+
+/* Copies len bytes of path into out; PATH_LONG when it does not fit. */
+static tls_ca_status take_path(const char *path, size_t len, char *out, size_t cap)
+{
+    if (len + 1 > cap || len + 1 > TLS_PATH_MAX)
+        return TLS_CA_ERR_PATH_LONG;
+    memcpy(out, path, len);
+    out[len] = '\0';
+    return TLS_CA_OK;
+}
+
+/* SSL_CERT_DIR may list folders separated by ':' (as OpenSSL reads it):
+ * the first that exists, else the first. */
+static tls_ca_status take_dir_list(const tls_ca_system *sys, const char *list, char *out,
+                                   size_t cap)
+{
+    for (const char *p = list; *p != '\0';) {
+        size_t len = strcspn(p, ":");
+        if (len > 0 && take_path(p, len, out, cap) == TLS_CA_OK && sys->exists(out))
+            return TLS_CA_OK;
+        p += len + (p[len] == ':');
+    }
+    return take_path(list, strcspn(list, ":"), out, cap);
+}
+
+/* The "nothing found" line: every place looked at. */
+static void describe_search(const char *const *paths, size_t count, char *detail, size_t cap)
+{
+    size_t len = 0;
+    int n = snprintf(detail, cap,
+                     "no trusted CAs found: SSL_CERT_FILE and SSL_CERT_DIR are not set, and none "
+                     "of these exists:");
+    for (size_t i = 0; n > 0 && i < count; i++) {
+        len += (size_t)n;
+        if (len >= cap)
+            return;
+        n = snprintf(detail + len, cap - len, " %s", paths[i]);
+    }
+}
+
+tls_ca_status tls_ca_find(const tls_ca_system *sys, const char *const *paths, size_t count,
+                          char *out, size_t cap, const char **source, char *detail,
+                          size_t detail_cap)
+{
+    const char *file = sys->getenv("SSL_CERT_FILE");
+    const char *dir = sys->getenv("SSL_CERT_DIR");
+    detail[0] = '\0';
+    if (file != NULL && file[0] != '\0') {
+        *source = "SSL_CERT_FILE";
+        return take_path(file, strlen(file), out, cap);
+    }
+    if (dir != NULL && dir[0] != '\0' && dir[strspn(dir, ":")] != '\0') {
+        *source = "SSL_CERT_DIR";
+        return take_dir_list(sys, dir + strspn(dir, ":"), out, cap);
+    }
+    *source = "system";
+    for (size_t i = 0; i < count; i++)
+        if (sys->exists(paths[i]))
+            return take_path(paths[i], strlen(paths[i]), out, cap);
+    describe_search(paths, count, detail, detail_cap);
+    return TLS_CA_ERR_NONE_FOUND;
 }

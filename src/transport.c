@@ -24,6 +24,8 @@ const char *transport_strerror(transport_status status)
         return "TLS failure";
     case TRANSPORT_ERR_IO:
         return "connection failed";
+    case TRANSPORT_ERR_PROXY:
+        return "the proxy refused the tunnel";
     }
     return "unknown transport status";
 }

@@ -118,6 +118,52 @@ static void required_keys_only_gives_every_default(void **state)
     assert_int_equal(cfg.file_readable_by_others, 0);
 }
 
+/* ---- proxy ------------------------------------------------------------------------------------
+ */
+
+static void proxy_absent_means_the_environment_decides(void **state)
+{
+    (void)state;
+    assert_int_equal(load_with("\"proxy\":null"), CONFIG_OK);
+    assert_int_equal(cfg.proxy_given, 0);
+    assert_int_equal(cfg.proxy.enabled, 0);
+}
+
+static void proxy_empty_means_none(void **state)
+{
+    (void)state;
+    assert_int_equal(load_with("\"proxy\":\"\""), CONFIG_OK);
+    assert_int_equal(cfg.proxy_given, 1);
+    assert_int_equal(cfg.proxy.enabled, 0);
+}
+
+static void proxy_with_credentials_parsed(void **state)
+{
+    (void)state;
+    assert_int_equal(load_with("\"proxy\":\"http://ops:s3cr%40t@proxy.corp:3128\""), CONFIG_OK);
+    assert_int_equal(cfg.proxy_given, 1);
+    assert_int_equal(cfg.proxy.enabled, 1);
+    assert_string_equal(cfg.proxy.host, "proxy.corp");
+    assert_int_equal(cfg.proxy.port, 3128);
+    assert_string_equal(cfg.proxy.password, "s3cr@t");
+    assert_string_equal(cfg.proxy.shown, "http://ops:***@proxy.corp:3128");
+}
+
+static void proxy_refused_without_showing_the_password(void **state)
+{
+    (void)state;
+    assert_int_equal(load_with("\"proxy\":\"https://ops:hunter2@proxy.corp:3128\""),
+                     CONFIG_ERR_VALUE);
+    assert_detail("key 'proxy': only http:// proxies (HTTP CONNECT) are supported: give "
+                  "http://host:port (the value is not shown)");
+    assert_int_equal(load_with("\"proxy\":\"http://ops:hunter2@proxy.corp\""), CONFIG_ERR_VALUE);
+    assert_null(strstr(cfg.detail, "hunter2"));
+    assert_non_null(strstr(cfg.detail, "port is missing"));
+    assert_int_equal(cfg.proxy.enabled, 0);
+    assert_int_equal(load_with("\"proxy\":3128"), CONFIG_ERR_TYPE);
+    assert_non_null(strstr(cfg.detail, "key 'proxy': must be a string"));
+}
+
 static void every_key_in_native_form(void **state)
 {
     (void)state;
@@ -859,6 +905,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(required_keys_only_gives_every_default),
+        cmocka_unit_test(proxy_absent_means_the_environment_decides),
+        cmocka_unit_test(proxy_empty_means_none),
+        cmocka_unit_test(proxy_with_credentials_parsed),
+        cmocka_unit_test(proxy_refused_without_showing_the_password),
         cmocka_unit_test(every_key_in_native_form),
         cmocka_unit_test(seed_style_file_with_all_values_as_strings),
         cmocka_unit_test(null_and_empty_string_give_the_default),

@@ -697,6 +697,144 @@ static void lookup_in_folder_given_with_trailing_slashes(void **state)
     assert_int_equal(store.certs_seen, 3);
 }
 
+/* OpenSSL's c_rehash layout: hashed names (symlinks to the PEM files). */
+static void lookup_in_folder_of_hashed_names(void **state)
+{
+    (void)state;
+    char rel[128];
+    char target[1024];
+    assert_int_equal(mkdir(tmp_path("hashed"), 0700), 0);
+    assert_int_equal(mkdir(tmp_path("hashed-src"), 0700), 0);
+    text_buf t = {0};
+    put_fixture(&t, "ca-b.pem", 64, "\n");
+    (void)write_bundle("hashed-src/ca-b.pem", &t);
+    (void)snprintf(target, sizeof target, "%s", tmp_path("hashed-src/ca-b.pem"));
+    (void)snprintf(rel, sizeof rel, "hashed/%s", "5ad8a5d6.0");
+    assert_int_equal(symlink(target, tmp_path(rel)), 0);
+    assert_finds_ca_b(tmp_path("hashed"));
+    assert_int_equal(store.certs_seen, 1);
+}
+
+/* ---- which CAs when ca_file is not set (tls_ca_find) ------------------------------------ */
+
+static const char *const *fake_env;   /* NAME=value, NULL-terminated */
+static const char *const *fake_files; /* paths that exist, NULL-terminated */
+
+static const char *fake_getenv(const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *const *e = fake_env; *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+static int fake_exists(const char *path)
+{
+    for (const char *const *f = fake_files; *f != NULL; f++)
+        if (strcmp(*f, path) == 0)
+            return 1;
+    return 0;
+}
+
+static const tls_ca_system fake_system = {fake_getenv, fake_exists};
+
+/* tls_ca_find over the real candidate list with the fakes. */
+static tls_ca_status find(const char *const *env, const char *const *files, char *out,
+                          const char **source, char *detail)
+{
+    fake_env = env;
+    fake_files = files;
+    return tls_ca_find(&fake_system, tls_ca_system_paths, tls_ca_system_path_count, out,
+                       TLS_PATH_MAX, source, detail, TLS_DETAIL_MAX);
+}
+
+static void find_candidates_in_spec_order(void **state)
+{
+    (void)state;
+    static const char *const order[] = {"/etc/ssl/certs/ca-certificates.crt",
+                                        "/etc/pki/tls/certs/ca-bundle.crt",
+                                        "/etc/ssl/ca-bundle.pem",
+                                        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+                                        "/etc/ssl/cert.pem",
+                                        "/etc/ssl/certs/"};
+    static const char *const no_env[] = {NULL};
+    char out[TLS_PATH_MAX], detail[TLS_DETAIL_MAX];
+    const char *source = NULL;
+    assert_int_equal(tls_ca_system_path_count, 6);
+    for (size_t i = 0; i < 6; i++) {
+        assert_string_equal(tls_ca_system_paths[i], order[i]);
+        /* with candidate i and every later one present, i is chosen */
+        const char *files[8] = {NULL};
+        for (size_t j = i; j < 6; j++)
+            files[5 - j] = order[j]; /* listed in reverse: the order is the list's */
+        const char *compact[8] = {NULL};
+        size_t n = 0;
+        for (size_t j = 0; j < 8; j++)
+            if (files[j] != NULL)
+                compact[n++] = files[j];
+        assert_int_equal(find(no_env, compact, out, &source, detail), TLS_CA_OK);
+        assert_string_equal(out, order[i]);
+        assert_string_equal(source, "system");
+    }
+}
+
+static void find_ssl_cert_file_wins(void **state)
+{
+    (void)state;
+    static const char *const env[] = {"SSL_CERT_DIR=/certs", "SSL_CERT_FILE=/my/bundle.pem", NULL};
+    static const char *const files[] = {"/etc/ssl/certs/ca-certificates.crt", "/certs", NULL};
+    char out[TLS_PATH_MAX], detail[TLS_DETAIL_MAX];
+    const char *source = NULL;
+    /* used even though it does not exist: tls_ca_open then says so */
+    assert_int_equal(find(env, files, out, &source, detail), TLS_CA_OK);
+    assert_string_equal(out, "/my/bundle.pem");
+    assert_string_equal(source, "SSL_CERT_FILE");
+}
+
+static void find_ssl_cert_dir_next(void **state)
+{
+    (void)state;
+    static const char *const env[] = {"SSL_CERT_FILE=", "SSL_CERT_DIR=/none:/certs:/other", NULL};
+    static const char *const files[] = {"/etc/ssl/certs/ca-certificates.crt", "/certs", "/other",
+                                        NULL};
+    char out[TLS_PATH_MAX], detail[TLS_DETAIL_MAX];
+    const char *source = NULL;
+    assert_int_equal(find(env, files, out, &source, detail), TLS_CA_OK);
+    assert_string_equal(out, "/certs"); /* the first listed folder that exists */
+    assert_string_equal(source, "SSL_CERT_DIR");
+    static const char *const none[] = {NULL};
+    assert_int_equal(find(env, none, out, &source, detail), TLS_CA_OK);
+    assert_string_equal(out, "/none"); /* none exists: the first, for the error */
+}
+
+static void find_nothing_names_what_was_tried(void **state)
+{
+    (void)state;
+    static const char *const env[] = {NULL};
+    static const char *const files[] = {"/somewhere/else.pem", NULL};
+    char out[TLS_PATH_MAX], detail[TLS_DETAIL_MAX];
+    const char *source = NULL;
+    assert_int_equal(find(env, files, out, &source, detail), TLS_CA_ERR_NONE_FOUND);
+    assert_non_null(strstr(detail, "SSL_CERT_FILE and SSL_CERT_DIR are not set"));
+    for (size_t i = 0; i < tls_ca_system_path_count; i++)
+        assert_non_null(strstr(detail, tls_ca_system_paths[i]));
+}
+
+static void find_path_too_long(void **state)
+{
+    (void)state;
+    static char var[TLS_PATH_MAX + 32];
+    (void)snprintf(var, sizeof var, "SSL_CERT_FILE=/");
+    memset(var + 15, 'x', TLS_PATH_MAX);
+    var[15 + TLS_PATH_MAX] = '\0';
+    const char *env[] = {var, NULL};
+    static const char *const files[] = {NULL};
+    char out[TLS_PATH_MAX], detail[TLS_DETAIL_MAX];
+    const char *source = NULL;
+    assert_int_equal(find(env, files, out, &source, detail), TLS_CA_ERR_PATH_LONG);
+}
+
 /* ---- read chunking ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -780,7 +918,7 @@ static void begin_line_straddling_a_read_block_is_recognized(void **state)
 static void strerror_has_words_for_every_status(void **state)
 {
     (void)state;
-    for (int s = TLS_CA_OK; s <= TLS_CA_ERR_EMPTY; s++)
+    for (int s = TLS_CA_OK; s <= TLS_CA_ERR_NONE_FOUND; s++)
         assert_string_not_equal(tls_ca_strerror((tls_ca_status)s), "unknown CA store status");
     assert_string_equal(tls_ca_strerror((tls_ca_status)42), "unknown CA store status");
 }
@@ -812,6 +950,12 @@ int main(void)
         cmocka_unit_test(bundle_of_only_non_certificate_blocks_is_empty),
         cmocka_unit_test(lookup_in_folder_of_pem_files),
         cmocka_unit_test(lookup_in_folder_given_with_trailing_slashes),
+        cmocka_unit_test(lookup_in_folder_of_hashed_names),
+        cmocka_unit_test(find_candidates_in_spec_order),
+        cmocka_unit_test(find_ssl_cert_file_wins),
+        cmocka_unit_test(find_ssl_cert_dir_next),
+        cmocka_unit_test(find_nothing_names_what_was_tried),
+        cmocka_unit_test(find_path_too_long),
         cmocka_unit_test(results_do_not_depend_on_read_boundaries),
         cmocka_unit_test(begin_line_straddling_a_read_block_is_recognized),
         cmocka_unit_test(strerror_has_words_for_every_status),
