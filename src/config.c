@@ -936,8 +936,7 @@ static int config_read_credential(config_ctx *ctx, const char *dir)
                              (unsigned)CONFIG_PATH_MAX - 1u);
         return 1;
     }
-    int is_dir = 0;
-    if (port_path_stat(path, &is_dir, NULL) == PORT_ERR_NOENT)
+    if (port_path_stat(path, NULL, NULL) == PORT_ERR_NOENT)
         return 0;
     (void)config_read_key_file(ctx, "systemd credential", path, path);
     return 1;
