@@ -16,6 +16,9 @@
  *   REPLACE  apps.csv, groups.csv: rows go to "<path>.tmp"; csv_finish
  *            fsyncs it and renames it over <path> (then fsyncs the folder),
  *            so readers see the old file whole until the new one is.
+ * A file the sink creates (and every "<path>.tmp") gets exactly the mode
+ * given to csv_open_mode (csv_open: FILE_MODE_DEFAULT), whatever the umask;
+ * an existing file appended to keeps its own.
  */
 #ifndef COUNTLY_SYNC_CSV_H
 #define COUNTLY_SYNC_CSV_H
@@ -53,6 +56,7 @@ typedef struct {
     size_t columns; /* fields per row */
     size_t fields;  /* fields written in the current row */
     int in_row;
+    unsigned file_mode;     /* permission of the files it creates */
     port_status port_error; /* the port's status behind the last error */
     csv_status error;       /* sticky failure (write, fsync, truncate, bad row): every call
                                returns it until csv_rollback succeeds */
@@ -75,6 +79,11 @@ const char *csv_strerror(csv_status status);
  * committed at once (sink->committed counts it), so no rollback drops it. */
 csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
                     const char *const *header, size_t columns);
+
+/* csv_open, creating files with exactly the permission file_mode (0600,
+ * 0640, ...) whatever the umask. */
+csv_status csv_open_mode(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
+                         const char *const *header, size_t columns, unsigned file_mode);
 
 /* Starts a row. */
 csv_status csv_row_begin(csv_sink *sink);

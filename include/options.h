@@ -253,6 +253,13 @@
 #define CSV_BUFFER_SIZE 8192
 #endif
 
+/* Permission bits of every file countly-sync creates (CSV files, the state
+ * file and their temporaries) when file_mode is not configured: owner
+ * only, since users.csv holds e-mail addresses and phone numbers. */
+#ifndef FILE_MODE_DEFAULT
+#define FILE_MODE_DEFAULT 0600
+#endif
+
 /* Longest path of an output file (its temporary name adds 4 bytes). */
 #ifndef CSV_PATH_MAX
 #define CSV_PATH_MAX 512

@@ -116,8 +116,17 @@ port_status port_entropy(uint8_t *buf, size_t len);
 /* Marks a file handle as closed. */
 void port_file_init(port_file *file);
 
-/* Opens path with PORT_FILE_* flags. */
+/* Opens path with PORT_FILE_* flags (a file created gets 0644, or 0600
+ * with PRIVATE, less the process's umask). */
 port_status port_file_open(port_file *file, const char *path, unsigned flags);
+
+/* Opens path with PORT_FILE_* flags; a file this call creates, and one it
+ * truncates (TRUNC: rewritten whole), gets exactly the permission bits
+ * mode (0600, 0640, ...) whatever the umask. A file opened without TRUNC
+ * that exists keeps its mode; one its mode keeps from its owner's writes
+ * (0400, 0440, 0444) is still opened for writing when that mode is mode
+ * and the process owns it. */
+port_status port_file_open_mode(port_file *file, const char *path, unsigned flags, unsigned mode);
 
 /* Reads up to cap bytes; *got = 0 at end of file. */
 port_status port_file_read(port_file *file, void *buf, size_t cap, size_t *got);

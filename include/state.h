@@ -3,6 +3,7 @@
  *
  * A small JSON document:
  *   {"version":2,
+ *    "server_url":"https://host/prefix", the server it belongs to (url_normalize)
  *    "users_csv_bytes":12345,            committed size of users.csv
  *    "apps":{"<app id>":1717650000,...},  per app: the next window start (lac cursor)
  *    "run":{"app":"<app id>","from":C,"to":R,"all_history":false,
@@ -15,6 +16,14 @@
  * renamed over <path>, and the folder fsync'ed. It is committed only after
  * the rows it covers are durable in users.csv, so a kill -9 at any moment
  * leaves a state that matches the data.
+ *
+ * The file is created with exactly the permission in sync_state.file_mode
+ * (0: FILE_MODE_DEFAULT), whatever the umask.
+ *
+ * The state belongs to one server: state_claim_server refuses a state
+ * that names another (the agent exits 78 before any network access), and
+ * adopts a state written before the rule (no "server_url"), which the next
+ * save then records.
  *
  * A missing file is a first run. A file that exists but cannot be read or
  * parsed is an error whose message says how to recover; it is never
@@ -38,7 +47,8 @@ typedef enum {
     STATE_ERR_TOO_LARGE, /* larger than STATE_FILE_MAX */
     STATE_ERR_TOO_MANY,  /* more apps than CONFIG_APPS_MAX */
     STATE_ERR_WRITE,     /* writing, syncing or renaming failed */
-    STATE_ERR_NOSPC      /* no space left on device */
+    STATE_ERR_NOSPC,     /* no space left on device */
+    STATE_ERR_SERVER     /* the state belongs to another server */
 } state_status;
 
 typedef struct {
@@ -59,7 +69,10 @@ typedef struct {
 } state_run;
 
 typedef struct {
-    int exists;               /* a state file was found */
+    int exists;                      /* a state file was found */
+    char server_url[CONFIG_URL_MAX]; /* the server it belongs to, normalised; "" = not recorded */
+    unsigned file_mode; /* permission of the file when saved (0: FILE_MODE_DEFAULT); set by the
+                           caller after state_load */
     uint64_t users_csv_bytes; /* committed size of users.csv */
     unsigned app_count;
     state_app apps[CONFIG_APPS_MAX];
@@ -72,6 +85,13 @@ const char *state_strerror(state_status status);
 
 /* Loads path; a missing file gives an empty state with exists = 0. */
 state_status state_load(sync_state *state, const char *path, jstream *scratch);
+
+/* Ties the state to server_url (normalised, url_normalize): STATE_OK when
+ * the state names it, and when it names none (a first run, or a state
+ * written before the rule: adopted, recorded by the next save);
+ * STATE_ERR_SERVER when it names another, with a message in detail that
+ * names both, the state file path and what to do. */
+state_status state_claim_server(sync_state *state, const char *path, const char *server_url);
 
 /* Cursor of app_id, or -1 when the app has none yet. */
 int64_t state_cursor(const sync_state *state, const char *app_id);

@@ -43,6 +43,12 @@ url_status url_parse(const char *text, url_parts *out);
  * not the default) into out. */
 url_status url_host_header(const url_parts *parts, char *out, size_t cap);
 
+/* Writes the server's identity into out: the scheme, the host (lowercase,
+ * brackets for IPv6), ":port" only when not the scheme's default, and the
+ * path prefix without trailing '/' ("https://countly.example.com:8443/c").
+ * Two URLs that name the same server this way are the same text. */
+url_status url_normalize(const url_parts *parts, char *out, size_t cap);
+
 /* Appends "sep" key "=" percent-encoded value to the NUL-terminated string
  * in buf (sep is '?' when buf holds no '?' yet, else '&'). Unreserved
  * characters (RFC 3986) pass; everything else becomes %XX. */

@@ -110,14 +110,15 @@ static agent_record_result record_failed(agent *a, int code)
 static int load_configuration(agent *a)
 {
     const agent_options *o = &a->opts;
-    config_status cs = config_load(&a->cfg, o->config_path, port_getenv("COUNTLY_API_KEY"),
-                                   o->output_dir, o->state_file, &a->js);
+    config_sources src = {o->config_path, port_getenv("COUNTLY_API_KEY"),
+                          port_getenv("CREDENTIALS_DIRECTORY"), o->output_dir, o->state_file};
+    config_status cs = config_load_from(&a->cfg, &src, &a->js);
     if (cs != CONFIG_OK)
         return fail(a, AGENT_EXIT_CONFIG, "%s", a->cfg.detail);
     log_set_secret(&a->log, a->cfg.api_key);
     if (a->cfg.file_readable_by_others)
         log_warn(&a->log, "%s holds the API key and can be read by other users: chmod 600 %s",
-                 o->config_path, o->config_path);
+                 a->cfg.readable_path, a->cfg.readable_path);
     if (!a->cfg.tls_verify && a->cfg.server.tls)
         log_warn(&a->log, "tls_verify is false: the server's certificate and name are NOT "
                           "checked; anyone on the path can read the API key and the data");
@@ -237,14 +238,35 @@ static int make_folders(agent *a, const char *path, int parent_only)
     }
 }
 
+/* Ties the loaded state to the configured server (state.h): 78 when it
+ * belongs to another one. */
+static int claim_server(agent *a)
+{
+    char server[CONFIG_URL_MAX];
+    a->state.file_mode = a->cfg.file_mode;
+    if (url_normalize(&a->cfg.server, server, sizeof server) != URL_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "server_url: longer than CONFIG_URL_MAX");
+    if (state_claim_server(&a->state, a->cfg.state_file, server) != STATE_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "%s", a->state.detail);
+    return 0;
+}
+
+/* Loads the state file: 78 when it cannot be read or is another server's. */
+static int load_state(agent *a)
+{
+    if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "%s", a->state.detail);
+    return claim_server(a);
+}
+
 static int run_sync(agent *a)
 {
     int worst = 0;
+    if (load_state(a) != 0) /* before anything is created: a refused state changes nothing */
+        return AGENT_EXIT_CONFIG;
     if (make_folders(a, a->cfg.output_dir, 0) != 0 || make_folders(a, a->cfg.state_file, 1) != 0)
         return fail(a, AGENT_EXIT_OUTPUT, "cannot create the output folder %s: %s", a->path,
                     port_last_os_error());
-    if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK)
-        return fail(a, AGENT_EXIT_CONFIG, "%s", a->state.detail);
     int code = probe_server(a);
     if (code != 0)
         return code;
@@ -274,6 +296,10 @@ static agent_record_result count_record(agent *a, const jstream_record *r)
 
 static int run_check(agent *a)
 {
+    if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK)
+        log_warn(&a->log, "%s (a sync would stop on it)", a->state.detail);
+    else if (claim_server(a) != 0) /* a state of another server: as sync, before any request */
+        return AGENT_EXIT_CONFIG;
     int code = probe_server(a);
     if (code != 0)
         return code;
@@ -863,7 +889,8 @@ static int open_table(agent *a, map_table table, const char *name, csv_mode mode
 {
     size_t columns = 0;
     const char *const *header = map_header(table, &columns);
-    csv_status st = csv_open(&a->sink, output_path(a, name), mode, committed, header, columns);
+    csv_status st = csv_open_mode(&a->sink, output_path(a, name), mode, committed, header, columns,
+                                  a->cfg.file_mode);
     if (st == CSV_OK)
         st = csv_commit(&a->sink);
     if (st != CSV_OK) {

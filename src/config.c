@@ -19,6 +19,12 @@
  *     ignored), or an array of such strings. Ids are lowercased and
  *     duplicates collapsed; "*" cannot be mixed with ids.
  *   - Paths must not be empty, except ca_file ("" = system bundle).
+ *   - file_mode: only a string "0" + three octal digits from "0400" to
+ *     "0666" without execute bits ("0600", "0640", "0644", ...); "600",
+ *     600 and "0777" are refused (a mode is octal; data files never run).
+ *   - A key file (api_key_file, the credential) holds the key on one line;
+ *     one trailing LF or CR LF is dropped. Empty, two lines, or a control
+ *     character in the key are errors (never "the first line wins").
  * The API key is never copied into a message, and is wiped from cfg when
  * loading fails.
  */
@@ -58,7 +64,8 @@ typedef enum {
     KIND_UINT,    /* whole number in [min, max] */
     KIND_BOOL,    /* true or false */
     KIND_PATH,    /* a file or folder path at least min bytes long */
-    KIND_PROXY    /* proxy: http://[user:password@]host:port or "", never shown */
+    KIND_PROXY,   /* proxy: http://[user:password@]host:port or "", never shown */
+    KIND_MODE     /* file_mode: an octal permission string */
 } config_kind;
 
 /* One setting: where it goes and what it accepts. */
@@ -76,8 +83,8 @@ typedef struct {
 static const config_key config_keys[] = {
     {"server_url", KIND_URL, "required: https://host[:port][/prefix]", 0, 0, 0,
      offsetof(config, server_url), CONFIG_URL_MAX, NULL},
-    {"api_key", KIND_API_KEY, "required unless COUNTLY_API_KEY is set", 0, 0, 0,
-     offsetof(config, api_key), CONFIG_API_KEY_MAX + 1, NULL},
+    {"api_key", KIND_API_KEY, NULL, 0, 0, 0, offsetof(config, api_key), CONFIG_API_KEY_MAX + 1,
+     NULL},
     {"app_id", KIND_APPS, "required: \"*\", an app id, or ids separated by commas", 0, 0, 0, 0, 0,
      NULL},
     {"max_records_per_page", KIND_UINT, NULL, 100, 1, 1000, offsetof(config, max_records_per_page),
@@ -97,7 +104,16 @@ static const config_key config_keys[] = {
     {"output_dir", KIND_PATH, NULL, 0, 1, 0, offsetof(config, output_dir), CONFIG_PATH_MAX,
      "./countly-data"},
     {"state_file", KIND_PATH, NULL, 0, 1, 0, offsetof(config, state_file), CONFIG_PATH_MAX, ""},
+    {"api_key_file", KIND_PATH, NULL, 0, 1, 0, offsetof(config, api_key_file), CONFIG_PATH_MAX, ""},
+    {"file_mode", KIND_MODE, NULL, FILE_MODE_DEFAULT, 0400, 0666, offsetof(config, file_mode), 0,
+     NULL},
 };
+
+/* The systemd credential countly-sync reads from CREDENTIALS_DIRECTORY. */
+#define CONFIG_CREDENTIAL "countly-api-key"
+
+/* Execute bits: never part of file_mode. */
+#define CONFIG_MODE_EXEC 0111u
 
 #define CONFIG_KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
 
@@ -295,7 +311,7 @@ static void config_defaults(config *cfg)
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
         const config_key *key = &config_keys[i];
-        if (key->kind == KIND_UINT)
+        if (key->kind == KIND_UINT || key->kind == KIND_MODE)
             *config_uint_field(cfg, key) = key->def;
         else if (key->kind == KIND_BOOL)
             *config_bool_field(cfg, key) = (int)key->def;
@@ -377,6 +393,30 @@ static config_status config_set_bool(config_ctx *ctx, const config_key *key, int
     char shown[CONFIG_SHOW_MAX + 8];
     config_show_value(ctx, t, shown, sizeof shown);
     return config_fail(ctx, CONFIG_ERR_TYPE, "key '%s': %s is not a boolean (true or false)",
+                       key->name, shown);
+}
+
+/* "0" and three octal digits, from min to max, without execute bits. */
+static config_status config_set_mode(config_ctx *ctx, const config_key *key, int t)
+{
+    size_t len;
+    const char *text = config_tok_text(ctx, t, &len);
+    uint32_t value = 0;
+    int ok = ctx->rec->tokens[t].type == JSMN_STRING && len == 4 && text[0] == '0';
+    for (size_t i = 1; ok && i < len; i++) {
+        ok = text[i] >= '0' && text[i] <= '7';
+        value = value * 8u + (uint32_t)(text[i] - '0');
+    }
+    if (ok && value >= key->min && value <= key->max && (value & CONFIG_MODE_EXEC) == 0) {
+        *config_uint_field(ctx->cfg, key) = value;
+        return CONFIG_OK;
+    }
+    char shown[CONFIG_SHOW_MAX + 8];
+    config_show_value(ctx, t, shown, sizeof shown);
+    return config_fail(ctx, CONFIG_ERR_VALUE,
+                       "key '%s': %s is not an octal permission string from \"0400\" to "
+                       "\"0666\" without execute bits (\"0600\": owner only, \"0640\": and "
+                       "the group may read)",
                        key->name, shown);
 }
 
@@ -679,7 +719,8 @@ static config_status config_member(config_ctx *ctx, int k)
     int v = k + 1;
     if (config_tok_is_null(ctx, v))
         return CONFIG_OK; /* null: the default (or missing, if required) */
-    int optional_scalar = key->kind == KIND_UINT || key->kind == KIND_BOOL;
+    int optional_scalar =
+        key->kind == KIND_UINT || key->kind == KIND_BOOL || key->kind == KIND_MODE;
     if (optional_scalar && config_tok_is_empty_string(ctx, v))
         return CONFIG_OK;
     ctx->given[index] = 1;
@@ -698,6 +739,8 @@ static config_status config_member(config_ctx *ctx, int k)
         return config_set_path(ctx, key, v);
     case KIND_PROXY:
         return config_set_proxy(ctx, key, v);
+    case KIND_MODE:
+        return config_set_mode(ctx, key, v);
     }
     return CONFIG_OK;
 }
@@ -781,19 +824,7 @@ static config_status config_read(config_ctx *ctx, jstream *js)
 
 /* ---- after the file ------------------------------------------------------------------------ */
 
-/* Every required key was given a value (api_key: or the environment). */
-static config_status config_check_missing(config_ctx *ctx)
-{
-    for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
-        const config_key *key = &config_keys[i];
-        int given = ctx->given[i] || (key->kind == KIND_API_KEY && ctx->cfg->api_key_from_env);
-        if (key->required != NULL && !given)
-            return config_fail(ctx, CONFIG_ERR_MISSING, "key '%s' is missing (%s)", key->name,
-                               key->required);
-    }
-    return CONFIG_OK;
-}
-
+/* COUNTLY_API_KEY: wins over every other source. */
 static config_status config_use_env_key(config_ctx *ctx, const char *env_api_key)
 {
     config *cfg = ctx->cfg;
@@ -806,6 +837,174 @@ static config_status config_use_env_key(config_ctx *ctx, const char *env_api_key
     (void)snprintf(cfg->api_key, sizeof cfg->api_key, "%s", env_api_key);
     cfg->api_key_from_env = 1;
     return CONFIG_OK;
+}
+
+/* Every required key was given a value (the API key: config_resolve_key). */
+static config_status config_check_missing(config_ctx *ctx)
+{
+    for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
+        const config_key *key = &config_keys[i];
+        if (key->required != NULL && !ctx->given[i])
+            return config_fail(ctx, CONFIG_ERR_MISSING, "key '%s' is missing (%s)", key->name,
+                               key->required);
+    }
+    return CONFIG_OK;
+}
+
+/* 1 when the file gave key name a value. */
+static int config_given(const config_ctx *ctx, const char *name)
+{
+    for (size_t i = 0; i < CONFIG_KEY_COUNT; i++)
+        if (strcmp(config_keys[i].name, name) == 0)
+            return ctx->given[i];
+    return 0;
+}
+
+/* The key in a key file's text: one line, one trailing LF or CR LF
+ * dropped; NULL when it is one, else what is wrong. */
+static const char *config_key_line(char *text, size_t *len)
+{
+    if (*len > 0 && text[*len - 1] == '\n') {
+        (*len)--;
+        if (*len > 0 && text[*len - 1] == '\r')
+            (*len)--;
+    }
+    text[*len] = '\0';
+    if (*len == 0)
+        return "is empty (it must hold the API key on one line)";
+    for (size_t i = 0; i < *len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\n')
+            return "holds more than one line (it must hold the API key alone, on one line)";
+        if (c < 0x20u || c == 0x7fu)
+            return "holds a control character (it must hold the API key alone, on one line)";
+    }
+    return NULL;
+}
+
+/* Reads the key from the file path into cfg->api_key; prefix and `what`
+ * name the source in messages ("<config>: key 'api_key_file': P"). Never
+ * shows the key. */
+static config_status config_read_key_file(config_ctx *ctx, const char *prefix, const char *path,
+                                          const char *what)
+{
+    char text[CONFIG_API_KEY_MAX + 3]; /* the key, CR LF, one byte to see it is too long */
+    size_t len = 0, got = 0;
+    port_file file;
+    port_file_init(&file);
+    port_status ps = port_file_open(&file, path, PORT_FILE_READ);
+    while (ps == PORT_OK && len < sizeof text - 1) {
+        ps = port_file_read(&file, text + len, sizeof text - 1 - len, &got);
+        if (ps != PORT_OK || got == 0)
+            break;
+        len += got;
+    }
+    (void)port_file_close(&file);
+    config_status st = CONFIG_OK;
+    const char *problem = NULL;
+    if (ps != PORT_OK)
+        st = config_fail_at(ctx, CONFIG_ERR_READ, prefix, "%s: cannot read: %s", what,
+                            json_file_port_text(ps));
+    else if (len == sizeof text - 1)
+        st = config_fail_at(ctx, CONFIG_ERR_VALUE, prefix,
+                            "%s: longer than CONFIG_API_KEY_MAX (" OPTIONS_TEXT(
+                                CONFIG_API_KEY_MAX) " bytes) and a line end",
+                            what);
+    else if ((problem = config_key_line(text, &len)) != NULL)
+        st = config_fail_at(ctx, CONFIG_ERR_VALUE, prefix, "%s %s", what, problem);
+    else if (len > CONFIG_API_KEY_MAX)
+        st = config_fail_at(
+            ctx, CONFIG_ERR_VALUE, prefix,
+            "%s: longer than CONFIG_API_KEY_MAX (" OPTIONS_TEXT(CONFIG_API_KEY_MAX) " bytes)",
+            what);
+    else
+        memcpy(ctx->cfg->api_key, text, len + 1);
+    memset(text, 0, sizeof text);
+    return st;
+}
+
+/* api_key_file as a path: a relative one is relative to the folder of
+ * the configuration file (as a systemd unit's user expects). */
+static config_status config_key_file_path(config_ctx *ctx, char *out, size_t cap)
+{
+    const char *name = ctx->cfg->api_key_file;
+    char folder[CONFIG_PATH_MAX];
+    int n;
+    if (name[0] == '/' || port_path_folder(ctx->path, folder, sizeof folder) != PORT_OK ||
+        strcmp(folder, ".") == 0)
+        n = snprintf(out, cap, "%s", name);
+    else
+        n = snprintf(out, cap, "%s%s%s", folder, strcmp(folder, "/") == 0 ? "" : "/", name);
+    if (n < 0 || (size_t)n >= cap)
+        return config_fail(ctx, CONFIG_ERR_VALUE,
+                           "key 'api_key_file': the path with the configuration's folder is "
+                           "longer than CONFIG_PATH_MAX (%u bytes)",
+                           (unsigned)CONFIG_PATH_MAX - 1u);
+    return CONFIG_OK;
+}
+
+/* Warns later (cfg->file_readable_by_others) when others may read path. */
+static void config_note_readable(config_ctx *ctx, const char *path)
+{
+    int readable = 0;
+    if (port_path_readable_by_others(path, &readable) == PORT_OK && readable &&
+        !ctx->cfg->file_readable_by_others) {
+        ctx->cfg->file_readable_by_others = 1;
+        (void)snprintf(ctx->cfg->readable_path, sizeof ctx->cfg->readable_path, "%s", path);
+    }
+}
+
+/* The credential <dir>/countly-api-key, when there is one: 1 when read
+ * (or failed: ctx->status says), 0 when there is none. */
+static int config_read_credential(config_ctx *ctx, const char *dir)
+{
+    char path[CONFIG_PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/" CONFIG_CREDENTIAL, dir);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        (void)config_fail_at(ctx, CONFIG_ERR_VALUE, "CREDENTIALS_DIRECTORY",
+                             "longer than CONFIG_PATH_MAX (%u bytes) with /" CONFIG_CREDENTIAL,
+                             (unsigned)CONFIG_PATH_MAX - 1u);
+        return 1;
+    }
+    if (port_path_stat(path, NULL, NULL) == PORT_ERR_NOENT)
+        return 0;
+    (void)config_read_key_file(ctx, "systemd credential", path, path);
+    return 1;
+}
+
+/* The API key from the first source that has one (config.h). */
+static config_status config_resolve_key(config_ctx *ctx, const config_sources *src)
+{
+    int file_key = config_given(ctx, "api_key");
+    int key_file = config_given(ctx, "api_key_file");
+    if (file_key && key_file)
+        return config_fail(ctx, CONFIG_ERR_VALUE,
+                           "keys 'api_key' and 'api_key_file' are both given: keep one");
+    if (ctx->file_api_key)
+        config_note_readable(ctx, ctx->path);
+    if (src->env_api_key != NULL && src->env_api_key[0] != '\0')
+        return config_use_env_key(ctx, src->env_api_key);
+    if (file_key)
+        return CONFIG_OK;
+    if (key_file) {
+        char path[CONFIG_PATH_MAX];
+        char what[CONFIG_PATH_MAX + 24];
+        if (config_key_file_path(ctx, path, sizeof path) != CONFIG_OK)
+            return ctx->status;
+        (void)snprintf(what, sizeof what, "key 'api_key_file': %s", path);
+        if (config_read_key_file(ctx, ctx->path, path, what) == CONFIG_OK)
+            config_note_readable(ctx, path);
+        return ctx->status;
+    }
+    const char *dir = src->credentials_dir;
+    if (dir != NULL && dir[0] != '\0' && config_read_credential(ctx, dir))
+        return ctx->status;
+    return config_fail(
+        ctx, CONFIG_ERR_MISSING,
+        "no API key: set COUNTLY_API_KEY, the key 'api_key' or 'api_key_file' in "
+        "this file, or provide $CREDENTIALS_DIRECTORY/" CONFIG_CREDENTIAL
+        " (systemd LoadCredential=" CONFIG_CREDENTIAL ":...)%s",
+        dir != NULL && dir[0] != '\0' ? "; CREDENTIALS_DIRECTORY holds no " CONFIG_CREDENTIAL : "");
 }
 
 /* A command-line path (or NULL) replaces the file's. */
@@ -842,49 +1041,49 @@ static config_status config_default_state(config_ctx *ctx)
     return CONFIG_OK;
 }
 
-static config_status config_finish(config_ctx *ctx, const char *env_api_key, const char *output_dir,
-                                   const char *state_file)
+static config_status config_finish(config_ctx *ctx, const config_sources *src)
 {
     config *cfg = ctx->cfg;
-    config_status st = config_use_env_key(ctx, env_api_key);
+    config_status st = config_check_missing(ctx);
     if (st == CONFIG_OK)
-        st = config_check_missing(ctx);
+        st = config_resolve_key(ctx, src);
     if (st == CONFIG_OK)
-        st = config_override(ctx, "--output", output_dir, cfg->output_dir);
+        st = config_override(ctx, "--output", src->output_dir, cfg->output_dir);
     if (st == CONFIG_OK)
-        st = config_override(ctx, "--state", state_file, cfg->state_file);
+        st = config_override(ctx, "--state", src->state_file, cfg->state_file);
     if (st == CONFIG_OK)
         st = config_default_state(ctx);
-    if (st != CONFIG_OK)
-        return st;
-    int readable = 0;
-    if (ctx->file_api_key && port_path_readable_by_others(ctx->path, &readable) == PORT_OK)
-        cfg->file_readable_by_others = readable != 0;
-    return CONFIG_OK;
+    return st;
 }
 
-config_status config_load(config *cfg, const char *path, const char *env_api_key,
-                          const char *output_dir, const char *state_file, jstream *scratch)
+config_status config_load_from(config *cfg, const config_sources *src, jstream *scratch)
 {
     config_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     config_defaults(cfg);
     ctx.cfg = cfg;
-    ctx.path = path != NULL ? path : "(no configuration file)";
-    if (env_api_key != NULL) {
-        ctx.secret[0] = env_api_key;
-        ctx.secret_len[0] = strlen(env_api_key);
+    ctx.path = src->path != NULL ? src->path : "(no configuration file)";
+    if (src->env_api_key != NULL) {
+        ctx.secret[0] = src->env_api_key;
+        ctx.secret_len[0] = strlen(src->env_api_key);
     }
     config_status st = CONFIG_ERR_READ;
-    if (path == NULL || scratch == NULL)
+    if (src->path == NULL || scratch == NULL)
         (void)config_fail(&ctx, st, "no file or no scanner given");
     else
         st = config_read(&ctx, scratch);
     if (st == CONFIG_OK)
-        st = config_finish(&ctx, env_api_key, output_dir, state_file);
+        st = config_finish(&ctx, src);
     if (st != CONFIG_OK) {
         memset(cfg->api_key, 0, sizeof cfg->api_key);
         memset(&cfg->proxy, 0, sizeof cfg->proxy);
     }
     return st;
+}
+
+config_status config_load(config *cfg, const char *path, const char *env_api_key,
+                          const char *output_dir, const char *state_file, jstream *scratch)
+{
+    config_sources src = {path, env_api_key, NULL, output_dir, state_file};
+    return config_load_from(cfg, &src, scratch);
 }

@@ -307,6 +307,7 @@ static void csv_reset(csv_sink *sink, csv_mode mode, size_t columns)
     sink->columns = columns;
     sink->fields = 0;
     sink->in_row = 0;
+    sink->file_mode = FILE_MODE_DEFAULT;
     sink->port_error = PORT_OK;
     sink->error = CSV_OK;
     sink->used = 0;
@@ -332,7 +333,7 @@ static csv_status csv_open_append(csv_sink *sink, uint64_t committed_size)
 {
     uint64_t size = 0;
     unsigned flags = PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_APPEND;
-    port_status port = port_file_open(&sink->file, sink->path, flags);
+    port_status port = port_file_open_mode(&sink->file, sink->path, flags, sink->file_mode);
     if (port != PORT_OK)
         return csv_port_fail(sink, CSV_ERR_OPEN, port);
     port = port_file_size(&sink->file, &size);
@@ -354,7 +355,7 @@ static csv_status csv_open_append(csv_sink *sink, uint64_t committed_size)
 static csv_status csv_open_replace(csv_sink *sink)
 {
     unsigned flags = PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_TRUNC | PORT_FILE_APPEND;
-    port_status port = port_file_open(&sink->file, sink->tmp_path, flags);
+    port_status port = port_file_open_mode(&sink->file, sink->tmp_path, flags, sink->file_mode);
     if (port != PORT_OK)
         return csv_port_fail(sink, CSV_ERR_OPEN, port);
     return CSV_OK;
@@ -402,10 +403,11 @@ static csv_status csv_open_file(csv_sink *sink, uint64_t committed_size, const c
     return status;
 }
 
-csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
-                    const char *const *header, size_t columns)
+csv_status csv_open_mode(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
+                         const char *const *header, size_t columns, unsigned file_mode)
 {
     csv_reset(sink, mode, columns);
+    sink->file_mode = file_mode;
     if (path == NULL || header == NULL || columns == 0)
         return CSV_ERR_USAGE;
     if (mode != CSV_MODE_APPEND && mode != CSV_MODE_REPLACE)
@@ -414,6 +416,12 @@ csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t co
     if (status != CSV_OK)
         return status;
     return csv_open_file(sink, committed_size, header);
+}
+
+csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
+                    const char *const *header, size_t columns)
+{
+    return csv_open_mode(sink, path, mode, committed_size, header, columns, FILE_MODE_DEFAULT);
 }
 
 /* ---- rows ------------------------------------------------------------------------------- */

@@ -43,7 +43,7 @@
     "Restore it from a backup, or delete it together with users.csv to start a full re-sync."
 
 /* Top-level keys, as bits of state_ctx.seen. */
-enum { TOP_VERSION = 1, TOP_USERS_CSV_BYTES = 2, TOP_APPS = 4, TOP_RUN = 8 };
+enum { TOP_VERSION = 1, TOP_USERS_CSV_BYTES = 2, TOP_APPS = 4, TOP_RUN = 8, TOP_SERVER_URL = 16 };
 
 typedef enum {
     RUN_ID,      /* "app": a 24-hex app id */
@@ -122,6 +122,8 @@ const char *state_strerror(state_status status)
         return "state file cannot be written";
     case STATE_ERR_NOSPC:
         return "no space left for the state file";
+    case STATE_ERR_SERVER:
+        return "state file belongs to another server";
     }
     return "unknown state status";
 }
@@ -228,6 +230,18 @@ static long state_find(const sync_state *state, const char *app_id)
         if (state_same_id(state->apps[i].app_id, app_id))
             return (long)i;
     return -1;
+}
+
+state_status state_claim_server(sync_state *state, const char *path, const char *server_url)
+{
+    if (state->server_url[0] == '\0' || strcmp(state->server_url, server_url) == 0) {
+        (void)snprintf(state->server_url, sizeof state->server_url, "%s", server_url);
+        return STATE_OK;
+    }
+    return state_fail(state, STATE_ERR_SERVER,
+                      "state file %s belongs to server %s, but server_url is %s: use another "
+                      "output_dir or state_file for %s (or set server_url back)",
+                      path, state->server_url, server_url, server_url);
 }
 
 int64_t state_cursor(const sync_state *state, const char *app_id)
@@ -471,7 +485,8 @@ static unsigned state_top_key(const char *name)
     } keys[] = {{"version", TOP_VERSION},
                 {"users_csv_bytes", TOP_USERS_CSV_BYTES},
                 {"apps", TOP_APPS},
-                {"run", TOP_RUN}};
+                {"run", TOP_RUN},
+                {"server_url", TOP_SERVER_URL}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(name, keys[i].name) == 0)
             return keys[i].bit;
@@ -488,6 +503,20 @@ static state_status state_load_version(state_ctx *ctx, int v)
                          "key 'version' is %s, not 1 or 2: written by another version of "
                          "countly-sync, or damaged",
                          shown);
+}
+
+/* "server_url": a non-empty string (absent from states written before it). */
+static state_status state_load_server(state_ctx *ctx, int v)
+{
+    char shown[STATE_SHOW_MAX + 8];
+    sync_state *state = ctx->state;
+    if (ctx->rec->tokens[v].type == JSMN_STRING &&
+        state_tok_string(ctx, v, state->server_url, sizeof state->server_url) &&
+        state->server_url[0] != '\0')
+        return STATE_OK;
+    state->server_url[0] = '\0';
+    state_show(ctx, v, shown, sizeof shown);
+    return state_corrupt(ctx, "key 'server_url': %s is not a server URL string", shown);
 }
 
 /* One top-level member (k is the key token). */
@@ -513,6 +542,8 @@ static state_status state_load_member(state_ctx *ctx, int k)
         return state_corrupt(ctx, "key 'users_csv_bytes': %s is not a non-negative integer", shown);
     case TOP_APPS:
         return state_load_apps(ctx, k + 1);
+    case TOP_SERVER_URL:
+        return state_load_server(ctx, k + 1);
     default:
         return state_load_run(ctx, k + 1);
     }
@@ -700,7 +731,13 @@ static void state_put_run(state_out *out, const state_run *run)
 /* The compact document and a newline. */
 static void state_serialize(const sync_state *state, state_out *out)
 {
-    state_put_text(out, "{\"version\":2,\"users_csv_bytes\":");
+    state_put_text(out, "{\"version\":2,");
+    if (state->server_url[0] != '\0') {
+        state_put_text(out, "\"server_url\":");
+        state_put_string(out, state->server_url);
+        state_put_text(out, ",");
+    }
+    state_put_text(out, "\"users_csv_bytes\":");
     state_put_u64(out, state->users_csv_bytes);
     state_put_text(out, ",\"apps\":{");
     for (unsigned i = 0; i < state->app_count; i++) {
@@ -755,8 +792,9 @@ static state_status state_write_tmp(sync_state *state, const char *tmp, const ch
 {
     port_file file;
     port_file_init(&file);
+    unsigned mode = state->file_mode != 0 ? state->file_mode : FILE_MODE_DEFAULT;
     port_status ps =
-        port_file_open(&file, tmp, PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_TRUNC);
+        port_file_open_mode(&file, tmp, PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_TRUNC, mode);
     if (ps != PORT_OK)
         return state_write_error(state, "create the temporary", tmp, ps);
     const char *what = "write the temporary";

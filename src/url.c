@@ -337,6 +337,28 @@ url_status url_host_header(const url_parts *parts, char *out, size_t cap)
     return URL_OK;
 }
 
+url_status url_normalize(const url_parts *parts, char *out, size_t cap)
+{
+    const char *scheme = parts->tls ? "https://" : "http://";
+    size_t len = strlen(scheme);
+    if (out == NULL || cap <= len)
+        return URL_ERR_NO_ROOM;
+    memcpy(out, scheme, len);
+    url_status st = url_host_header(parts, out + len, cap - len);
+    if (st != URL_OK) {
+        out[0] = '\0';
+        return st;
+    }
+    len += strlen(out + len);
+    size_t path = strlen(parts->path);
+    if (path >= cap - len) {
+        out[0] = '\0';
+        return URL_ERR_NO_ROOM;
+    }
+    memcpy(out + len, parts->path, path + 1);
+    return URL_OK;
+}
+
 /* n plus the length of the percent-encoding of in[0..len), or limit as
  * soon as the sum reaches limit (so it never overflows). */
 static size_t add_encoded_length(size_t n, const char *in, size_t len, size_t limit)

@@ -115,11 +115,9 @@ void port_file_init(port_file *file)
     file->fd = -1;
 }
 
-port_status port_file_open(port_file *file, const char *path, unsigned flags)
+/* open(2) flags for PORT_FILE_* flags. */
+static int open_flags(unsigned flags)
 {
-    /* Past a file size limit (ulimit -f) write() must fail with EFBIG,
-     * reported as no space, instead of SIGXFSZ ending the process. */
-    (void)signal(SIGXFSZ, SIG_IGN);
     int oflags = O_CLOEXEC;
     if ((flags & PORT_FILE_READ) && (flags & PORT_FILE_WRITE))
         oflags |= O_RDWR;
@@ -133,13 +131,92 @@ port_status port_file_open(port_file *file, const char *path, unsigned flags)
         oflags |= O_TRUNC;
     if (flags & PORT_FILE_APPEND)
         oflags |= O_APPEND;
-    mode_t mode = (flags & PORT_FILE_PRIVATE) ? 0600 : 0644;
+    return oflags;
+}
+
+/* open(2), again after a signal; -1 with errno on failure. */
+static int open_retry(const char *path, int oflags, mode_t mode)
+{
     int fd;
     do {
         fd = open(path, oflags, mode);
     } while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+port_status port_file_open(port_file *file, const char *path, unsigned flags)
+{
+    /* Past a file size limit (ulimit -f) write() must fail with EFBIG,
+     * reported as no space, instead of SIGXFSZ ending the process. */
+    (void)signal(SIGXFSZ, SIG_IGN);
+    mode_t mode = (flags & PORT_FILE_PRIVATE) ? 0600 : 0644;
+    int fd = open_retry(path, open_flags(flags), mode);
     if (fd < 0)
         return port_posix_status_from_errno(errno);
+    file->fd = fd;
+    return PORT_OK;
+}
+
+/* Opens an existing file for writing that its mode keeps from its owner
+ * (0400, 0440, 0444) when that mode is the one we create files with: we
+ * are the owner, so the owner's write bit is lifted for the open and the
+ * mode put back on the open descriptor. -1 with errno when not. */
+static int open_own_read_only(const char *path, int oflags, mode_t mode)
+{
+    struct stat st;
+    if ((mode & S_IWUSR) != 0 || (oflags & (O_WRONLY | O_RDWR)) == 0 || stat(path, &st) != 0 ||
+        st.st_uid != geteuid() || (st.st_mode & 07777) != mode) {
+        errno = EACCES;
+        return -1;
+    }
+    if (chmod(path, mode | S_IWUSR) != 0)
+        return -1;
+    int fd = open_retry(path, oflags, mode);
+    int err = errno;
+    if (fd >= 0 ? fchmod(fd, mode) != 0 : chmod(path, mode) != 0)
+        err = errno;
+    errno = err;
+    return fd;
+}
+
+/* Opens a file that exists (no O_CREAT); ENOENT when it is gone. */
+static int open_existing(const char *path, int oflags, mode_t mode)
+{
+    int fd = open_retry(path, oflags & ~O_CREAT, mode);
+    if (fd < 0 && errno == EACCES)
+        fd = open_own_read_only(path, oflags & ~O_CREAT, mode);
+    return fd;
+}
+
+port_status port_file_open_mode(port_file *file, const char *path, unsigned flags, unsigned mode)
+{
+    (void)signal(SIGXFSZ, SIG_IGN);
+    int oflags = open_flags(flags);
+    mode_t m = (mode_t)(mode & 07777u);
+    int fd = -1;
+    int made = (flags & PORT_FILE_TRUNC) != 0; /* rewritten whole: a new file */
+    if ((flags & PORT_FILE_CREATE) == 0) {
+        fd = open_existing(path, oflags, m);
+    } else {
+        /* Created here (O_EXCL), or there already; a file removed in between is
+         * created on the next turn. */
+        for (int tries = 0; fd < 0 && tries < 4; tries++) {
+            fd = open_retry(path, oflags | O_EXCL, m);
+            if (fd >= 0)
+                made = 1;
+            else if (errno == EEXIST)
+                fd = open_existing(path, oflags, m);
+            if (fd < 0 && errno != EEXIST && errno != ENOENT)
+                break;
+        }
+    }
+    if (fd < 0)
+        return port_posix_status_from_errno(errno);
+    if (made && fchmod(fd, m) != 0) { /* exactly mode, whatever the umask */
+        int err = errno;
+        (void)close(fd);
+        return port_posix_status_from_errno(err);
+    }
     file->fd = fd;
     return PORT_OK;
 }

@@ -537,6 +537,8 @@ if [ $IS_ROOT -eq 1 ]; then
     NB=$NOBODY_DIR
     mkdir -p "$NB/perm/out"
     cp -p "$TMP/base/out/"{apps.csv,groups.csv,users.csv,state.json} "$NB/perm/out/"
+    # root's files are 0600 (file_mode): made readable, so that only the folder refuses nobody
+    chmod 0644 "$NB/perm/out/"{apps.csv,groups.csv,users.csv,state.json}
     cp "$BIN" "$NB/countly-sync" && cp "$PKI/ca-ec.crt" "$NB/ca-ec.crt" && chmod 0644 "$NB/ca-ec.crt"
     cfg perm "output_dir=$NB/perm/out" "ca_file=$NB/ca-ec.crt"
     cp "$TMP/perm.json" "$NB/perm.json" && chown nobody "$NB/perm.json"

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "test_tmpdir.h"
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,7 +469,9 @@ static void missing_required_keys(void **state)
     assert_int_equal(load("{\"api_key\":\"test-api-key\",\"app_id\":\"*\"}"), CONFIG_ERR_MISSING);
     assert_detail("key 'server_url' is missing (required: https://host[:port][/prefix])");
     assert_int_equal(load("{\"server_url\":\"" URL "\",\"app_id\":\"*\"}"), CONFIG_ERR_MISSING);
-    assert_detail("key 'api_key' is missing (required unless COUNTLY_API_KEY is set)");
+    assert_detail("no API key: set COUNTLY_API_KEY, the key 'api_key' or 'api_key_file' in this "
+                  "file, or provide $CREDENTIALS_DIRECTORY/countly-api-key (systemd "
+                  "LoadCredential=countly-api-key:...)");
     assert_int_equal(load("{\"server_url\":\"" URL "\",\"api_key\":\"test-api-key\"}"),
                      CONFIG_ERR_MISSING);
     assert_detail(
@@ -844,6 +847,222 @@ static void readable_file_without_api_key_is_not_flagged(void **state)
     assert_int_equal(cfg.file_readable_by_others, 0);
 }
 
+/* ---- api_key_file, the systemd credential, and where the key comes from -------------------- */
+
+#define NO_KEY "{\"server_url\":\"" URL "\",\"app_id\":\"*\""
+
+/* Loads NO_KEY plus extra members with every source of the key. */
+static config_status load_sources(const char *extra, const char *env, const char *credentials)
+{
+    (void)snprintf(doc, sizeof doc, NO_KEY "%s%s}", extra[0] ? "," : "", extra);
+    write_file(cfg_path, doc, strlen(doc));
+    config_sources src = {cfg_path, env, credentials, NULL, NULL};
+    return config_load_from(&cfg, &src, &scratch);
+}
+
+/* Writes a key file (mode 0600) in the test folder. */
+static void write_key(const char *name, const char *text, size_t len)
+{
+    write_file(tmpdir_path_n(1, name), text, len);
+}
+
+static void api_key_file_trailing_newline_and_crlf_are_ignored(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {SECRET, SECRET "\n", SECRET "\r\n"};
+    for (size_t i = 0; i < 3; i++) {
+        write_key("key.txt", texts[i], strlen(texts[i]));
+        assert_int_equal(load_sources("\"api_key_file\":\"key.txt\"", NULL, NULL), CONFIG_OK);
+        assert_string_equal(cfg.api_key, SECRET);
+        assert_int_equal(cfg.api_key_from_env, 0);
+        assert_string_equal(cfg.api_key_file, "key.txt");
+        assert_int_equal(cfg.file_readable_by_others, 0);
+    }
+}
+
+static void api_key_file_relative_to_the_configuration_folder(void **state)
+{
+    (void)state;
+    write_key("rel.key", SECRET "\n", strlen(SECRET) + 1);
+    /* relative: found beside the configuration, whatever the working folder */
+    assert_int_equal(load_sources("\"api_key_file\":\"rel.key\"", NULL, NULL), CONFIG_OK);
+    assert_string_equal(cfg.api_key, SECRET);
+    char abs[1100];
+    (void)snprintf(abs, sizeof abs, "\"api_key_file\":\"%s\"", tmpdir_path_n(1, "rel.key"));
+    assert_int_equal(load_sources(abs, NULL, NULL), CONFIG_OK);
+    assert_string_equal(cfg.api_key, SECRET);
+}
+
+static void api_key_file_that_is_not_one_line_is_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *problem;
+    } cases[] = {
+        {"", "is empty"},
+        {"\n", "is empty"},
+        {"\r\n", "is empty"},
+        {SECRET "\n" SECRET "\n", "holds more than one line"},
+        {SECRET "\n\n", "holds more than one line"},
+        {SECRET "\r", "holds a control character"},
+        {SECRET "\t", "holds a control character"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("case %zu\n", i);
+        write_key("bad.key", cases[i].text, strlen(cases[i].text));
+        assert_int_equal(load_sources("\"api_key_file\":\"bad.key\"", NULL, NULL),
+                         CONFIG_ERR_VALUE);
+        assert_non_null(strstr(cfg.detail, "key 'api_key_file': "));
+        assert_non_null(strstr(cfg.detail, tmpdir_path_n(1, "bad.key")));
+        assert_non_null(strstr(cfg.detail, cases[i].problem));
+        assert_null(strstr(cfg.detail, "K3Y"));
+        assert_string_equal(cfg.api_key, "");
+    }
+}
+
+static void api_key_file_missing_or_too_long_is_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(load_sources("\"api_key_file\":\"no-such.key\"", NULL, NULL), CONFIG_ERR_READ);
+    assert_non_null(strstr(cfg.detail, "no-such.key: cannot read"));
+    char key[CONFIG_API_KEY_MAX + 2];
+    memset(key, 'k', sizeof key);
+    write_key("max.key", key, CONFIG_API_KEY_MAX);
+    assert_int_equal(load_sources("\"api_key_file\":\"max.key\"", NULL, NULL), CONFIG_OK);
+    assert_int_equal(strlen(cfg.api_key), CONFIG_API_KEY_MAX);
+    write_key("long.key", key, CONFIG_API_KEY_MAX + 1);
+    assert_int_equal(load_sources("\"api_key_file\":\"long.key\"", NULL, NULL), CONFIG_ERR_VALUE);
+    assert_non_null(strstr(cfg.detail, "longer than CONFIG_API_KEY_MAX"));
+}
+
+static void api_key_and_api_key_file_together_are_refused(void **state)
+{
+    (void)state;
+    write_key("key.txt", SECRET, strlen(SECRET));
+    assert_int_equal(
+        load_sources("\"api_key\":\"" SECRET "\",\"api_key_file\":\"key.txt\"", NULL, NULL),
+        CONFIG_ERR_VALUE);
+    assert_detail("keys 'api_key' and 'api_key_file' are both given: keep one");
+    assert_int_equal(
+        load_sources("\"api_key\":\"" SECRET "\",\"api_key_file\":\"key.txt\"", "env", NULL),
+        CONFIG_ERR_VALUE);
+}
+
+static void key_sources_in_order_env_file_credentials(void **state)
+{
+    (void)state;
+    write_key("key.txt", "from-key-file\n", 14);
+    assert_int_equal(mkdir(tmpdir_path_n(0, "creds"), 0700) == 0 || errno == EEXIST, 1);
+    write_key("creds/countly-api-key", "from-credential\n", 16);
+    const char *creds = tmpdir_path_n(2, "creds");
+    /* the environment wins over all */
+    assert_int_equal(load_sources("\"api_key_file\":\"key.txt\"", "from-env", creds), CONFIG_OK);
+    assert_string_equal(cfg.api_key, "from-env");
+    assert_int_equal(cfg.api_key_from_env, 1);
+    assert_int_equal(load_sources("\"api_key\":\"from-file\"", "from-env", creds), CONFIG_OK);
+    assert_string_equal(cfg.api_key, "from-env");
+    assert_int_equal(load_sources("", "from-env", creds), CONFIG_OK);
+    assert_string_equal(cfg.api_key, "from-env");
+    /* then the file's api_key or api_key_file */
+    assert_int_equal(load_sources("\"api_key_file\":\"key.txt\"", NULL, creds), CONFIG_OK);
+    assert_string_equal(cfg.api_key, "from-key-file");
+    assert_int_equal(load_sources("\"api_key\":\"from-file\"", "", creds), CONFIG_OK);
+    assert_string_equal(cfg.api_key, "from-file");
+    /* then the credential */
+    assert_int_equal(load_sources("", NULL, creds), CONFIG_OK);
+    assert_string_equal(cfg.api_key, "from-credential");
+    assert_int_equal(cfg.api_key_from_env, 0);
+    assert_int_equal(load_sources("", "", creds), CONFIG_OK);
+    assert_string_equal(cfg.api_key, "from-credential");
+}
+
+static void no_key_anywhere_names_every_source(void **state)
+{
+    (void)state;
+    assert_int_equal(load_sources("", NULL, NULL), CONFIG_ERR_MISSING);
+    assert_non_null(strstr(cfg.detail, "COUNTLY_API_KEY"));
+    assert_non_null(strstr(cfg.detail, "'api_key'"));
+    assert_non_null(strstr(cfg.detail, "'api_key_file'"));
+    assert_non_null(strstr(cfg.detail, "$CREDENTIALS_DIRECTORY/countly-api-key"));
+    /* a credentials folder without the credential says so */
+    assert_int_equal(load_sources("", NULL, tmp_dir), CONFIG_ERR_MISSING);
+    assert_non_null(strstr(cfg.detail, "CREDENTIALS_DIRECTORY holds no countly-api-key"));
+}
+
+static void credential_that_is_not_one_line_is_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(mkdir(tmpdir_path_n(0, "bad-creds"), 0700) == 0 || errno == EEXIST, 1);
+    write_key("bad-creds/countly-api-key", SECRET "\n" SECRET, strlen(SECRET) * 2 + 1);
+    assert_int_equal(load_sources("", NULL, tmpdir_path_n(2, "bad-creds")), CONFIG_ERR_VALUE);
+    assert_non_null(strstr(cfg.detail, "bad-creds/countly-api-key holds more than one line"));
+    assert_null(strstr(cfg.detail, "K3Y"));
+}
+
+static void key_file_readable_by_others_is_flagged_with_its_path(void **state)
+{
+    (void)state;
+    write_key("open.key", SECRET, strlen(SECRET));
+    assert_int_equal(load_sources("\"api_key_file\":\"open.key\"", NULL, NULL), CONFIG_OK);
+    assert_int_equal(cfg.file_readable_by_others, 0);
+    assert_int_equal(chmod(tmpdir_path_n(1, "open.key"), 0644), 0);
+    assert_int_equal(load_sources("\"api_key_file\":\"open.key\"", NULL, NULL), CONFIG_OK);
+    assert_int_equal(cfg.file_readable_by_others, 1);
+    assert_string_equal(cfg.readable_path, tmpdir_path_n(1, "open.key"));
+    /* the configuration file holding api_key is named the same way */
+    assert_int_equal(load_sources("\"api_key\":\"" SECRET "\"", NULL, NULL), CONFIG_OK);
+    assert_int_equal(cfg.file_readable_by_others, 0);
+    assert_int_equal(chmod(cfg_path, 0604), 0);
+    config_sources src = {cfg_path, NULL, NULL, NULL, NULL};
+    assert_int_equal(config_load_from(&cfg, &src, &scratch), CONFIG_OK);
+    assert_int_equal(cfg.file_readable_by_others, 1);
+    assert_string_equal(cfg.readable_path, cfg_path);
+}
+
+/* ---- file_mode ---------------------------------------------------------------------------- */
+
+static void file_mode_default_and_valid_values(void **state)
+{
+    (void)state;
+    assert_int_equal(load_with(""), CONFIG_OK);
+    assert_int_equal(cfg.file_mode, 0600);
+    static const struct {
+        const char *member;
+        uint32_t mode;
+    } cases[] = {
+        {"\"file_mode\":\"0600\"", 0600}, {"\"file_mode\":\"0640\"", 0640},
+        {"\"file_mode\":\"0644\"", 0644}, {"\"file_mode\":\"0660\"", 0660},
+        {"\"file_mode\":\"0666\"", 0666}, {"\"file_mode\":\"0400\"", 0400},
+        {"\"file_mode\":\"0440\"", 0440}, {"\"file_mode\":null", 0600},
+        {"\"file_mode\":\"\"", 0600},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("case %zu\n", i);
+        assert_int_equal(load_with(cases[i].member), CONFIG_OK);
+        assert_int_equal(cfg.file_mode, cases[i].mode);
+    }
+}
+
+static void file_mode_invalid_values_are_refused(void **state)
+{
+    (void)state;
+    static const char *const values[] = {
+        "\"0777\"",  "\"0700\"", "\"0601\"",  "\"0610\"", "\"0200\"",   "\"0000\"",
+        "\"0677\"",  "\"600\"",  "\"00600\"", "\"rw\"",   "\"0x180\"",  "\"06O0\"",
+        "\" 0600\"", "600",      "384",       "true",     "[\"0600\"]",
+    };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char member[64];
+        print_message("case %zu: %s\n", i, values[i]);
+        (void)snprintf(member, sizeof member, "\"file_mode\":%s", values[i]);
+        assert_int_equal(load_with(member), CONFIG_ERR_VALUE);
+        assert_non_null(strstr(cfg.detail, "key 'file_mode': "));
+        assert_non_null(strstr(cfg.detail, "is not an octal permission string from \"0400\" to "
+                                           "\"0666\" without execute bits"));
+    }
+}
+
 /* ---- the API key never appears -----------------------------------------------------------------
  */
 
@@ -948,6 +1167,17 @@ int main(void)
         cmocka_unit_test(top_level_that_is_not_an_object_is_refused),
         cmocka_unit_test(file_larger_than_limit_is_refused),
         cmocka_unit_test(missing_file_is_a_read_error_naming_it),
+        cmocka_unit_test(api_key_file_trailing_newline_and_crlf_are_ignored),
+        cmocka_unit_test(api_key_file_relative_to_the_configuration_folder),
+        cmocka_unit_test(api_key_file_that_is_not_one_line_is_refused),
+        cmocka_unit_test(api_key_file_missing_or_too_long_is_refused),
+        cmocka_unit_test(api_key_and_api_key_file_together_are_refused),
+        cmocka_unit_test(key_sources_in_order_env_file_credentials),
+        cmocka_unit_test(no_key_anywhere_names_every_source),
+        cmocka_unit_test(credential_that_is_not_one_line_is_refused),
+        cmocka_unit_test(key_file_readable_by_others_is_flagged_with_its_path),
+        cmocka_unit_test(file_mode_default_and_valid_values),
+        cmocka_unit_test(file_mode_invalid_values_are_refused),
         cmocka_unit_test(readable_by_others_is_detected),
         cmocka_unit_test(readable_file_without_api_key_is_not_flagged),
         cmocka_unit_test(api_key_value_never_appears_in_any_message),

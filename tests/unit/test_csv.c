@@ -224,6 +224,47 @@ static void header_names_are_quoted_like_fields(void **state)
     assert_file_text(path, "\"a,b\",\" c\",plain\n");
 }
 
+/* ---- the permission of the files created ------------------------------------------------- */
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static void created_files_get_exactly_the_mode_whatever_the_umask(void **state)
+{
+    (void)state;
+    csv_sink sink;
+    mode_t old = umask(0);
+    const char *path = tmp_path("mode_default.csv");
+    assert_int_equal(csv_open(&sink, path, CSV_MODE_APPEND, 0, header3, 3), CSV_OK);
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    assert_int_equal(mode_of(path), 0600); /* FILE_MODE_DEFAULT */
+    path = tmp_path("mode_640.csv");
+    assert_int_equal(csv_open_mode(&sink, path, CSV_MODE_APPEND, 0, header3, 3, 0640), CSV_OK);
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    assert_int_equal(mode_of(path), 0640);
+    /* appended to later: keeps the mode it has */
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(csv_open_mode(&sink, path, CSV_MODE_APPEND, strlen(HEADER3), header3, 3, 0600),
+                     CSV_OK);
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    assert_int_equal(mode_of(path), 0644);
+    /* replaced whole: the temporary, then the file, have the mode */
+    (void)umask(077);
+    path = tmp_path("mode_replace.csv");
+    write_all(path, "old\n");
+    assert_int_equal(chmod(path, 0666), 0);
+    assert_int_equal(csv_open_mode(&sink, path, CSV_MODE_REPLACE, 0, header3, 3, 0640), CSV_OK);
+    assert_int_equal(mode_of(sink.tmp_path), 0640);
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    assert_int_equal(mode_of(path), 0640);
+    assert_file_text(path, HEADER3);
+    (void)umask(old);
+}
+
 /* ---- APPEND: header, reopening, crash recovery ------------------------------------------- */
 
 static void new_append_file_gets_header_committed_at_open(void **state)
@@ -1054,6 +1095,7 @@ int main(void)
         cmocka_unit_test(fields_are_quoted_exactly_when_needed),
         cmocka_unit_test(field_length_is_respected_not_strlen),
         cmocka_unit_test(header_names_are_quoted_like_fields),
+        cmocka_unit_test(created_files_get_exactly_the_mode_whatever_the_umask),
         cmocka_unit_test(new_append_file_gets_header_committed_at_open),
         cmocka_unit_test(reopening_at_committed_size_appends_without_second_header),
         cmocka_unit_test(reopening_after_crash_truncates_to_committed_prefix),

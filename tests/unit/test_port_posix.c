@@ -338,6 +338,75 @@ static void private_flag_creates_owner_only_file(void **state)
     assert_int_equal(port_file_remove(pub), PORT_OK);
 }
 
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+/* Opens path with port_file_open_mode, writes text, closes. */
+static void write_mode(const char *path, unsigned flags, unsigned mode, const char *text)
+{
+    port_file f;
+    port_file_init(&f);
+    assert_int_equal(port_file_open_mode(&f, path, PORT_FILE_WRITE | flags, mode), PORT_OK);
+    assert_int_equal(port_file_write(&f, text, strlen(text)), PORT_OK);
+    assert_int_equal(port_file_close(&f), PORT_OK);
+}
+
+static void open_mode_creates_exactly_the_mode_whatever_the_umask(void **state)
+{
+    (void)state;
+    static const mode_t umasks[] = {0, 022, 077};
+    static const unsigned modes[] = {0600, 0640, 0644, 0666, 0400};
+    for (size_t u = 0; u < 3; u++) {
+        mode_t old = umask(umasks[u]);
+        for (size_t m = 0; m < 5; m++) {
+            const char *path = tmpdir_path_n(0, "moded.csv");
+            write_mode(path, PORT_FILE_CREATE | PORT_FILE_APPEND, modes[m], "x");
+            assert_int_equal(mode_of(path), modes[m]);
+            assert_int_equal(port_file_remove(path), PORT_OK);
+        }
+        (void)umask(old);
+    }
+}
+
+static void open_mode_keeps_an_appended_file_mode_and_sets_a_truncated_one(void **state)
+{
+    (void)state;
+    char text[16];
+    const char *path = tmpdir_path_n(0, "kept.csv");
+    write_mode(path, PORT_FILE_CREATE | PORT_FILE_APPEND, 0600, "a");
+    assert_int_equal(chmod(path, 0644), 0); /* the user's choice */
+    write_mode(path, PORT_FILE_CREATE | PORT_FILE_APPEND, 0600, "b");
+    assert_int_equal(mode_of(path), 0644);
+    assert_int_equal(read_text(path, text, sizeof text), 2);
+    assert_string_equal(text, "ab");
+    write_mode(path, PORT_FILE_CREATE | PORT_FILE_TRUNC, 0640, "c"); /* rewritten whole */
+    assert_int_equal(mode_of(path), 0640);
+    assert_int_equal(read_text(path, text, sizeof text), 1);
+    /* a file created owner-read-only is still appended to by its owner */
+    write_mode(path, PORT_FILE_CREATE | PORT_FILE_TRUNC, 0400, "d");
+    assert_int_equal(mode_of(path), 0400);
+    write_mode(path, PORT_FILE_CREATE | PORT_FILE_APPEND, 0400, "e");
+    assert_int_equal(mode_of(path), 0400);
+    assert_int_equal(read_text(path, text, sizeof text), 2);
+    assert_string_equal(text, "de");
+    /* ... but not one the user made read-only with another mode */
+    if (geteuid() != 0) {
+        port_file f;
+        port_file_init(&f);
+        assert_int_equal(port_file_open_mode(&f, path, PORT_FILE_WRITE | PORT_FILE_APPEND, 0600),
+                         PORT_ERR_ACCESS);
+        assert_int_equal(mode_of(path), 0400);
+    }
+    assert_int_equal(port_file_remove(path), PORT_OK);
+    port_file f;
+    port_file_init(&f);
+    assert_int_equal(port_file_open_mode(&f, path, PORT_FILE_WRITE, 0600), PORT_ERR_NOENT);
+}
+
 static void readable_by_others_follows_group_and_other_read_bits(void **state)
 {
     (void)state;
@@ -929,6 +998,8 @@ int main(void)
         cmocka_unit_test(read_only_folder_refuses_with_access_error),
         cmocka_unit_test(private_flag_creates_owner_only_file),
         cmocka_unit_test(readable_by_others_follows_group_and_other_read_bits),
+        cmocka_unit_test(open_mode_creates_exactly_the_mode_whatever_the_umask),
+        cmocka_unit_test(open_mode_keeps_an_appended_file_mode_and_sets_a_truncated_one),
         cmocka_unit_test(getenv_reads_the_environment),
         cmocka_unit_test(console_is_terminal_tells_whether_stderr_is_a_tty),
         cmocka_unit_test(rename_replaces_target_atomically),

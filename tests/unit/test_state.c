@@ -638,10 +638,112 @@ static void set_cursor_beyond_the_app_limit_fails(void **state)
     assert_int_equal(state_cursor(&st, id), 9);
 }
 
+/* ---- the server the state belongs to ----------------------------------------------------------
+ */
+
+#define SERVER "https://countly.example.com:8443/c"
+
+static void server_identity_is_saved_and_loaded(void **state)
+{
+    (void)state;
+    assert_int_equal(state_claim_server(&st, state_path, SERVER), STATE_OK); /* a first run */
+    assert_string_equal(st.server_url, SERVER);
+    st.users_csv_bytes = 7;
+    assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
+    read_file(state_path);
+    assert_string_equal(text, "{\"version\":2,\"server_url\":\"" SERVER
+                              "\",\"users_csv_bytes\":7,\"apps\":{}}\n");
+    assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
+    assert_string_equal(loaded.server_url, SERVER);
+    assert_int_equal(state_claim_server(&loaded, state_path, SERVER), STATE_OK);
+}
+
+static void state_without_server_is_adopted(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        load_text("{\"version\":2,\"users_csv_bytes\":5,\"apps\":{\"" APP_A "\":1717650000}}"),
+        STATE_OK);
+    assert_string_equal(loaded.server_url, "");
+    assert_int_equal(state_claim_server(&loaded, state_path, SERVER), STATE_OK);
+    assert_string_equal(loaded.server_url, SERVER);
+    assert_int_equal(state_save(&loaded, state_path, buf, sizeof buf), STATE_OK);
+    assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
+    assert_string_equal(loaded.server_url, SERVER);
+    assert_int_equal(state_cursor(&loaded, APP_A), 1717650000);
+    assert_int_equal(loaded.users_csv_bytes, 5);
+    /* a version 1 state (release 0.1) is adopted the same way */
+    assert_int_equal(load_text("{\"version\":1,\"users_csv_bytes\":0,\"apps\":{}}"), STATE_OK);
+    assert_int_equal(state_claim_server(&loaded, state_path, SERVER), STATE_OK);
+}
+
+static void state_of_another_server_is_refused_naming_both(void **state)
+{
+    (void)state;
+    assert_int_equal(load_text("{\"version\":2,\"server_url\":\"https://127.0.0.1:8443\","
+                               "\"users_csv_bytes\":5,\"apps\":{}}"),
+                     STATE_OK);
+    assert_int_equal(state_claim_server(&loaded, state_path, "https://localhost:8443"),
+                     STATE_ERR_SERVER);
+    char expected[CONFIG_DETAIL_MAX + 600];
+    (void)snprintf(expected, sizeof expected,
+                   "state file %s belongs to server https://127.0.0.1:8443, but server_url is "
+                   "https://localhost:8443: use another output_dir or state_file for "
+                   "https://localhost:8443 (or set server_url back)",
+                   state_path);
+    assert_string_equal(loaded.detail, expected);
+    assert_string_equal(loaded.server_url, "https://127.0.0.1:8443"); /* unchanged */
+}
+
+static void bad_server_url_values_are_corrupt(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "{\"version\":2,\"server_url\":\"\",\"users_csv_bytes\":0,\"apps\":{}}",
+        "{\"version\":2,\"server_url\":1,\"users_csv_bytes\":0,\"apps\":{}}",
+        "{\"version\":2,\"server_url\":null,\"users_csv_bytes\":0,\"apps\":{}}",
+        "{\"version\":2,\"server_url\":\"a\",\"server_url\":\"a\",\"users_csv_bytes\":0,"
+        "\"apps\":{}}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        print_message("case %zu\n", i);
+        assert_int_equal(load_text(docs[i]), STATE_ERR_CORRUPT);
+        assert_non_null(strstr(loaded.detail, "server_url"));
+        assert_non_null(strstr(loaded.detail, RECOVER));
+    }
+}
+
+/* ---- the file's permission ----------------------------------------------------------------- */
+
+static mode_t saved_mode(unsigned file_mode)
+{
+    struct stat sb;
+    st.file_mode = file_mode;
+    assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
+    assert_int_equal(stat(state_path, &sb), 0);
+    return sb.st_mode & 07777;
+}
+
+static void saved_file_has_exactly_the_mode_whatever_the_umask(void **state)
+{
+    (void)state;
+    mode_t old = umask(0);
+    assert_int_equal(saved_mode(0), 0600); /* FILE_MODE_DEFAULT */
+    assert_int_equal(saved_mode(0640), 0640);
+    (void)umask(077);
+    assert_int_equal(saved_mode(0644), 0644);
+    assert_int_equal(saved_mode(0400), 0400);
+    assert_int_equal(saved_mode(0600), 0600);
+    write_file(tmp_path, "stale"); /* a leftover temporary gets the mode too */
+    assert_int_equal(chmod(tmp_path, 0666), 0);
+    assert_int_equal(saved_mode(0640), 0640);
+    (void)umask(old);
+}
+
 static void strerror_has_words_for_every_status(void **state)
 {
     (void)state;
-    for (int s = STATE_OK; s <= STATE_ERR_NOSPC; s++)
+    for (int s = STATE_OK; s <= STATE_ERR_SERVER; s++)
         assert_null(strstr(state_strerror((state_status)s), "unknown state status"));
     char limit[16];
     (void)snprintf(limit, sizeof limit, "%u", (unsigned)CONFIG_APPS_MAX);
@@ -678,6 +780,11 @@ int main(void)
         T(set_cursor_adds_then_updates),
         T(set_cursor_refuses_bad_ids_and_negative_cursors),
         T(set_cursor_beyond_the_app_limit_fails),
+        T(server_identity_is_saved_and_loaded),
+        T(state_without_server_is_adopted),
+        T(state_of_another_server_is_refused_naming_both),
+        T(bad_server_url_values_are_corrupt),
+        T(saved_file_has_exactly_the_mode_whatever_the_umask),
         T(strerror_has_words_for_every_status),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

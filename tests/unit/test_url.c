@@ -324,6 +324,47 @@ static void host_header_no_room_exact_fit_vs_one_short(void **state)
     assert_string_equal(out, "");
 }
 
+/* ---- url_normalize: the server's identity --------------------------------------- */
+
+static void assert_normalized(const char *url, const char *expected)
+{
+    url_parts parts;
+    char out[CONFIG_URL_MAX];
+    assert_int_equal(url_parse(url, &parts), URL_OK);
+    assert_int_equal(url_normalize(&parts, out, sizeof out), URL_OK);
+    assert_string_equal(out, expected);
+}
+
+static void normalize_lowercases_host_drops_default_port_and_trailing_slash(void **state)
+{
+    (void)state;
+    assert_normalized("https://countly.example.com", "https://countly.example.com");
+    assert_normalized("HTTPS://Countly.Example.COM:443/", "https://countly.example.com");
+    assert_normalized("https://countly.example.com:8443/Countly//",
+                      "https://countly.example.com:8443/Countly");
+    assert_normalized("http://127.0.0.1:80/", "http://127.0.0.1");
+    assert_normalized("http://localhost:443", "http://localhost:443");
+    assert_normalized("https://[2001:DB8::1]:443/p", "https://[2001:db8::1]/p");
+    /* the same machine under two names is two identities */
+    assert_normalized("https://127.0.0.1:8443", "https://127.0.0.1:8443");
+    assert_normalized("https://localhost:8443", "https://localhost:8443");
+}
+
+static void normalize_no_room(void **state)
+{
+    (void)state;
+    url_parts parts;
+    char out[32];
+    assert_int_equal(url_parse("https://abc:8443/p", &parts), URL_OK);
+    assert_int_equal(url_normalize(&parts, out, 19), URL_OK); /* 18 bytes and NUL */
+    assert_string_equal(out, "https://abc:8443/p");
+    assert_int_equal(url_normalize(&parts, out, 18), URL_ERR_NO_ROOM);
+    assert_string_equal(out, "");
+    assert_int_equal(url_normalize(&parts, out, 14), URL_ERR_NO_ROOM);
+    assert_string_equal(out, "");
+    assert_int_equal(url_normalize(&parts, out, 8), URL_ERR_NO_ROOM);
+}
+
 /* ---- percent-encoding (through url_append_query) ------------------------------ */
 
 #define COUNTLY_FILTER "{\"lac\":{\"$gte\":1716000000,\"$lt\":1717650000}}"
@@ -485,6 +526,8 @@ int main(void)
         cmocka_unit_test(host_header_includes_other_port),
         cmocka_unit_test(host_header_brackets_ipv6),
         cmocka_unit_test(host_header_no_room_exact_fit_vs_one_short),
+        cmocka_unit_test(normalize_lowercases_host_drops_default_port_and_trailing_slash),
+        cmocka_unit_test(normalize_no_room),
         cmocka_unit_test(encode_countly_json_filter),
         cmocka_unit_test(encode_unreserved_pass_through),
         cmocka_unit_test(encode_reserved_and_space_as_uppercase_hex),
