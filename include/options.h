@@ -284,6 +284,19 @@
 #define STATE_FILE_MAX JSTREAM_RECORD_MAX
 #endif
 
+/* ---- run report and metrics (--report, --metrics) ----------------------------------- */
+
+/* Most files one run's report lists (apps.csv, groups.csv, users.csv; the
+ * runs layout adds its parts): 640 bytes each in the agent. */
+#ifndef REPORT_FILES_MAX
+#define REPORT_FILES_MAX 16
+#endif
+
+/* Longest file path in the report (relative to output_dir). */
+#ifndef REPORT_PATH_MAX
+#define REPORT_PATH_MAX 128
+#endif
+
 /* ---- users paging (window engine) ------------------------------------------------ */
 
 /* Longest user _id the engine pages by (Countly's are 40 hex digits). */
