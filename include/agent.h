@@ -29,6 +29,7 @@
 #include "map.h"
 #include "options.h"
 #include "relay.h"
+#include "report.h"
 #include "state.h"
 #include "tcp_transport.h"
 #include "text.h"
@@ -42,10 +43,13 @@ typedef enum {
 
 typedef struct {
     agent_command command;
-    const char *config_path; /* -c; default "./configuration.json" */
-    const char *output_dir;  /* --output, or NULL */
-    const char *state_file;  /* --state, or NULL */
-    log_level level;         /* -q / -v */
+    const char *config_path;  /* -c; default "./configuration.json" */
+    const char *output_dir;   /* --output, or NULL */
+    const char *state_file;   /* --state, or NULL */
+    log_level level;          /* -q / -v */
+    const char *report_path;  /* --report, or NULL */
+    const char *metrics_path; /* --metrics, or NULL */
+    int log_json;             /* --log-format json */
 } agent_options;
 
 /* Counters of one stream for the summary line. */
@@ -55,6 +59,10 @@ typedef struct {
     unsigned long replaced; /* U+FFFD written for lone surrogates and U+0000 */
     uint64_t bytes;         /* response body bytes */
     uint64_t start_ms;
+    uint64_t bytes_decoded;  /* response body bytes after gunzip */
+    unsigned long committed; /* rows durable in the stream's file */
+    int completed;           /* the stream read everything it had to */
+    uint64_t end_ms;
 } agent_stream_stats;
 
 typedef struct agent agent;
@@ -121,6 +129,12 @@ struct agent {
     char where[AGENT_WHERE_MAX]; /* "users of app <id>, page 3" for messages */
     char message[LOG_LINE_MAX];
     agent_record_fn handler; /* the current stream's record handler */
+
+    /* operations: the run lock, and the run report and metrics */
+    port_file lock;      /* <state_file>.lock, held (flock) for the whole sync */
+    uint64_t sink_base;  /* the open table's committed size when it was opened */
+    uint64_t started_ms; /* port_clock_ms when the run began */
+    report_run report;
 
     /* A 200 body goes through the relay: scanned, mapped and written on a
      * second thread while this one receives the rest (relay.h). Until

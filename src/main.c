@@ -53,6 +53,9 @@ static int parse_args(int argc, char **argv, agent_options *opts, const char **c
     opts->output_dir = NULL;
     opts->state_file = NULL;
     opts->level = LOG_NORMAL;
+    opts->report_path = NULL;
+    opts->metrics_path = NULL;
+    opts->log_json = 0;
     *command = "sync";
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -67,6 +70,10 @@ static int parse_args(int argc, char **argv, agent_options *opts, const char **c
             value = &opts->output_dir;
         } else if (strcmp(arg, "--state") == 0) {
             value = &opts->state_file;
+        } else if (strcmp(arg, "--report") == 0) {
+            value = &opts->report_path;
+        } else if (strcmp(arg, "--metrics") == 0) {
+            value = &opts->metrics_path;
         } else if (arg[0] != '-') {
             *command = arg;
         } else {
