@@ -565,16 +565,20 @@ static int users_page_target(agent *a)
 static int commit_users_page(agent *a)
 {
     state_run *run = &a->state.run;
+    csv_mark kept = {a->sink.committed, a->sink.rows_committed}; /* what the state covers */
     int code = commit_rows(a);
     if (code != 0)
         return code;
     run->pos = *window_position_of(&a->window);
     a->state.users_csv_bytes = a->sink.committed;
-    a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
     commit_policy_committed(&a->commits, port_clock_ms());
     state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
-    if (ss != STATE_OK)
+    if (ss != STATE_OK) {
+        (void)csv_uncommit(&a->sink, kept); /* users.csv stays what the state file says */
+        a->state.users_csv_bytes = kept.offset;
         return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
+    }
+    a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
     return 0;
 }
 
@@ -632,6 +636,7 @@ static int end_users_page(agent *a, unsigned long *rows)
  * goes on after them. Quiet: the failure's own line is the one to read. */
 static int commit_before_failing(agent *a, int code)
 {
+    csv_mark kept = {a->sink.committed, a->sink.rows_committed}; /* what the state covers */
     if (!a->sink_open || !commit_policy_pending(&a->commits) ||
         csv_truncate(&a->sink, a->page_start) != CSV_OK || csv_commit(&a->sink) != CSV_OK)
         return code;
@@ -639,6 +644,8 @@ static int commit_before_failing(agent *a, int code)
     a->state.users_csv_bytes = a->sink.committed;
     if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) == STATE_OK)
         a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
+    else if (csv_uncommit(&a->sink, kept) == CSV_OK) /* a full disk: users.csv stays */
+        a->state.users_csv_bytes = kept.offset;      /* what the state file says */
     return code;
 }
 
@@ -1242,11 +1249,14 @@ static int take_lock(agent *a)
     char line[24];
     size_t got = 0;
     (void)snprintf(a->path, sizeof a->path, "%s.lock", a->cfg.state_file);
-    if (port_file_open(&a->lock, a->path, PORT_FILE_READ | PORT_FILE_WRITE | PORT_FILE_CREATE) !=
-        PORT_OK)
-        return fail(a, AGENT_EXIT_OUTPUT, "cannot create the lock file %s: %s", a->path,
-                    port_last_os_error());
-    port_status st = port_file_lock(&a->lock);
+    port_status st =
+        port_file_open(&a->lock, a->path, PORT_FILE_READ | PORT_FILE_WRITE | PORT_FILE_CREATE);
+    if (st != PORT_OK)
+        return fail(a, AGENT_EXIT_OUTPUT,
+                    "cannot write %s: cannot open or create the lock file (%s): check the output "
+                    "folder's permissions",
+                    a->path, port_strerror(st));
+    st = port_file_lock(&a->lock);
     if (st == PORT_ERR_LOCKED) {
         if (port_file_read(&a->lock, line, sizeof line - 1, &got) != PORT_OK)
             got = 0;
