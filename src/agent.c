@@ -561,6 +561,18 @@ static int users_page_target(agent *a)
     return 0;
 }
 
+/* The state covering a users commit could not be saved. When the disk was
+ * full (STATE_ERR_NOSPC: its temporary file could not be written, so the
+ * state file on disk is the old one), the commit is taken back, so that
+ * users.csv stays at the size that state records. Any other failure may
+ * have come after the new state was in place (a folder sync): the file is
+ * left as it is, and the next run truncates it to whatever the state says. */
+static void uncommit_if_unsaved(agent *a, state_status ss, csv_mark kept)
+{
+    if (ss == STATE_ERR_NOSPC && csv_uncommit(&a->sink, kept) == CSV_OK)
+        a->state.users_csv_bytes = kept.offset;
+}
+
 /* Commits a complete page: rows first (fsync), then the state that covers them. */
 static int commit_users_page(agent *a)
 {
@@ -574,8 +586,7 @@ static int commit_users_page(agent *a)
     commit_policy_committed(&a->commits, port_clock_ms());
     state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
     if (ss != STATE_OK) {
-        (void)csv_uncommit(&a->sink, kept); /* users.csv stays what the state file says */
-        a->state.users_csv_bytes = kept.offset;
+        uncommit_if_unsaved(a, ss, kept);
         return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
     }
     a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
@@ -642,10 +653,11 @@ static int commit_before_failing(agent *a, int code)
         return code;
     a->state.run.pos = a->page_pos; /* the rows kept end where the failed page began */
     a->state.users_csv_bytes = a->sink.committed;
-    if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) == STATE_OK)
+    state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
+    if (ss == STATE_OK)
         a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
-    else if (csv_uncommit(&a->sink, kept) == CSV_OK) /* a full disk: users.csv stays */
-        a->state.users_csv_bytes = kept.offset;      /* what the state file says */
+    else
+        uncommit_if_unsaved(a, ss, kept);
     return code;
 }
 
