@@ -30,6 +30,7 @@
 #include "options.h"
 #include "proxy_tunnel.h"
 #include "relay.h"
+#include "report.h"
 #include "state.h"
 #include "tcp_transport.h"
 #include "text.h"
@@ -59,6 +60,10 @@ typedef struct {
     unsigned long replaced; /* U+FFFD written for lone surrogates and U+0000 */
     uint64_t bytes;         /* response body bytes */
     uint64_t start_ms;
+    uint64_t bytes_decoded;  /* response body bytes after gunzip */
+    unsigned long committed; /* rows durable in the stream's file */
+    int completed;           /* the stream read everything it had to */
+    uint64_t end_ms;
 } agent_stream_stats;
 
 typedef struct agent agent;
@@ -126,6 +131,12 @@ struct agent {
     char where[AGENT_WHERE_MAX]; /* "users of app <id>, page 3" for messages */
     char message[LOG_LINE_MAX];
     agent_record_fn handler; /* the current stream's record handler */
+
+    /* operations: the run lock, and the run report and metrics */
+    port_file lock;      /* <state_file>.lock, held (flock) for the whole sync */
+    uint64_t sink_base;  /* the open table's committed size when it was opened */
+    uint64_t started_ms; /* port_clock_ms when the run began */
+    report_run report;
 
     /* A 200 body goes through the relay: scanned, mapped and written on a
      * second thread while this one receives the rest (relay.h). Until

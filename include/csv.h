@@ -115,6 +115,12 @@ csv_mark csv_position(const csv_sink *sink);
  * from the buffer, or from the file when they were written out already. */
 csv_status csv_truncate(csv_sink *sink, csv_mark mark);
 
+/* Goes back to mark, the place of an earlier commit, dropping what was
+ * committed after it: for a caller that could not record its last commit
+ * (its state file could not be saved), so that the file matches what it
+ * did record. */
+csv_status csv_uncommit(csv_sink *sink, csv_mark mark);
+
 /* APPEND: commits and closes. REPLACE: commits, renames <path>.tmp over
  * <path>, fsyncs the folder and closes. */
 csv_status csv_finish(csv_sink *sink);

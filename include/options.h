@@ -260,6 +260,13 @@
 #define FILE_MODE_DEFAULT 0600
 #endif
 
+/* Permission of the --metrics file, whatever file_mode says: it holds no
+ * personal data, and node_exporter's textfile collector reads it as
+ * another user. */
+#ifndef REPORT_METRICS_MODE
+#define REPORT_METRICS_MODE 0644
+#endif
+
 /* Longest path of an output file (its temporary name adds 4 bytes). */
 #ifndef CSV_PATH_MAX
 #define CSV_PATH_MAX 512
@@ -313,6 +320,19 @@
  * record, so it can be no larger than JSTREAM_RECORD_MAX. */
 #ifndef STATE_FILE_MAX
 #define STATE_FILE_MAX JSTREAM_RECORD_MAX
+#endif
+
+/* ---- run report and metrics (--report, --metrics) ----------------------------------- */
+
+/* Most files one run's report lists (apps.csv, groups.csv, users.csv; the
+ * runs layout adds its parts): 640 bytes each in the agent. */
+#ifndef REPORT_FILES_MAX
+#define REPORT_FILES_MAX 16
+#endif
+
+/* Longest file path in the report (relative to output_dir). */
+#ifndef REPORT_PATH_MAX
+#define REPORT_PATH_MAX 128
 #endif
 
 /* ---- users paging (window engine) ------------------------------------------------ */

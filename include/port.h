@@ -26,7 +26,8 @@ typedef enum {
     PORT_ERR_ACCESS,  /* permission denied or read-only file system */
     PORT_ERR_NOSPC,   /* no space left on device (or file size limit) */
     PORT_ERR_EOF,     /* end of file / directory reached */
-    PORT_ERR_IO       /* any other failure; see port_last_os_error */
+    PORT_ERR_IO,      /* any other failure; see port_last_os_error */
+    PORT_ERR_LOCKED   /* the file is locked by another process (port_file_lock) */
 } port_status;
 
 /* Kind of a network transfer result. */
@@ -146,6 +147,11 @@ port_status port_file_size(port_file *file, uint64_t *size);
 /* Closes the file (safe on a closed handle). */
 port_status port_file_close(port_file *file);
 
+/* Takes an exclusive lock on the open file without waiting (POSIX flock):
+ * PORT_ERR_LOCKED when another process holds it. The lock lasts until the
+ * file is closed or the process ends, however it ends. */
+port_status port_file_lock(port_file *file);
+
 /* Atomically replaces to with from. */
 port_status port_file_rename(const char *from, const char *to);
 
@@ -202,6 +208,23 @@ int port_console_is_journal(void);
 
 /* Columns of the terminal on the diagnostics stream; 80 when not known. */
 unsigned port_console_width(void);
+
+/* This process's id (written into a lock file for the next run's message). */
+unsigned long port_process_id(void);
+
+/* ---- signals: stopping a run at a safe point ---- */
+
+/* From now on SIGTERM, SIGINT and SIGHUP only record their number, which
+ * port_interrupted returns. Blocking waits end early: port_sleep_ms returns,
+ * and a network wait returns PORT_IO_ERROR (os_error EINTR) within a second
+ * (POSIX; lwIP: within a second of its receive timeout slice). */
+void port_signals_catch(void);
+
+/* The number of the first of those signals caught, or 0. */
+int port_interrupted(void);
+
+/* The name of a signal number ("SIGTERM"), "signal" when not known. */
+const char *port_signal_name(int sig);
 
 /* ---- a second thread (optional: a port without threads says so) ---- */
 

@@ -6,7 +6,8 @@
 #   cross: build + the ARM cross compilers (`make cross`)
 #   test:  build + what `make test` needs (cmocka, musl, servers, sanitizers,
 #          the ARM cross compilers and qemu-user for `make cross`/`test-cross`,
-#          gcovr for `make coverage`)
+#          gcovr for `make coverage`, python3-prometheus-client for test_ops's
+#          metrics parser)
 # As root, installs whatever is missing with apt-get; otherwise prints the
 # exact apt-get line to run and fails.
 set -eu
@@ -15,7 +16,7 @@ want=${1:-all}
 
 build_pkgs="gcc make libc6-dev bzip2 tar ca-certificates apt file binutils libjsmn-dev"
 cross_pkgs="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf"
-test_pkgs="libcmocka-dev musl-tools python3 openssl nginx curl clang libclang-rt-14-dev cppcheck valgrind sqlite3 postgresql jq gcovr
+test_pkgs="libcmocka-dev musl-tools python3 python3-prometheus-client openssl nginx curl clang libclang-rt-14-dev cppcheck valgrind sqlite3 postgresql jq gcovr
            $cross_pkgs qemu-user"
 
 case "$want" in

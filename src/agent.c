@@ -7,6 +7,7 @@
  *   sync_groups          groups.csv, full refresh (/o/groups)
  *   sync_users           users.csv, per app, page by page, pages committed in groups
  *   fetch                one GET with retries: bytes -> jstream -> records
+ *   take_lock, finish_report   operations: one run per state file, the run report
  *
  * Data flows one way: http_client hands body fragments to jstream, jstream
  * hands whole records to the stream's record handler, the handler maps
@@ -78,6 +79,11 @@ static int record_value(const jstream_record *r, const char *key, const jsmntok_
 static int record_string(const jstream_record *r, const char *key, char *out, size_t cap);
 static int list_contains(const text_object_id *list, unsigned count, const char *id);
 static int remember_visible_app(agent *a, const char *id);
+static int take_lock(agent *a);
+static int interrupted(void);
+static int say_interrupted(agent *a, int code);
+static void note_file(agent *a, int ok);
+static void finish_report(agent *a, int code);
 
 /* ==== failing: one line, one exit code ================================================== */
 
@@ -91,9 +97,11 @@ static int fail(agent *a, int code, const char *fmt, ...)
     (void)vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     if (a->where[0] != '\0')
-        log_error(&a->log, "%s: %s", a->where, what);
+        (void)snprintf(a->report.outcome, sizeof a->report.outcome, "%s: %s", a->where, what);
     else
-        log_error(&a->log, "%s", what);
+        (void)snprintf(a->report.outcome, sizeof a->report.outcome, "%s", what);
+    log_error(&a->log, "%s", a->report.outcome);
+    (void)log_scrub(a->report.outcome, sizeof a->report.outcome, a->cfg.api_key);
     return code;
 }
 
@@ -180,9 +188,14 @@ int agent_run(agent *a, const agent_options *opts)
     log_init(&a->log, opts->level,
              log_style_for(opts->log_json, port_console_is_terminal(), port_console_is_journal()),
              port_console_width());
+    port_file_init(&a->lock);
+    report_init(&a->report, "sync", port_time_utc());
+    a->started_ms = port_clock_ms();
     int code = load_configuration(a);
-    if (code != 0)
+    if (code != 0) {
+        finish_report(a, code);
         return code;
+    }
     code = setup_transport(a);
     if (relay_start(&a->relay, scan_body, a, port_cpu_count() >= 2))
         log_debug(&a->log, "bodies are scanned on a second thread");
@@ -196,6 +209,9 @@ int agent_run(agent *a, const agent_options *opts)
         log_debug(&a->log, "tls arena peak %zu bytes", peak);
         tls_free(&a->tls);
     }
+    code = say_interrupted(a, code);
+    finish_report(a, code);
+    (void)port_file_close(&a->lock); /* the next run may start */
     return code;
 }
 
@@ -267,6 +283,12 @@ static int run_sync(agent *a)
     if (make_folders(a, a->cfg.output_dir, 0) != 0 || make_folders(a, a->cfg.state_file, 1) != 0)
         return fail(a, AGENT_EXIT_OUTPUT, "cannot create the output folder %s: %s", a->path,
                     port_last_os_error());
+    int locked = take_lock(a);
+    if (locked != 0)
+        return locked;
+    port_signals_catch();   /* SIGTERM, SIGINT, SIGHUP: stop at the next safe point */
+    if (load_state(a) != 0) /* again under the lock: a run that just ended may have moved it */
+        return AGENT_EXIT_CONFIG;
     int code = probe_server(a);
     if (code != 0)
         return code;
@@ -593,10 +615,23 @@ static int users_page_target(agent *a)
     return 0;
 }
 
+/* The state covering a users commit could not be saved. When the disk was
+ * full (STATE_ERR_NOSPC: its temporary file could not be written, so the
+ * state file on disk is the old one), the commit is taken back, so that
+ * users.csv stays at the size that state records. Any other failure may
+ * have come after the new state was in place (a folder sync): the file is
+ * left as it is, and the next run truncates it to whatever the state says. */
+static void uncommit_if_unsaved(agent *a, state_status ss, csv_mark kept)
+{
+    if (ss == STATE_ERR_NOSPC && csv_uncommit(&a->sink, kept) == CSV_OK)
+        a->state.users_csv_bytes = kept.offset;
+}
+
 /* Commits a complete page: rows first (fsync), then the state that covers them. */
 static int commit_users_page(agent *a)
 {
     state_run *run = &a->state.run;
+    csv_mark kept = {a->sink.committed, a->sink.rows_committed}; /* what the state covers */
     int code = commit_rows(a);
     if (code != 0)
         return code;
@@ -604,8 +639,11 @@ static int commit_users_page(agent *a)
     a->state.users_csv_bytes = a->sink.committed;
     commit_policy_committed(&a->commits, port_clock_ms());
     state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
-    if (ss != STATE_OK)
+    if (ss != STATE_OK) {
+        uncommit_if_unsaved(a, ss, kept);
         return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
+    }
+    a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
     return 0;
 }
 
@@ -689,12 +727,17 @@ static int end_users_page(agent *a, unsigned long *rows)
  * goes on after them. Quiet: the failure's own line is the one to read. */
 static int commit_before_failing(agent *a, int code)
 {
+    csv_mark kept = {a->sink.committed, a->sink.rows_committed}; /* what the state covers */
     if (!a->sink_open || !commit_policy_pending(&a->commits) ||
         csv_truncate(&a->sink, a->page_start) != CSV_OK || csv_commit(&a->sink) != CSV_OK)
         return code;
     a->state.run.pos = a->page_pos; /* the rows kept end where the failed page began */
     a->state.users_csv_bytes = a->sink.committed;
-    (void)state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
+    state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
+    if (ss == STATE_OK)
+        a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
+    else
+        uncommit_if_unsaved(a, ss, kept);
     return code;
 }
 
@@ -709,6 +752,11 @@ static int read_window(agent *a)
     a->window_rows = 0;
     for (unsigned long page = 1; !window_done(&a->window); page++) {
         unsigned long rows = 0;
+        int stop = interrupted(); /* a safe point: the pages read so far are committed */
+        if (stop != 0) {
+            int code = commit_policy_pending(&a->commits) ? commit_users_page(a) : 0;
+            return code != 0 ? code : stop;
+        }
         (void)snprintf(a->where, sizeof a->where, "users of app %s, page %lu", run->app_id, page);
         log_set_context(&a->log, "users", run->app_id, page);
         int code = users_page_target(a);
@@ -756,6 +804,8 @@ static int read_app_window(agent *a, const char *app_id, int64_t from, int64_t t
     a->map_ctx.app_id = run->app_id;
     start_mapping(a, MAP_TABLE_USERS);
     int code = read_window(a);
+    (void)report_app_add(&a->report, run->app_id, state_cursor(&a->state, run->app_id),
+                         a->window_rows);
     if (code != 0)
         return code;
     run->active = 0;
@@ -889,6 +939,7 @@ static int open_table(agent *a, map_table table, const char *name, csv_mode mode
 {
     size_t columns = 0;
     const char *const *header = map_header(table, &columns);
+    a->sink_base = committed;
     csv_status st = csv_open_mode(&a->sink, output_path(a, name), mode, committed, header, columns,
                                   a->cfg.file_mode);
     if (st == CSV_OK)
@@ -916,9 +967,11 @@ static int close_table(agent *a, int ok)
     a->sink_open = 0;
     if (!ok) {
         csv_abandon(&a->sink);
+        note_file(a, 0);
         return 0;
     }
     csv_status st = csv_finish(&a->sink);
+    note_file(a, st == CSV_OK);
     return st == CSV_OK ? 0 : sink_fail(a, st);
 }
 
@@ -959,11 +1012,15 @@ static void stream_page(agent *a, int stream, unsigned long rows)
     a->stats[stream].pages++;
     a->stats[stream].rows += rows;
     a->stats[stream].bytes += a->resp.body_bytes;
+    a->stats[stream].bytes_decoded += a->resp.decoded_bytes;
 }
 
 static void stream_summary(agent *a, int stream)
 {
     agent_stream_stats *s = &a->stats[stream];
+    s->completed = 1;
+    s->committed = s->rows;
+    s->end_ms = port_clock_ms();
     s->replaced += a->map.replaced;
     a->map.replaced = 0;
     if (s->replaced > 0)
@@ -1038,8 +1095,8 @@ static fetch_result judge_status(agent *a)
                                 "the API key was refused by %s (401 %s): check api_key or "
                                 "COUNTLY_API_KEY",
                                 a->cfg.server.host, said));
-    if (code >= 500)
-        return fetch_fatal(fail(a, AGENT_EXIT_UNAVAILABLE, "%s answered HTTP %d%s%s",
+    if (code >= 500) /* the server's own failure: a later run may succeed */
+        return fetch_fatal(fail(a, AGENT_EXIT_TEMPFAIL, "%s answered HTTP %d%s%s",
                                 a->cfg.server.host, code, said[0] ? ": " : "", said));
     return r;
 }
@@ -1058,6 +1115,10 @@ static fetch_result attempt_once(agent *a, jstream_envelope envelope)
     if (!a->run_start_known && a->resp.date > 0) {
         a->run_start = a->resp.date; /* the server's clock, not ours */
         a->run_start_known = 1;
+    }
+    if (port_interrupted() != 0) { /* a stop signal: fetch rolls the page back and stops */
+        fetch_result stopped = {FETCH_RETRY, 0, 0};
+        return stopped;
     }
     if (st == HTTP_CLIENT_ERR_ABORTED || rs != RELAY_OK)
         return body_failed(a);
@@ -1100,8 +1161,21 @@ static int wait_before_retry(agent *a, unsigned attempt)
     return 1;
 }
 
+/* The exit code once the retries ran out: 65 for bad data, 69 for a host
+ * name that does not resolve (a retry later will not fix it), else 75: a
+ * 5xx/429, a timeout, a refused or dropped connection may heal by itself. */
+static int give_up_code(const agent *a, fetch_result r)
+{
+    if (r.data_error)
+        return AGENT_EXIT_DATA;
+    if (a->resp.transport_status == TRANSPORT_ERR_RESOLVE)
+        return AGENT_EXIT_UNAVAILABLE;
+    return AGENT_EXIT_TEMPFAIL;
+}
+
 /* The server could not run the query: dbviewer sent 200 and the page's
- * head, then cut the connection, on every attempt. Retrying will not help. */
+ * head, then cut the connection, on every attempt. Retrying will not help
+ * (the same query fails the same way later): 69, not 75. */
 static fetch_result query_failed(agent *a, unsigned attempts)
 {
     return fetch_fatal(fail(a, AGENT_EXIT_UNAVAILABLE,
@@ -1132,13 +1206,17 @@ static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn h
         csv_status rolled = a->sink_open ? csv_truncate(&a->sink, a->page_start) : CSV_OK;
         if (rolled != CSV_OK)
             return fetch_fatal(sink_fail(a, rolled));
+        if (interrupted() != 0)
+            return fetch_fatal(interrupted());
         if (attempt >= a->cfg.retry_attempts || !wait_before_retry(a, attempt)) {
             if (a->head_only)
                 return query_failed(a, attempt + 1);
-            return fetch_fatal(fail(a, r.data_error ? AGENT_EXIT_DATA : AGENT_EXIT_UNAVAILABLE,
+            return fetch_fatal(fail(a, give_up_code(a, r),
                                     "%s (GET %s; gave up after %u attempt%s)", a->message,
                                     a->target_shown, attempt + 1, attempt ? "s" : ""));
         }
+        if (interrupted() != 0) /* the wait ended early */
+            return fetch_fatal(interrupted());
     }
 }
 
@@ -1257,4 +1335,141 @@ static int remember_visible_app(agent *a, const char *id)
     }
     memcpy(a->visible[a->visible_count++], id, sizeof(text_object_id));
     return 0;
+}
+
+/* ==== operations: one run per state file, signals, the run report ============== */
+
+/* Takes <state_file>.lock for the whole run (released when the process
+ * ends, however it ends) and writes this process's id into it; a second
+ * run exits 75 at once, naming the holder. */
+static int take_lock(agent *a)
+{
+    char line[24];
+    size_t got = 0;
+    (void)snprintf(a->path, sizeof a->path, "%s.lock", a->cfg.state_file);
+    port_status st = port_file_open_mode(
+        &a->lock, a->path, PORT_FILE_READ | PORT_FILE_WRITE | PORT_FILE_CREATE, a->cfg.file_mode);
+    if (st != PORT_OK)
+        return fail(a, AGENT_EXIT_OUTPUT,
+                    "cannot write %s: cannot open or create the lock file (%s): check the output "
+                    "folder's permissions",
+                    a->path, port_strerror(st));
+    st = port_file_lock(&a->lock);
+    if (st == PORT_ERR_LOCKED) {
+        if (port_file_read(&a->lock, line, sizeof line - 1, &got) != PORT_OK)
+            got = 0;
+        line[got] = '\0';
+        unsigned long pid = strtoul(line, NULL, 10);
+        (void)port_file_close(&a->lock);
+        (void)snprintf(line, sizeof line, "%lu", pid);
+        return fail(a, AGENT_EXIT_TEMPFAIL, "another countly-sync run holds %s (pid %s)", a->path,
+                    pid != 0 ? line : "unknown");
+    }
+    if (st != PORT_OK) {
+        (void)port_file_close(&a->lock);
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot lock %s: %s", a->path, port_strerror(st));
+    }
+    /* a fixed width, so that no digit of an older, longer id is left behind */
+    (void)snprintf(line, sizeof line, "%20lu\n", port_process_id());
+    (void)port_file_write(&a->lock, line, strlen(line));
+    return 0;
+}
+
+/* 128 + the number of a stop signal caught (SIGTERM, SIGINT, SIGHUP), else 0. */
+static int interrupted(void)
+{
+    int sig = port_interrupted();
+    return sig != 0 ? AGENT_EXIT_SIGNAL_BASE + sig : 0;
+}
+
+/* A run a stop signal ended: its one line, with the rows kept. */
+static int say_interrupted(agent *a, int code)
+{
+    int sig = port_interrupted();
+    if (sig == 0 || code != AGENT_EXIT_SIGNAL_BASE + sig)
+        return code;
+    unsigned long rows = 0;
+    for (int i = 0; i < 3; i++)
+        rows += a->stats[i].committed;
+    a->where[0] = '\0';
+    return fail(a, code, "interrupted by %s after %lu row%s committed; the next run resumes",
+                port_signal_name(sig), rows, rows == 1 ? "" : "s");
+}
+
+/* The table just closed, for the report: published whole (ok, REPLACE),
+ * appended to (APPEND), or nothing (a REPLACE that failed). */
+static void note_file(agent *a, int ok)
+{
+    int append = a->sink.mode == CSV_MODE_APPEND;
+    if (!ok && !append)
+        return;
+    size_t dir = strlen(a->cfg.output_dir);
+    const char *name = a->sink.path;
+    if (strncmp(name, a->cfg.output_dir, dir) == 0 && name[dir] == '/')
+        name += dir + 1;
+    uint64_t bytes = a->sink.committed > a->sink_base ? a->sink.committed - a->sink_base : 0;
+    (void)report_file_add(&a->report, name, a->sink.rows_committed,
+                          append ? bytes : a->sink.committed, !append);
+}
+
+/* One stream's figures for the report. */
+static void report_stream_of(agent *a, int stream, int enabled)
+{
+    const agent_stream_stats *s = &a->stats[stream];
+    report_stream *r = &a->report.streams[stream];
+    uint64_t end = s->end_ms != 0 ? s->end_ms : port_clock_ms();
+    r->enabled = enabled;
+    r->completed = s->completed;
+    r->rows = s->committed;
+    r->pages = s->pages;
+    r->bytes_received = s->bytes_decoded;
+    r->bytes_on_wire = s->bytes;
+    r->seconds = s->start_ms != 0 && end > s->start_ms ? (double)(end - s->start_ms) / 1000.0 : 0.0;
+}
+
+/* After a sync, success or failure: the report (--report) and the metrics
+ * (--metrics), each written atomically. A failure to write them is a
+ * warning: the run's own outcome stands. */
+static void finish_report(agent *a, int code)
+{
+    report_run *r = &a->report;
+    const agent_options *o = &a->opts;
+    if (o->command != AGENT_SYNC || (o->report_path == NULL && o->metrics_path == NULL))
+        return;
+    r->exit_code = code;
+    if (code == 0)
+        (void)snprintf(r->outcome, sizeof r->outcome, "ok");
+    r->server_url = a->cfg.server_url[0] != '\0' ? a->cfg.server_url : NULL;
+    r->run_start = a->run_start_known ? a->run_start : -1;
+    r->finished_at = port_time_utc();
+    r->duration_seconds = (double)(port_clock_ms() - a->started_ms) / 1000.0;
+    report_stream_of(a, STREAM_APPS, a->cfg.enable_apps);
+    report_stream_of(a, STREAM_GROUPS, a->cfg.enable_groups);
+    report_stream_of(a, STREAM_USERS, a->cfg.enable_users);
+    for (unsigned i = 0; a->cfg.enable_users && i < selected_count(a); i++)
+        (void)report_app_add(r, selected_app(a, i), state_cursor(&a->state, selected_app(a, i)), 0);
+    for (unsigned i = 0; i < r->file_count; i++) {
+        report_file *f = &r->files[i];
+        if (f->complete &&
+            report_sha256_file(output_path(a, f->path), f->sha256, (uint8_t *)a->js.record,
+                               sizeof a->js.record) != REPORT_OK)
+            f->sha256[0] = '\0';
+    }
+    char *buf = a->js.record; /* the run is over: its scratch is free */
+    report_status st = REPORT_OK;
+    if (o->report_path != NULL &&
+        (st = report_save(o->report_path, REPORT_JSON, r, -1, buf, sizeof a->js.record,
+                          a->cfg.file_mode)) != REPORT_OK)
+        log_warn(&a->log, "cannot write the run report %s: %s", o->report_path,
+                 report_strerror(st));
+    if (o->metrics_path == NULL)
+        return;
+    int64_t last_success =
+        code == 0 ? r->finished_at
+                  : report_read_last_success(o->metrics_path, buf, sizeof a->js.record);
+    /* 0644: no personal data, and node_exporter's textfile collector runs as another user */
+    st = report_save(o->metrics_path, REPORT_METRICS, r, last_success, buf, sizeof a->js.record,
+                     REPORT_METRICS_MODE);
+    if (st != REPORT_OK)
+        log_warn(&a->log, "cannot write the metrics %s: %s", o->metrics_path, report_strerror(st));
 }

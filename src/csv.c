@@ -559,6 +559,15 @@ csv_status csv_rollback(csv_sink *sink)
     return CSV_OK;
 }
 
+csv_status csv_uncommit(csv_sink *sink, csv_mark mark)
+{
+    if (sink->file.fd < 0 || mark.offset > sink->committed || mark.rows > sink->rows_committed)
+        return CSV_ERR_USAGE;
+    sink->committed = mark.offset;
+    sink->rows_committed = mark.rows;
+    return csv_rollback(sink);
+}
+
 /* REPLACE: moves "<path>.tmp" over path and makes the move durable. */
 static csv_status csv_publish(csv_sink *sink)
 {

@@ -39,9 +39,14 @@ uint64_t port_clock_ms(void)
     return wraps + now;
 }
 
+/* Sleeps in steps of at most 100 ms, so that a stop signal ends the wait. */
 void port_sleep_ms(uint32_t ms)
 {
-    sys_msleep(ms);
+    while (ms > 0 && port_interrupted() == 0) {
+        uint32_t step = ms > 100u ? 100u : ms;
+        sys_msleep(step);
+        ms -= step;
+    }
 }
 
 uint32_t port_lwip_rand32(void)
@@ -206,14 +211,26 @@ port_io port_net_send(port_socket *sock, const uint8_t *buf, size_t len, uint32_
     return io_result(n);
 }
 
+/* Waits in slices of at most a second, so that a stop signal (which only
+ * sets port_interrupted here) ends a long wait within about a second. */
 port_io port_net_recv(port_socket *sock, uint8_t *buf, size_t cap, uint32_t timeout_ms)
 {
-    int flags = 0;
-    if (timeout_ms == 0)
-        flags = MSG_DONTWAIT;
-    else if (set_timeout(sock->fd, SO_RCVTIMEO, timeout_ms) != 0)
-        return io_result(-1);
-    return io_result(lwip_recv(sock->fd, buf, cap, flags));
+    for (;;) {
+        if (port_interrupted() != 0) {
+            port_io io = {PORT_IO_ERROR, 0, EINTR};
+            return io;
+        }
+        int flags = 0;
+        uint32_t slice = timeout_ms > 1000u ? 1000u : timeout_ms;
+        if (timeout_ms == 0)
+            flags = MSG_DONTWAIT;
+        else if (set_timeout(sock->fd, SO_RCVTIMEO, slice) != 0)
+            return io_result(-1);
+        port_io io = io_result(lwip_recv(sock->fd, buf, cap, flags));
+        if (io.kind != PORT_IO_TIMEOUT || timeout_ms <= slice)
+            return io;
+        timeout_ms -= slice;
+    }
 }
 
 void port_net_close(port_socket *sock)

@@ -20,9 +20,15 @@ void port_sleep_ms(uint32_t ms)
 {
     if (PORT_HOOK_SLEEP(ms))
         return; /* a test build's fake sleep (port_posix_hooks.h) */
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ms / 1000u);
-    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    /* in steps of at most a second: a stop signal that another thread took
+     * (or that came just before a step) still ends the wait soon */
+    while (ms > 0 && port_interrupted() == 0) {
+        uint32_t step = ms > 1000u ? 1000u : ms;
+        struct timespec ts;
+        ts.tv_sec = (time_t)(step / 1000u);
+        ts.tv_nsec = (long)(step % 1000u) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && port_interrupted() == 0) {
+        }
+        ms -= step;
     }
 }

@@ -23,23 +23,34 @@ void port_socket_init(port_socket *sock)
     sock->fd = -1;
 }
 
-/* Waits until fd is ready for events or timeout_ms passes: 1 ready, 0 timeout, -1 error. */
+/* The longest single poll(): a stop signal that reaches another thread
+ * (or arrives just before poll) is still noticed within this time. */
+#define WAIT_SLICE_MS 1000
+
+/* Waits until fd is ready for events or timeout_ms passes: 1 ready, 0
+ * timeout, -1 error (errno EINTR once a stop signal was caught). */
 static int wait_fd(int fd, short events, uint32_t timeout_ms)
 {
     struct pollfd pfd;
     uint64_t deadline = port_clock_ms() + timeout_ms;
     for (;;) {
+        if (port_interrupted() != 0) {
+            errno = EINTR;
+            return -1;
+        }
         uint64_t now = port_clock_ms();
+        if (now >= deadline && timeout_ms > 0)
+            return 0;
         int wait_ms = now >= deadline ? 0 : (int)(deadline - now);
         pfd.fd = fd;
         pfd.events = events;
         pfd.revents = 0;
-        int n = poll(&pfd, 1, wait_ms);
+        int n = poll(&pfd, 1, wait_ms > WAIT_SLICE_MS ? WAIT_SLICE_MS : wait_ms);
         if (n > 0)
             return 1;
-        if (n == 0)
+        if (n == 0 && wait_ms <= WAIT_SLICE_MS)
             return 0;
-        if (errno != EINTR)
+        if (n < 0 && errno != EINTR)
             return -1;
     }
 }
@@ -136,6 +147,10 @@ port_io port_net_send(port_socket *sock, const uint8_t *buf, size_t len, uint32_
 port_io port_net_recv(port_socket *sock, uint8_t *buf, size_t cap, uint32_t timeout_ms)
 {
     port_io io = {PORT_IO_ERROR, 0, 0};
+    if (port_interrupted() != 0) { /* a stop signal: the run ends at its next safe point */
+        io.os_error = EINTR;
+        return io;
+    }
     for (;;) {
         ssize_t n = recv(sock->fd, buf, cap, 0);
         if (n > 0) {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -46,6 +47,8 @@ const char *port_strerror(port_status status)
         return "end of file";
     case PORT_ERR_IO:
         return "input/output error";
+    case PORT_ERR_LOCKED:
+        return "locked by another process";
     }
     return "unknown port status";
 }
@@ -293,6 +296,18 @@ port_status port_file_close(port_file *file)
     return st;
 }
 
+port_status port_file_lock(port_file *file)
+{
+    for (;;) {
+        if (flock(file->fd, LOCK_EX | LOCK_NB) == 0)
+            return PORT_OK;
+        if (errno == EWOULDBLOCK)
+            return PORT_ERR_LOCKED;
+        if (errno != EINTR)
+            return port_posix_status_from_errno(errno);
+    }
+}
+
 port_status port_file_rename(const char *from, const char *to)
 {
     PORT_HOOK_DURABLE("rename", -1, to, 0);
@@ -449,6 +464,54 @@ unsigned port_console_width(void)
     if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
         return 80;
     return ws.ws_col;
+}
+
+unsigned long port_process_id(void)
+{
+    return (unsigned long)getpid();
+}
+
+/* ---- signals ------------------------------------------------------------------------------ */
+
+/* The one mutable global of the program: what a signal handler may touch. */
+static volatile sig_atomic_t caught_signal;
+
+/* Records the first stop signal; the agent stops at its next safe point. */
+static void on_stop_signal(int sig)
+{
+    if (caught_signal == 0)
+        caught_signal = sig;
+}
+
+void port_signals_catch(void)
+{
+    static const int stops[] = {SIGTERM, SIGINT, SIGHUP};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = 0; /* no SA_RESTART: a blocking wait ends with EINTR */
+    (void)sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++)
+        (void)sigaction(stops[i], &sa, NULL);
+}
+
+int port_interrupted(void)
+{
+    return (int)caught_signal;
+}
+
+const char *port_signal_name(int sig)
+{
+    switch (sig) {
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGINT:
+        return "SIGINT";
+    case SIGHUP:
+        return "SIGHUP";
+    default:
+        return "signal";
+    }
 }
 
 /* ---- console ----------------------------------------------------------------------------- */

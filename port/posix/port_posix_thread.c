@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdalign.h>
 #include <unistd.h>
 
@@ -57,6 +58,14 @@ port_status port_worker_start(port_worker *w, void (*fn)(void *arg), void *arg, 
         pthread_mutex_destroy(&pw->lock);
         return PORT_ERR_IO;
     }
+    /* The thread starts with the stop signals blocked (it inherits this
+     * thread's mask), so they reach the agent's thread and end its waits. */
+    sigset_t stops, old;
+    (void)sigemptyset(&stops);
+    (void)sigaddset(&stops, SIGTERM);
+    (void)sigaddset(&stops, SIGINT);
+    (void)sigaddset(&stops, SIGHUP);
+    (void)pthread_sigmask(SIG_BLOCK, &stops, &old);
     rc = pthread_attr_init(&attr);
     if (rc == 0) {
         if (stack_size >= (size_t)PTHREAD_STACK_MIN)
@@ -65,6 +74,7 @@ port_status port_worker_start(port_worker *w, void (*fn)(void *arg), void *arg, 
             rc = pthread_create(&pw->thread, &attr, worker_main, pw);
         pthread_attr_destroy(&attr);
     }
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         pthread_cond_destroy(&pw->cond);
         pthread_mutex_destroy(&pw->lock);

@@ -259,7 +259,7 @@ if [ -n "${COUNTLY_SYNC_HOOKS:-}" ] && [ "${#WRAP[@]}" -eq 0 ]; then
 else
     run_cs down "$ADMIN" -c "$TMP/down.json" sync
 fi
-check_eq "server down: exit 69" 69 "$RC"
+check_eq "server down (refused): exit 75" 75 "$RC"
 check_eq "server down: two retries logged" 2 "$(grep -c 'retry [12]/2' <<<"$ERR")"
 check_match "server down: final message" "connection refused.*gave up after 3 attempts" "$ERR"
 

@@ -335,7 +335,7 @@ reset_faults
 cfg hang "request_timeout_seconds=2" "retry_attempts=1"
 arm hang "kind=hang&count=2&collection=app_users${APPS[1]}"
 csync hang
-expect_exit "hang" 69
+expect_exit "hang" 75
 error_line "hang" "users of app ${APPS[1]}, page 1: timed out after 2000 ms waiting for the response .*gave up after 2 attempts\\)$"
 check_eq "hang: one retry logged" 1 "$(grep -c 'retry 1/1 in [0-9.]* s: timed out' <<<"$ERR")"
 read -r -a waits <<<"$(retry_waits)"
@@ -424,8 +424,8 @@ for c in expired wronghost othca; do
     check_eq "certificate $c: not retried" 0 "$(grep -c 'retry' <<<"$ERR")"
     check_lt "certificate $c: fails at once ($ELAPSED_MS ms < 2 s + $FAST_MS ms of a one-request run)" \
         "$ELAPSED_MS" $((2000 + FAST_MS))
-    check_true "certificate $c: no output written" "files in $TMP/cert-$c/out" \
-        test -z "$(ls -A "$TMP/cert-$c/out" 2>/dev/null)"
+    check_true "certificate $c: no output written (only the run lock)" "files in $TMP/cert-$c/out" \
+        test -z "$(ls -A "$TMP/cert-$c/out" 2>/dev/null | grep -vx 'state.json.lock')"
 done
 
 # ---- 9. API key refused mid-run ------------------------------------------------------------------
@@ -503,7 +503,8 @@ fi
 read_only() {
     local name=$1 dir=$2
     expect_exit "$name" 73
-    error_line "$name" "cannot write $dir/apps.csv: cannot open or create the output file \\(permission denied\\): check the output folder's permissions$"
+    # the first file a sync writes is the run lock (<state_file>.lock)
+    error_line "$name" "cannot write $dir/state.json.lock: cannot open or create the lock file \\(permission denied\\): check the output folder's permissions$"
     check_eq "$name: files unchanged" "$(cd "$TMP/base/out" && md5sum apps.csv groups.csv users.csv state.json)" \
         "$(cd "$dir" && md5sum apps.csv groups.csv users.csv state.json)"
 }
@@ -635,7 +636,7 @@ reset_faults
 cfg s503 "retry_attempts=2"
 arm s503 "kind=status&code=503&count=-1&collection=app_users${APPS[1]}&after=1"
 csync s503
-expect_exit "503 until retries run out" 69
+expect_exit "503 until retries run out" 75
 check_eq "503 until retries run out: two retries logged" 2 "$(grep -c 'retry [12]/2 in [0-9.]* s: HTTP 503' <<<"$ERR")"
 waits_slept "503 until retries run out"
 error_line "503 until retries run out" "users of app ${APPS[1]}, page 2: HTTP 503 from localhost \\(GET .*gave up after 3 attempts\\)$"
@@ -647,7 +648,7 @@ reset_faults
 cfg s503j "retry_attempts=2"
 arm s503j "kind=status&code=503&body=json&count=-1&path=/o/groups"
 csync s503j
-expect_exit "503 (JSON) until retries run out" 69
+expect_exit "503 (JSON) until retries run out" 75
 waits_slept "503 (JSON) until retries run out"
 error_line "503 (JSON) until retries run out" "groups: HTTP 503 from localhost: Service Unavailable \\(GET /o/groups\\?noescape=true; gave up after 3 attempts\\)$"
 compare "503 (JSON) until retries run out: apps.csv written" "$TMP/s503j/out/apps.csv" "$TMP/apps.truth"

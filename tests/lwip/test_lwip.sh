@@ -245,7 +245,7 @@ check_match "dns: unknown name: message" "did not resolve" "$ERR"
 DOWN=$(free_port)
 config "$TMP/down.json" "https://$SERVER_IP:$DOWN" "$TMP/down/out"
 run_lwip down -c "$TMP/down.json" sync
-check_eq "refused port over lwIP: exit 69" 69 "$RC"
+check_eq "refused port over lwIP: exit 75" 75 "$RC"
 check_match "refused port over lwIP: message" "connection refused" "$ERR"
 lwip_err=$(last_line)
 run_posix down-posix -c "$TMP/down.json" sync
@@ -255,7 +255,7 @@ config "$TMP/nobody.json" "https://$NOBODY_IP:$PORT" "$TMP/nobody/out" "request_
 t0=$(date +%s%N)
 run_lwip nobody -c "$TMP/nobody.json" sync
 ms=$((($(date +%s%N) - t0) / 1000000))
-check_eq "unreachable host over lwIP: exit 69" 69 "$RC"
+check_eq "unreachable host over lwIP: exit 75" 75 "$RC"
 check_match "unreachable host over lwIP: connect timed out" "timed out" "$ERR"
 check_between "unreachable host over lwIP: within the 2 s timeout (+1 s) ($ms ms)" 1900 3500 "$ms"
 

@@ -388,6 +388,34 @@ static void rollback_drops_buffered_and_flushed_rows(void **state)
     assert_file_text(path, before);
 }
 
+/* A commit the caller could not record (its state file was not saved) is
+ * taken back: the file ends at the earlier commit again. */
+static void uncommit_goes_back_to_an_earlier_commit(void **state)
+{
+    (void)state;
+    static char before[FILE_MAX];
+    csv_sink sink;
+    const char *path = tmp_path("uncommit.csv");
+    assert_int_equal(csv_open(&sink, path, CSV_MODE_APPEND, 0, header3, 3), CSV_OK);
+    put_numbered_rows(&sink, 0, 10);
+    assert_int_equal(csv_commit(&sink), CSV_OK);
+    size_t kept_len = read_all(path, before, sizeof before);
+    csv_mark kept = {sink.committed, sink.rows_committed};
+    put_numbered_rows(&sink, 10, 500);
+    assert_int_equal(csv_commit(&sink), CSV_OK);
+    put_numbered_rows(&sink, 500, 510); /* and some not committed */
+    csv_mark later = {sink.committed + 1, sink.rows_committed};
+    assert_int_equal(csv_uncommit(&sink, later), CSV_ERR_USAGE); /* not an earlier place */
+    assert_int_equal(csv_uncommit(&sink, kept), CSV_OK);
+    assert_int_equal(sink.committed, kept.offset);
+    assert_int_equal(sink.rows_committed, 10);
+    assert_int_equal(sink.rows, 10);
+    assert_int_equal(size_on_disk(path), kept.offset);
+    csv_abandon(&sink);
+    assert_int_equal(size_on_disk(path), kept_len);
+    assert_file_text(path, before);
+}
+
 static void rollback_before_first_commit_keeps_header(void **state)
 {
     (void)state;
@@ -1103,6 +1131,7 @@ int main(void)
         cmocka_unit_test(file_shorter_than_committed_size_is_short),
         cmocka_unit_test(missing_file_with_committed_size_is_short),
         cmocka_unit_test(rollback_drops_buffered_and_flushed_rows),
+        cmocka_unit_test(uncommit_goes_back_to_an_earlier_commit),
         cmocka_unit_test(rollback_before_first_commit_keeps_header),
         cmocka_unit_test(rollback_in_the_middle_of_a_row_allows_a_new_row),
         cmocka_unit_test(truncate_to_a_mark_in_the_buffer_and_in_the_file),

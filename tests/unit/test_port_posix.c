@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -550,7 +551,7 @@ static void listing_an_empty_folder_ends_at_once(void **state)
 static void strerror_has_words_for_every_status(void **state)
 {
     (void)state;
-    for (int s = PORT_OK; s <= PORT_ERR_IO; s++)
+    for (int s = PORT_OK; s <= PORT_ERR_LOCKED; s++)
         assert_string_not_equal(port_strerror((port_status)s), "unknown port status");
     assert_string_equal(port_strerror(PORT_ERR_NOENT), "no such file or folder");
     assert_string_equal(port_strerror((port_status)77), "unknown port status");
@@ -982,6 +983,68 @@ static void dir_create_fails_when_a_file_has_the_name(void **state)
     assert_int_equal(port_file_remove(path), PORT_OK);
 }
 
+/* port.h: an exclusive lock without waiting; a second holder is refused
+ * (flock locks belong to the open file, so two opens in one process
+ * contend as two processes would), and closing releases it. */
+static void file_lock_is_exclusive_and_released_on_close(void **state)
+{
+    (void)state;
+    const char *path = tmp_path("run.lock");
+    port_file a, b;
+    port_file_init(&a);
+    port_file_init(&b);
+    assert_int_equal(port_file_open(&a, path, PORT_FILE_READ | PORT_FILE_WRITE | PORT_FILE_CREATE),
+                     PORT_OK);
+    assert_int_equal(port_file_open(&b, path, PORT_FILE_READ | PORT_FILE_WRITE), PORT_OK);
+    assert_int_equal(port_file_lock(&a), PORT_OK);
+    assert_int_equal(port_file_lock(&b), PORT_ERR_LOCKED);
+    assert_int_equal(port_file_close(&a), PORT_OK);
+    assert_int_equal(port_file_lock(&b), PORT_OK);
+    assert_int_equal(port_file_close(&b), PORT_OK);
+    assert_true(port_process_id() == (unsigned long)getpid());
+}
+
+/* Sends SIGTERM to the process after 200 ms (from another thread). */
+static void *term_later(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 200 * 1000000L};
+    (void)nanosleep(&ts, NULL);
+    (void)kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+/* port.h: once caught, a stop signal ends a long network wait within about
+ * a second (EINTR), and later waits and sleeps end at once. Last: the flag
+ * stays set for the rest of the process. */
+static void stop_signal_ends_waits(void **state)
+{
+    (void)state;
+    conn_pair p;
+    pthread_t t;
+    uint8_t buf[8];
+    connect_pair(&p, AF_INET, "127.0.0.1");
+    assert_int_equal(port_interrupted(), 0);
+    port_signals_catch();
+    assert_int_equal(pthread_create(&t, NULL, term_later, NULL), 0);
+    uint64_t start = port_clock_ms();
+    port_io io = port_net_recv(&p.sock, buf, sizeof buf, 10000);
+    uint64_t elapsed = port_clock_ms() - start;
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(io.kind, PORT_IO_ERROR);
+    assert_int_equal(io.os_error, EINTR);
+    assert_in_range(elapsed, 150, 1500);
+    assert_int_equal(port_interrupted(), SIGTERM);
+    assert_string_equal(port_signal_name(port_interrupted()), "SIGTERM");
+    assert_string_equal(port_signal_name(SIGHUP), "SIGHUP");
+    start = port_clock_ms();
+    port_sleep_ms(5000);
+    io = port_net_recv(&p.sock, buf, sizeof buf, 5000);
+    assert_int_equal(io.kind, PORT_IO_ERROR);
+    assert_in_range(port_clock_ms() - start, 0, 500);
+    close_pair(&p);
+}
+
 int main(void)
 {
     (void)signal(SIGPIPE, SIG_DFL); /* the port must not rely on SIGPIPE being ignored */
@@ -1022,6 +1085,8 @@ int main(void)
         cmocka_unit_test(clock_is_monotonic_and_counts_milliseconds),
         cmocka_unit_test(utc_time_is_close_to_time),
         cmocka_unit_test(entropy_fills_buffer_with_fresh_bytes),
+        cmocka_unit_test(file_lock_is_exclusive_and_released_on_close),
+        cmocka_unit_test(stop_signal_ends_waits), /* last: the flag stays set */
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
