@@ -205,12 +205,7 @@ waits_slept() {
 
 # ---- setup ---------------------------------------------------------------------------------
 
-for tool in python3 curl openssl; do
-    command -v $tool >/dev/null || { tl_fail "setup: $tool" "not installed"; tl_summary; exit 1; }
-done
-[ -x "$BIN" ] || { tl_fail "setup: binary" "$BIN not built"; tl_summary; exit 1; }
-bash "$ROOT/tests/integration/gen_pki.sh" "$PKI" >/dev/null 2>&1 ||
-    { tl_fail "setup: pki" "gen_pki.sh failed"; tl_summary; exit 1; }
+e2e_require python3 curl openssl
 
 sim_launch ee --seed 11 --apps 3 --users-per-app 600
 sim_launch past --seed 12 --apps 2 --users-per-app 300 --clock-offset $((-86400 * 400))

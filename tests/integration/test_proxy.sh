@@ -49,12 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in python3 curl openssl; do
-    command -v $tool >/dev/null || { tl_fail "setup: $tool" "not installed"; tl_summary; exit 1; }
-done
-[ -x "$BIN" ] || { tl_fail "setup: binary" "$BIN not built"; tl_summary; exit 1; }
-bash "$ROOT/tests/integration/gen_pki.sh" "$PKI" >/dev/null 2>&1 ||
-    { tl_fail "setup: pki" "gen_pki.sh failed"; tl_summary; exit 1; }
+e2e_require python3 curl openssl
 
 # The simulator's leaf, re-issued by ca-ec for countly.test as well (this
 # suite's own copy of the PKI: gen_pki.sh's outputs elsewhere are untouched).

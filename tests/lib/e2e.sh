@@ -42,6 +42,19 @@ e2e_paths() {
     TMP=${TEST_TMP:-$BUILD_DIR/test-tmp/$1}
 }
 
+# e2e_require TOOL...: a suite's setup: the tools it needs are installed,
+# $BIN is built, and the test PKI is generated into $PKI; otherwise one
+# failed check and the summary, and the suite ends.
+e2e_require() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { tl_fail "setup: $tool" "not installed"; tl_summary; exit 1; }
+    done
+    [ -x "$BIN" ] || { tl_fail "setup: binary" "$BIN not built"; tl_summary; exit 1; }
+    bash "$ROOT/tests/integration/gen_pki.sh" "$PKI" >/dev/null 2>&1 ||
+        { tl_fail "setup: pki" "gen_pki.sh failed"; tl_summary; exit 1; }
+}
+
 # sim_launch NAME ARGS...: a simulator on a free port, in the background.
 sim_launch() {
     local name=$1
