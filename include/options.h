@@ -253,6 +253,54 @@
 #define CSV_BUFFER_SIZE 8192
 #endif
 
+/* ---- gzip output files (output_compression "gzip", gzip_out.h) ---------------------- */
+
+/* 1: output_compression "gzip" is available (deflate state, hold and output
+ * piece: about 111 KiB). The small profile (HTTP_GZIP=0) builds without
+ * zlib's features, so without this too: the key is refused (exit 78). */
+#ifndef CSV_GZIP
+#define CSV_GZIP HTTP_GZIP
+#endif
+
+/* deflate's window (2^bits bytes) and hash size (memLevel). Its state is
+ * about 2^(bits+2) + 2^(memLevel+9) bytes plus 6 KiB; zlib's defaults
+ * (15, 8) need 262 KiB. Measured on a 3.6 MB users.csv (docs/footprint.md,
+ * "gzip output files"): gzip -6 4.83x; 13/6 4.54x in 70 KiB; 14/7 4.67x in
+ * 134 KiB; 12/5 4.30x in 38 KiB. 13/6 keeps 94 % of gzip's ratio in a
+ * quarter of its memory. */
+#ifndef GZOUT_WINDOW_BITS
+#define GZOUT_WINDOW_BITS 13
+#endif
+#ifndef GZOUT_MEM_LEVEL
+#define GZOUT_MEM_LEVEL 6
+#endif
+
+/* Compression level (1 fastest .. 9 smallest; 6 is gzip's default). */
+#ifndef GZOUT_LEVEL
+#define GZOUT_LEVEL 6
+#endif
+
+/* deflate's state from a fixed arena: window, previous-match links, hash
+ * heads, the symbol buffer, and deflate_state itself (5.9 KiB on 64-bit),
+ * each rounded to 16 bytes. */
+#ifndef GZOUT_ARENA_SIZE
+#define GZOUT_ARENA_SIZE                                                                           \
+    ((1u << (GZOUT_WINDOW_BITS + 2)) + (1u << (GZOUT_MEM_LEVEL + 9)) + 6u * 1024u)
+#endif
+
+/* Text held uncompressed after the users page's latest mark (where its last
+ * lac second began), so that cutting the page back there drops bytes
+ * instead of undoing deflate. A second with more rows than this makes the
+ * mark a full-flush point instead (a few bytes and a fresh dictionary). */
+#ifndef GZOUT_HOLD_SIZE
+#define GZOUT_HOLD_SIZE 32768
+#endif
+
+/* Compressed bytes collected before a write to the file. */
+#ifndef GZOUT_OUT_CHUNK
+#define GZOUT_OUT_CHUNK 8192
+#endif
+
 /* Permission bits of every file countly-sync creates (CSV files, the state
  * file and their temporaries) when file_mode is not configured: owner
  * only, since users.csv holds e-mail addresses and phone numbers. */
