@@ -400,6 +400,7 @@ static csv_status csv_open_append(csv_sink *sink, uint64_t committed_size)
 /* gzip: starts the compressor after the file's committed bytes. */
 static csv_status csv_gz_start(csv_sink *sink)
 {
+    (void)sink; /* unused without CSV_GZIP */
 #if CSV_GZIP
     if (sink->gz == NULL)
         return CSV_OK;
@@ -578,6 +579,7 @@ csv_status csv_row_end(csv_sink *sink)
  * compressed byte before it reaches the file. */
 static csv_status csv_gz_commit(csv_sink *sink)
 {
+    (void)sink; /* unused without CSV_GZIP */
 #if CSV_GZIP
     if (sink->gz == NULL)
         return CSV_OK;
@@ -742,6 +744,7 @@ static csv_status csv_publish(csv_sink *sink)
 /* gzip REPLACE: ends the file's one member before the last commit. */
 static csv_status csv_gz_end(csv_sink *sink)
 {
+    (void)sink; /* unused without CSV_GZIP */
 #if CSV_GZIP
     if (sink->gz == NULL || sink->mode != CSV_MODE_REPLACE || sink->file.fd < 0 ||
         sink->error != CSV_OK || sink->in_row)
