@@ -622,6 +622,8 @@ csv_mark csv_position(csv_sink *sink)
     csv_mark mark = {sink->written + sink->used, sink->rows, {0, 0, 0, 0, 0}};
 #if CSV_GZIP
     if (sink->gz != NULL) {
+        gzout_cut nowhere = {sink->text + sink->used, GZOUT_HELD, 0, 0, 0};
+        mark.cut = nowhere; /* after a failure: a place no truncate accepts */
         csv_status status = sink->error != CSV_OK ? sink->error : csv_flush(sink);
         gzout_status gs = status == CSV_OK ? gzout_mark(sink->gz, &mark.cut) : GZOUT_OK;
         if (gs != GZOUT_OK)
@@ -636,7 +638,8 @@ csv_mark csv_boundary(csv_sink *sink)
 {
 #if CSV_GZIP
     if (sink->gz != NULL) {
-        csv_mark mark = {sink->text + sink->used, sink->rows, {0, GZOUT_HELD, 0, 0, 0}};
+        csv_mark mark = {
+            sink->text + sink->used, sink->rows, {sink->text + sink->used, GZOUT_HELD, 0, 0, 0}};
         csv_status status = sink->error != CSV_OK ? sink->error : csv_flush(sink);
         gzout_status gs = status == CSV_OK ? gzout_cut_here(sink->gz, &mark.cut) : GZOUT_OK;
         if (gs != GZOUT_OK)
@@ -685,7 +688,9 @@ csv_status csv_truncate(csv_sink *sink, csv_mark mark)
 {
     if (sink->gz != NULL) {
         if (sink->file.fd < 0 || mark.offset < sink->text_committed ||
-            mark.rows < sink->rows_committed || mark.offset > sink->text + sink->used)
+            mark.rows < sink->rows_committed || mark.offset > sink->text + sink->used ||
+            mark.cut.text != mark.offset ||
+            (mark.cut.file != GZOUT_HELD && mark.cut.file < sink->committed))
             return CSV_ERR_USAGE;
         sink->in_row = 0;
         sink->fields = 0;

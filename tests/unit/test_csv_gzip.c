@@ -21,9 +21,11 @@
 #include <cmocka.h>
 
 #include "test_tmpdir.h"
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -450,6 +452,57 @@ static void truncate_to_a_given_up_place_is_usage(void **state)
     assert_int_equal(csv_finish(&t->plain), CSV_OK);
 }
 
+/* A disk that fills up (RLIMIT_FSIZE, SIGXFSZ ignored): the failure is
+ * sticky, a mark taken after it truncates nothing, and a rollback leaves
+ * the committed gzip file; the sink then works again. */
+static void a_full_disk_rolls_back_to_a_valid_file(void **state)
+{
+    (void)state;
+    twin *t = &the_twin;
+    t->commits = 0;
+    twin_open(t, "nospc", CSV_MODE_APPEND, 0, 0);
+    twin_rows(t, 0, 200, 0);
+    twin_commit(t);
+    uint64_t committed = t->gz.committed;
+    struct rlimit saved;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    struct rlimit small = saved;
+    small.rlim_cur = (rlim_t)committed + 3000;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    (void)csv_boundary(&t->gz);
+    csv_status st = CSV_OK;
+    uint32_t seed = 12345;
+    for (unsigned i = 0; i < 5000 && st == CSV_OK; i++) {
+        char noise[64];
+        for (size_t k = 0; k < sizeof noise; k++) {
+            seed = seed * 1103515245u + 12345u;
+            noise[k] = (char)('a' + (seed >> 16) % 26u);
+        }
+        st = csv_row_begin(&t->gz);
+        for (int f = 0; f < 3 && st == CSV_OK; f++)
+            st = csv_field(&t->gz, noise, sizeof noise);
+        if (st == CSV_OK)
+            st = csv_row_end(&t->gz);
+    }
+    csv_mark after = csv_position(&t->gz);
+    csv_status truncated = csv_truncate(&t->gz, after);
+    uint64_t size_after_truncate = file_size(t->gz_path);
+    csv_status rolled = csv_rollback(&t->gz);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    (void)signal(SIGXFSZ, old_handler);
+    assert_int_equal(st, CSV_ERR_NOSPC);
+    assert_int_not_equal(truncated, CSV_OK);
+    assert_true(size_after_truncate >= committed);
+    assert_int_equal(rolled, CSV_OK);
+    assert_int_equal(file_size(t->gz_path), committed);
+    assert_int_equal(csv_rollback(&t->plain), CSV_OK);
+    twin_rows(t, 300, 310, 0);
+    twin_commit(t);
+    twin_finish(t);
+    assert_every_commit_valid(t);
+}
+
 /* The deflate state fits its arena with room to spare. */
 static void deflate_fits_its_arena(void **state)
 {
@@ -472,6 +525,7 @@ int main(void)
         cmocka_unit_test(reopen_after_a_crash_at_the_committed_size),
         cmocka_unit_test(replace_writes_one_member),
         cmocka_unit_test(truncate_to_a_given_up_place_is_usage),
+        cmocka_unit_test(a_full_disk_rolls_back_to_a_valid_file),
         cmocka_unit_test(deflate_fits_its_arena),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
