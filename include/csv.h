@@ -147,8 +147,9 @@ uint64_t csv_uncommitted(const csv_sink *sink);
 
 /* Drops the rows after mark, which must not lie before the last commit:
  * from the buffer, or from the file when they were written out already.
- * gzip: mark must be the latest csv_position, a csv_boundary, or a place
- * between them written since the latest csv_position (else CSV_ERR_USAGE). */
+ * gzip: mark must be a csv_boundary or the latest csv_position; an older
+ * csv_position is CSV_ERR_USAGE, sticky until csv_rollback (the rows after
+ * it may already be deflated). */
 csv_status csv_truncate(csv_sink *sink, csv_mark mark);
 
 /* APPEND: commits and closes. REPLACE: commits (gzip: ends the member),
