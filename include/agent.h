@@ -118,6 +118,9 @@ struct agent {
     map_context map_ctx;
     csv_sink sink;
     int sink_open;
+#if CSV_GZIP
+    gzip_out gzout; /* output_compression "gzip": the sink's deflate (gzip_out.h) */
+#endif
     window_engine window;     /* users: the app's window being read */
     int window_active;        /* a users page is in flight */
     csv_mark mark;            /* users: where the page's last lac second begins */

@@ -66,6 +66,7 @@ typedef struct {
     char state_file[CONFIG_PATH_MAX];    /* default "<output_dir>/state.json" */
     char api_key_file[CONFIG_PATH_MAX];  /* as configured; "" = none */
     uint32_t file_mode;                  /* permission of created files, default 0600 */
+    int output_gzip;                     /* output_compression "gzip" (default "none") */
     int file_readable_by_others;         /* a file holding the API key is group/world readable: */
     char readable_path[CONFIG_PATH_MAX]; /* that file (the configuration or api_key_file) */
     char detail[CONFIG_DETAIL_MAX];      /* one line on the last error */

@@ -19,6 +19,15 @@
  * A file the sink creates (and every "<path>.tmp") gets exactly the mode
  * given to csv_open_mode (csv_open: FILE_MODE_DEFAULT), whatever the umask;
  * an existing file appended to keeps its own.
+ *
+ * gzip (csv_open_gzip, output_compression "gzip"): the text goes through a
+ * gzip_out (gzip_out.h) owned by the caller, and every size above is the
+ * compressed file's. APPEND: each csv_commit ends a gzip member, so the
+ * file cut back to any committed size is a complete gzip file (concatenated
+ * members are one). REPLACE: one member, ended by csv_finish. Marks keep
+ * working: csv_boundary is a full-flush point (the file is cut there),
+ * csv_position a mark whose rows stay uncompressed until the next mark
+ * (gzip_out.h), so csv_truncate can go back to the latest of each.
  */
 #ifndef COUNTLY_SYNC_CSV_H
 #define COUNTLY_SYNC_CSV_H
@@ -26,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gzip_out.h"
 #include "options.h"
 #include "port.h"
 
@@ -39,7 +49,8 @@ typedef enum {
     CSV_ERR_SYNC,      /* fsync failed */
     CSV_ERR_TRUNCATE,  /* truncating back to the committed size failed */
     CSV_ERR_RENAME,    /* REPLACE: moving the new file into place failed */
-    CSV_ERR_USAGE      /* call out of order (field outside a row, ...) */
+    CSV_ERR_USAGE,     /* call out of order (field outside a row, ...) */
+    CSV_ERR_GZIP       /* deflate failed (see gzip_error), or gzip not built in */
 } csv_status;
 
 typedef enum { CSV_MODE_APPEND = 0, CSV_MODE_REPLACE } csv_mode;
@@ -51,6 +62,11 @@ typedef struct {
     char tmp_path[CSV_PATH_MAX];
     uint64_t committed; /* bytes flushed and fsync'ed */
     uint64_t written;   /* bytes handed to the file so far */
+    gzip_out *gz;       /* NULL: a plain file */
+    uint64_t text;      /* gzip: text bytes handed to gz so far */
+    uint64_t text_committed;
+    gzout_cut gz_committed; /* gzip: the committed place */
+    gzout_status gzip_error;
     unsigned long rows; /* rows ended since open (committed or not) */
     unsigned long rows_committed;
     size_t columns; /* fields per row */
@@ -64,10 +80,11 @@ typedef struct {
     uint8_t buf[CSV_BUFFER_SIZE];
 } csv_sink;
 
-/* A place between two rows, for csv_truncate. */
+/* A place between two rows, for csv_truncate (opaque to callers). */
 typedef struct {
-    uint64_t offset;    /* bytes of the file up to it */
+    uint64_t offset;    /* bytes of the file up to it (gzip: of text) */
     unsigned long rows; /* rows ended before it */
+    gzout_cut cut;      /* gzip: the place in the compressed stream */
 } csv_mark;
 
 /* Words for a status. */
@@ -84,6 +101,13 @@ csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t co
  * 0640, ...) whatever the umask. */
 csv_status csv_open_mode(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
                          const char *const *header, size_t columns, unsigned file_mode);
+
+/* csv_open_mode writing gzip through gz (NULL: a plain file). path is
+ * the file's whole name (".csv.gz"). CSV_ERR_GZIP when built without it
+ * (CSV_GZIP 0). */
+csv_status csv_open_gzip(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
+                         const char *const *header, size_t columns, unsigned file_mode,
+                         gzip_out *gz);
 
 /* Starts a row. */
 csv_status csv_row_begin(csv_sink *sink);
@@ -108,21 +132,37 @@ csv_status csv_commit(csv_sink *sink);
 /* Drops every byte after the last commit (buffer and file). */
 csv_status csv_rollback(csv_sink *sink);
 
-/* The place after the last row ended (call between rows). */
-csv_mark csv_position(const csv_sink *sink);
+/* The place after the last row ended (call between rows). gzip: the
+ * latest mark; the rows after it are held uncompressed (a failure to
+ * deflate the earlier ones is sticky, returned by the next call). */
+csv_mark csv_position(csv_sink *sink);
+
+/* csv_position for a place the file may be cut at: gzip flushes (a full
+ * flush) and hands everything before it to the file. A mark of this kind
+ * stays good for csv_truncate after later csv_position marks. */
+csv_mark csv_boundary(csv_sink *sink);
+
+/* Bytes of text written since the last commit (plain: of the file). */
+uint64_t csv_uncommitted(const csv_sink *sink);
 
 /* Drops the rows after mark, which must not lie before the last commit:
- * from the buffer, or from the file when they were written out already. */
+ * from the buffer, or from the file when they were written out already.
+ * gzip: mark must be a csv_boundary or the latest csv_position; an older
+ * csv_position is CSV_ERR_USAGE, sticky until csv_rollback (the rows after
+ * it may already be deflated). */
 csv_status csv_truncate(csv_sink *sink, csv_mark mark);
 
-/* Goes back to mark, the place of an earlier commit, dropping what was
+/* The place of the last commit (for a later csv_uncommit). */
+csv_mark csv_last_commit(const csv_sink *sink);
+
+/* Goes back to mark, the place of an earlier commit (csv_last_commit), dropping what was
  * committed after it: for a caller that could not record its last commit
  * (its state file could not be saved), so that the file matches what it
  * did record. */
 csv_status csv_uncommit(csv_sink *sink, csv_mark mark);
 
-/* APPEND: commits and closes. REPLACE: commits, renames <path>.tmp over
- * <path>, fsyncs the folder and closes. */
+/* APPEND: commits and closes. REPLACE: commits (gzip: ends the member),
+ * renames <path>.tmp over <path>, fsyncs the folder and closes. */
 csv_status csv_finish(csv_sink *sink);
 
 /* Closes without publishing: REPLACE removes <path>.tmp; APPEND rolls back

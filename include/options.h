@@ -253,6 +253,57 @@
 #define CSV_BUFFER_SIZE 8192
 #endif
 
+/* ---- gzip output files (output_compression "gzip", gzip_out.h) ---------------------- */
+
+/* 1: output_compression "gzip" is available (deflate arena, hold and output
+ * piece: 122 KiB in agent.gzout). The small profile (HTTP_GZIP=0) builds
+ * without zlib's features, so without this too: the key is refused (78). */
+#ifndef CSV_GZIP
+#define CSV_GZIP HTTP_GZIP
+#endif
+
+/* deflate's window (2^bits bytes) and hash size (memLevel). Its state is
+ * about 2^(bits+2) + 2^(memLevel+9) bytes plus 6 KiB; zlib's defaults
+ * (15, 8) need 262 KiB. On the simulator's users CSV (2.6 MB, rows of about
+ * 860 bytes; docs/footprint.md, "gzip output files") gzip -6 gives 4.73x;
+ * pages of 200 rows with a full flush each: 15/8 4.58x in 262 KiB, 14/5
+ * 4.23x in 86 KiB, 13/6 3.86x in 70 KiB, 12/5 3.60x in 38 KiB. The window
+ * is what counts (a row's field names repeat a row or more apart), memLevel
+ * hardly matters: 14/5 keeps 89 % of gzip -6's ratio in a third of its
+ * memory. */
+#ifndef GZOUT_WINDOW_BITS
+#define GZOUT_WINDOW_BITS 14
+#endif
+#ifndef GZOUT_MEM_LEVEL
+#define GZOUT_MEM_LEVEL 5
+#endif
+
+/* Compression level (1 fastest .. 9 smallest; 6 is gzip's default). */
+#ifndef GZOUT_LEVEL
+#define GZOUT_LEVEL 6
+#endif
+
+/* deflate's state from a fixed arena: window, previous-match links, hash
+ * heads, the symbol buffer, and deflate_state itself (5.9 KiB on 64-bit),
+ * each rounded to 16 bytes. */
+#ifndef GZOUT_ARENA_SIZE
+#define GZOUT_ARENA_SIZE                                                                           \
+    ((1u << (GZOUT_WINDOW_BITS + 2)) + (1u << (GZOUT_MEM_LEVEL + 9)) + 6u * 1024u)
+#endif
+
+/* Text held uncompressed after the users page's latest mark (where its last
+ * lac second began), so that cutting the page back there drops bytes
+ * instead of undoing deflate. A second with more rows than this makes the
+ * mark a full-flush point instead (a few bytes and a fresh dictionary). */
+#ifndef GZOUT_HOLD_SIZE
+#define GZOUT_HOLD_SIZE 32768
+#endif
+
+/* Compressed bytes collected before a write to the file. */
+#ifndef GZOUT_OUT_CHUNK
+#define GZOUT_OUT_CHUNK 4096
+#endif
+
 /* Permission bits of every file countly-sync creates (CSV files, the state
  * file and their temporaries) when file_mode is not configured: owner
  * only, since users.csv holds e-mail addresses and phone numbers. */

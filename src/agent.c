@@ -631,7 +631,7 @@ static void uncommit_if_unsaved(agent *a, state_status ss, csv_mark kept)
 static int commit_users_page(agent *a)
 {
     state_run *run = &a->state.run;
-    csv_mark kept = {a->sink.committed, a->sink.rows_committed}; /* what the state covers */
+    csv_mark kept = csv_last_commit(&a->sink); /* what the state covers */
     int code = commit_rows(a);
     if (code != 0)
         return code;
@@ -727,7 +727,7 @@ static int end_users_page(agent *a, unsigned long *rows)
  * goes on after them. Quiet: the failure's own line is the one to read. */
 static int commit_before_failing(agent *a, int code)
 {
-    csv_mark kept = {a->sink.committed, a->sink.rows_committed}; /* what the state covers */
+    csv_mark kept = csv_last_commit(&a->sink); /* what the state covers */
     if (!a->sink_open || !commit_policy_pending(&a->commits) ||
         csv_truncate(&a->sink, a->page_start) != CSV_OK || csv_commit(&a->sink) != CSV_OK)
         return code;
@@ -775,7 +775,7 @@ static int read_window(agent *a)
             return commit_before_failing(a, code);
         stream_page(a, STREAM_USERS, rows);
         a->window_rows += rows;
-        uint64_t waiting = csv_position(&a->sink).offset - a->sink.committed;
+        uint64_t waiting = csv_uncommitted(&a->sink);
         if (commit_policy_page_done(&a->commits, port_clock_ms(), waiting))
             code = commit_users_page(a);
         if (code != 0)
@@ -939,9 +939,13 @@ static int open_table(agent *a, map_table table, const char *name, csv_mode mode
 {
     size_t columns = 0;
     const char *const *header = map_header(table, &columns);
+    gzip_out *gz = NULL;
+#if CSV_GZIP
+    gz = a->cfg.output_gzip ? &a->gzout : NULL;
+#endif
     a->sink_base = committed;
-    csv_status st = csv_open_mode(&a->sink, output_path(a, name), mode, committed, header, columns,
-                                  a->cfg.file_mode);
+    csv_status st = csv_open_gzip(&a->sink, output_path(a, name), mode, committed, header, columns,
+                                  a->cfg.file_mode, gz);
     if (st == CSV_OK)
         st = csv_commit(&a->sink);
     if (st != CSV_OK) {
@@ -1197,7 +1201,7 @@ static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn h
         return r; /* target_finish said why */
     a->handler = handler;
     if (a->sink_open)
-        a->page_start = csv_position(&a->sink);
+        a->page_start = csv_boundary(&a->sink);
     log_debug(&a->log, "GET %s", a->target_shown);
     for (unsigned attempt = 0;; attempt++) {
         r = attempt_once(a, envelope);
@@ -1287,10 +1291,11 @@ static int on_body(void *user, const uint8_t *data, size_t len)
 
 /* ==== small helpers ========================================================== */
 
-/* Joins dir and name into a->path. */
+/* Joins dir and a CSV file's name into a->path (".csv.gz" with gzip). */
 static const char *output_path(agent *a, const char *name)
 {
-    (void)snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, name);
+    (void)snprintf(a->path, sizeof a->path, "%s/%s%s", a->cfg.output_dir, name,
+                   a->cfg.output_gzip ? ".gz" : "");
     return a->path;
 }
 

@@ -65,7 +65,8 @@ typedef enum {
     KIND_BOOL,    /* true or false */
     KIND_PATH,    /* a file or folder path at least min bytes long */
     KIND_PROXY,   /* proxy: http://[user:password@]host:port or "", never shown */
-    KIND_MODE     /* file_mode: an octal permission string */
+    KIND_MODE,    /* file_mode: an octal permission string */
+    KIND_GZIP     /* output_compression: "none" (0) or "gzip" (1) */
 } config_kind;
 
 /* One setting: where it goes and what it accepts. */
@@ -107,6 +108,7 @@ static const config_key config_keys[] = {
     {"api_key_file", KIND_PATH, NULL, 0, 1, 0, offsetof(config, api_key_file), CONFIG_PATH_MAX, ""},
     {"file_mode", KIND_MODE, NULL, FILE_MODE_DEFAULT, 0400, 0666, offsetof(config, file_mode), 0,
      NULL},
+    {"output_compression", KIND_GZIP, NULL, 0, 0, 1, offsetof(config, output_gzip), 0, NULL},
 };
 
 /* The systemd credential countly-sync reads from CREDENTIALS_DIRECTORY. */
@@ -313,7 +315,7 @@ static void config_defaults(config *cfg)
         const config_key *key = &config_keys[i];
         if (key->kind == KIND_UINT || key->kind == KIND_MODE)
             *config_uint_field(cfg, key) = key->def;
-        else if (key->kind == KIND_BOOL)
+        else if (key->kind == KIND_BOOL || key->kind == KIND_GZIP)
             *config_bool_field(cfg, key) = (int)key->def;
         else if (key->kind == KIND_PATH)
             (void)snprintf(config_text_field(cfg, key), key->size, "%s", key->def_text);
@@ -418,6 +420,33 @@ static config_status config_set_mode(config_ctx *ctx, const config_key *key, int
                        "\"0666\" without execute bits (\"0600\": owner only, \"0640\": and "
                        "the group may read)",
                        key->name, shown);
+}
+
+/* output_compression: "none" or "gzip"; a build without gzip output
+ * (CSV_GZIP 0, the small profile) refuses "gzip". */
+static config_status config_set_gzip(config_ctx *ctx, const config_key *key, int t)
+{
+    size_t len;
+    const char *text = config_tok_text(ctx, t, &len);
+    int is_string = ctx->rec->tokens[t].type == JSMN_STRING;
+    if (is_string && config_word_is(text, len, "none")) {
+        *config_bool_field(ctx->cfg, key) = 0;
+        return CONFIG_OK;
+    }
+    if (is_string && config_word_is(text, len, "gzip")) {
+        if (!CSV_GZIP)
+            return config_fail(ctx, CONFIG_ERR_VALUE,
+                               "key '%s': \"gzip\" is not available in this build (the small "
+                               "memory profile has no deflate): use \"none\" or the default "
+                               "build",
+                               key->name);
+        *config_bool_field(ctx->cfg, key) = 1;
+        return CONFIG_OK;
+    }
+    char shown[CONFIG_SHOW_MAX + 8];
+    config_show_value(ctx, t, shown, sizeof shown);
+    return config_fail(ctx, CONFIG_ERR_VALUE, "key '%s': %s is not \"none\" or \"gzip\"", key->name,
+                       shown);
 }
 
 /* ---- strings: paths, the API key, the server URL ---------------------------------------- */
@@ -719,8 +748,8 @@ static config_status config_member(config_ctx *ctx, int k)
     int v = k + 1;
     if (config_tok_is_null(ctx, v))
         return CONFIG_OK; /* null: the default (or missing, if required) */
-    int optional_scalar =
-        key->kind == KIND_UINT || key->kind == KIND_BOOL || key->kind == KIND_MODE;
+    int optional_scalar = key->kind == KIND_UINT || key->kind == KIND_BOOL ||
+                          key->kind == KIND_MODE || key->kind == KIND_GZIP;
     if (optional_scalar && config_tok_is_empty_string(ctx, v))
         return CONFIG_OK;
     ctx->given[index] = 1;
@@ -741,6 +770,8 @@ static config_status config_member(config_ctx *ctx, int k)
         return config_set_proxy(ctx, key, v);
     case KIND_MODE:
         return config_set_mode(ctx, key, v);
+    case KIND_GZIP:
+        return config_set_gzip(ctx, key, v);
     }
     return CONFIG_OK;
 }

@@ -14,6 +14,10 @@
  * write, fsync or truncation, a row with the wrong number of fields) are
  * sticky: every later call returns the same status until csv_rollback
  * succeeds, so half a row or half a buffer can never be committed.
+ *
+ * gzip: the buffer is handed to sink->gz instead of the file, and gz hands
+ * the compressed bytes to the file (csv_gz_write); marks flush the buffer
+ * into gz first, so the buffer never holds bytes before the latest mark.
  */
 #include "csv.h"
 
@@ -52,6 +56,8 @@ const char *csv_strerror(csv_status status)
         return "cannot move the new output file into place";
     case CSV_ERR_USAGE:
         return "CSV sink used out of order (field outside a row, wrong field count, ...)";
+    case CSV_ERR_GZIP:
+        return "gzip compression failed (or this build has no gzip output: CSV_GZIP 0)";
     }
     return "unknown CSV status";
 }
@@ -80,11 +86,46 @@ static csv_status csv_write_status(port_status port)
 
 /* ---- buffer ----------------------------------------------------------------------------- */
 
-/* Hands the buffer to the file. */
+#if CSV_GZIP
+/* The status of a failed gzip_out call (a failed write was recorded by
+ * csv_gz_write), made sticky. */
+static csv_status csv_gz_fail(csv_sink *sink, gzout_status gs)
+{
+    sink->gzip_error = gs;
+    if (gs == GZOUT_ERR_WRITE)
+        return csv_sticky_fail(sink, csv_write_status(sink->port_error), sink->port_error);
+    return csv_sticky_fail(sink, gs == GZOUT_ERR_USAGE ? CSV_ERR_USAGE : CSV_ERR_GZIP, PORT_OK);
+}
+
+/* gzip_out's output: compressed bytes to the file. */
+static int csv_gz_write(void *user, const uint8_t *data, size_t len)
+{
+    csv_sink *sink = user;
+    port_status port = port_file_write(&sink->file, data, len);
+    if (port != PORT_OK) {
+        sink->port_error = port;
+        return 1;
+    }
+    sink->written += len;
+    return 0;
+}
+#endif
+
+/* Hands the buffer to the file (gzip: to the compressor). */
 static csv_status csv_flush(csv_sink *sink)
 {
     if (sink->used == 0)
         return CSV_OK;
+#if CSV_GZIP
+    if (sink->gz != NULL) {
+        gzout_status gs = gzout_write(sink->gz, sink->buf, sink->used);
+        if (gs != GZOUT_OK)
+            return csv_gz_fail(sink, gs);
+        sink->text += sink->used;
+        sink->used = 0;
+        return CSV_OK;
+    }
+#endif
     port_status port = port_file_write(&sink->file, sink->buf, sink->used);
     if (port != PORT_OK)
         return csv_sticky_fail(sink, csv_write_status(port), port);
@@ -302,6 +343,11 @@ static void csv_reset(csv_sink *sink, csv_mode mode, size_t columns)
     sink->tmp_path[0] = '\0';
     sink->committed = 0;
     sink->written = 0;
+    sink->gz = NULL;
+    sink->text = 0;
+    sink->text_committed = 0;
+    memset(&sink->gz_committed, 0, sizeof sink->gz_committed);
+    sink->gzip_error = GZOUT_OK;
     sink->rows = 0;
     sink->rows_committed = 0;
     sink->columns = columns;
@@ -351,6 +397,24 @@ static csv_status csv_open_append(csv_sink *sink, uint64_t committed_size)
     return CSV_OK;
 }
 
+/* gzip: starts the compressor after the file's committed bytes. */
+static csv_status csv_gz_start(csv_sink *sink)
+{
+    (void)sink; /* unused without CSV_GZIP */
+#if CSV_GZIP
+    if (sink->gz == NULL)
+        return CSV_OK;
+    gzout_status gs = gzout_start(sink->gz, csv_gz_write, sink, sink->committed);
+    if (gs != GZOUT_OK) {
+        sink->gzip_error = gs;
+        return CSV_ERR_GZIP;
+    }
+    gzout_cut start = {0, sink->committed, 0, 0, 0};
+    sink->gz_committed = start;
+#endif
+    return CSV_OK;
+}
+
 /* REPLACE: creates an empty "<path>.tmp". */
 static csv_status csv_open_replace(csv_sink *sink)
 {
@@ -387,6 +451,8 @@ static csv_status csv_open_file(csv_sink *sink, uint64_t committed_size, const c
 {
     csv_status status = sink->mode == CSV_MODE_APPEND ? csv_open_append(sink, committed_size)
                                                       : csv_open_replace(sink);
+    if (status == CSV_OK)
+        status = csv_gz_start(sink);
     if (status != CSV_OK) {
         (void)port_file_close(&sink->file); /* the file itself stays as it was */
         sink->tmp_path[0] = '\0';
@@ -403,19 +469,29 @@ static csv_status csv_open_file(csv_sink *sink, uint64_t committed_size, const c
     return status;
 }
 
-csv_status csv_open_mode(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
-                         const char *const *header, size_t columns, unsigned file_mode)
+csv_status csv_open_gzip(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
+                         const char *const *header, size_t columns, unsigned file_mode,
+                         gzip_out *gz)
 {
     csv_reset(sink, mode, columns);
     sink->file_mode = file_mode;
     if (path == NULL || header == NULL || columns == 0)
         return CSV_ERR_USAGE;
+    if (gz != NULL && !CSV_GZIP)
+        return CSV_ERR_GZIP;
+    sink->gz = gz;
     if (mode != CSV_MODE_APPEND && mode != CSV_MODE_REPLACE)
         return CSV_ERR_USAGE;
     csv_status status = csv_set_paths(sink, path);
     if (status != CSV_OK)
         return status;
     return csv_open_file(sink, committed_size, header);
+}
+
+csv_status csv_open_mode(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
+                         const char *const *header, size_t columns, unsigned file_mode)
+{
+    return csv_open_gzip(sink, path, mode, committed_size, header, columns, file_mode, NULL);
 }
 
 csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
@@ -497,6 +573,27 @@ csv_status csv_row_end(csv_sink *sink)
 
 /* ---- durability ------------------------------------------------------------------------- */
 
+/* gzip: what a commit makes of the compressed stream. APPEND ends the
+ * member, so the committed size is a complete gzip file; REPLACE (one
+ * member, ended by csv_finish) makes a cut point there. Either way every
+ * compressed byte before it reaches the file. */
+static csv_status csv_gz_commit(csv_sink *sink)
+{
+    (void)sink; /* unused without CSV_GZIP */
+#if CSV_GZIP
+    if (sink->gz == NULL)
+        return CSV_OK;
+    gzout_cut here = {sink->text, 0, 0, 0, 0};
+    gzout_status gs = sink->mode == CSV_MODE_APPEND ? gzout_end_member(sink->gz)
+                                                    : gzout_cut_here(sink->gz, &here);
+    if (gs != GZOUT_OK)
+        return csv_gz_fail(sink, gs);
+    here.file = sink->written;
+    sink->gz_committed = here;
+#endif
+    return CSV_OK;
+}
+
 csv_status csv_commit(csv_sink *sink)
 {
     if (sink->file.fd < 0)
@@ -508,22 +605,98 @@ csv_status csv_commit(csv_sink *sink)
     csv_status status = csv_flush(sink);
     if (status != CSV_OK)
         return status;
+    status = csv_gz_commit(sink);
+    if (status != CSV_OK)
+        return status;
     port_status port = port_file_sync(&sink->file);
     if (port != PORT_OK)
         return csv_sticky_fail(sink, CSV_ERR_SYNC, port);
     sink->committed = sink->written;
     sink->rows_committed = sink->rows;
+    sink->text_committed = sink->text;
     return CSV_OK;
 }
 
-csv_mark csv_position(const csv_sink *sink)
+csv_mark csv_position(csv_sink *sink)
 {
-    csv_mark mark = {sink->written + sink->used, sink->rows};
+    csv_mark mark = {sink->written + sink->used, sink->rows, {0, 0, 0, 0, 0}};
+#if CSV_GZIP
+    if (sink->gz != NULL) {
+        gzout_cut nowhere = {sink->text + sink->used, GZOUT_HELD, 0, 0, 0};
+        mark.cut = nowhere; /* after a failure: a place no truncate accepts */
+        csv_status status = sink->error != CSV_OK ? sink->error : csv_flush(sink);
+        gzout_status gs = status == CSV_OK ? gzout_mark(sink->gz, &mark.cut) : GZOUT_OK;
+        if (gs != GZOUT_OK)
+            (void)csv_gz_fail(sink, gs); /* sticky: the next call says it */
+        mark.offset = sink->text + sink->used;
+    }
+#endif
     return mark;
+}
+
+csv_mark csv_boundary(csv_sink *sink)
+{
+#if CSV_GZIP
+    if (sink->gz != NULL) {
+        csv_mark mark = {
+            sink->text + sink->used, sink->rows, {sink->text + sink->used, GZOUT_HELD, 0, 0, 0}};
+        csv_status status = sink->error != CSV_OK ? sink->error : csv_flush(sink);
+        gzout_status gs = status == CSV_OK ? gzout_cut_here(sink->gz, &mark.cut) : GZOUT_OK;
+        if (gs != GZOUT_OK)
+            (void)csv_gz_fail(sink, gs);
+        mark.offset = sink->text + sink->used;
+        return mark;
+    }
+#endif
+    return csv_position(sink);
+}
+
+uint64_t csv_uncommitted(const csv_sink *sink)
+{
+    if (sink->gz != NULL)
+        return sink->text + sink->used - sink->text_committed;
+    return sink->written + sink->used - sink->committed;
+}
+
+/* gzip: goes back to mark (past the checks of csv_truncate). */
+static csv_status csv_gz_truncate(csv_sink *sink, csv_mark mark)
+{
+#if CSV_GZIP
+    uint64_t file = GZOUT_HELD;
+    sink->used = 0;
+    if (mark.offset == sink->text && sink->error == CSV_OK)
+        return CSV_OK; /* only the buffer held rows after it */
+    gzout_status gs = gzout_truncate(sink->gz, mark.cut, &file);
+    if (gs != GZOUT_OK)
+        return csv_gz_fail(sink, gs);
+    if (file != GZOUT_HELD) {
+        port_status port = port_file_truncate(&sink->file, file);
+        if (port != PORT_OK)
+            return csv_sticky_fail(sink, CSV_ERR_TRUNCATE, port);
+        sink->written = file;
+    }
+    sink->text = mark.offset;
+    sink->error = CSV_OK;
+    return CSV_OK;
+#else
+    (void)mark;
+    return csv_sticky_fail(sink, CSV_ERR_GZIP, PORT_OK);
+#endif
 }
 
 csv_status csv_truncate(csv_sink *sink, csv_mark mark)
 {
+    if (sink->gz != NULL) {
+        if (sink->file.fd < 0 || mark.offset < sink->text_committed ||
+            mark.rows < sink->rows_committed || mark.offset > sink->text + sink->used ||
+            mark.cut.text != mark.offset ||
+            (mark.cut.file != GZOUT_HELD && mark.cut.file < sink->committed))
+            return CSV_ERR_USAGE;
+        sink->in_row = 0;
+        sink->fields = 0;
+        sink->rows = mark.rows;
+        return csv_gz_truncate(sink, mark);
+    }
     if (sink->file.fd < 0 || mark.offset < sink->committed || mark.rows < sink->rows_committed ||
         mark.offset > sink->written + sink->used)
         return CSV_ERR_USAGE;
@@ -551,6 +724,10 @@ csv_status csv_rollback(csv_sink *sink)
     sink->in_row = 0;
     sink->fields = 0;
     sink->rows = sink->rows_committed;
+    if (sink->gz != NULL) {
+        csv_mark committed = {sink->text_committed, sink->rows_committed, sink->gz_committed};
+        return csv_gz_truncate(sink, committed);
+    }
     port_status port = port_file_truncate(&sink->file, sink->committed);
     if (port != PORT_OK)
         return csv_sticky_fail(sink, CSV_ERR_TRUNCATE, port);
@@ -559,12 +736,29 @@ csv_status csv_rollback(csv_sink *sink)
     return CSV_OK;
 }
 
+csv_mark csv_last_commit(const csv_sink *sink)
+{
+    csv_mark mark;
+    memset(&mark, 0, sizeof mark);
+    mark.offset = sink->gz != NULL ? sink->text_committed : sink->committed;
+    mark.rows = sink->rows_committed;
+    mark.cut = sink->gz_committed;
+    return mark;
+}
+
 csv_status csv_uncommit(csv_sink *sink, csv_mark mark)
 {
-    if (sink->file.fd < 0 || mark.offset > sink->committed || mark.rows > sink->rows_committed)
+    csv_mark now = csv_last_commit(sink);
+    if (sink->file.fd < 0 || mark.offset > now.offset || mark.rows > now.rows)
         return CSV_ERR_USAGE;
-    sink->committed = mark.offset;
     sink->rows_committed = mark.rows;
+    if (sink->gz != NULL) {
+        sink->text_committed = mark.offset; /* a commit is a member's end */
+        sink->gz_committed = mark.cut;
+        sink->committed = mark.cut.file;
+    } else {
+        sink->committed = mark.offset;
+    }
     return csv_rollback(sink);
 }
 
@@ -578,9 +772,29 @@ static csv_status csv_publish(csv_sink *sink)
     return CSV_OK;
 }
 
+/* gzip REPLACE: ends the file's one member before the last commit. */
+static csv_status csv_gz_end(csv_sink *sink)
+{
+    (void)sink; /* unused without CSV_GZIP */
+#if CSV_GZIP
+    if (sink->gz == NULL || sink->mode != CSV_MODE_REPLACE || sink->file.fd < 0 ||
+        sink->error != CSV_OK || sink->in_row)
+        return CSV_OK; /* csv_commit says what is wrong */
+    csv_status status = csv_flush(sink);
+    if (status != CSV_OK)
+        return status;
+    gzout_status gs = gzout_end_member(sink->gz);
+    if (gs != GZOUT_OK)
+        return csv_gz_fail(sink, gs);
+#endif
+    return CSV_OK;
+}
+
 csv_status csv_finish(csv_sink *sink)
 {
-    csv_status status = csv_commit(sink);
+    csv_status status = csv_gz_end(sink);
+    if (status == CSV_OK)
+        status = csv_commit(sink);
     if (status != CSV_OK)
         return status;
     port_status port = port_file_close(&sink->file);

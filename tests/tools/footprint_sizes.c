@@ -40,6 +40,11 @@ int main(void)
     SHOW("  http.parser", MEMBER(http_client, parser));
     SHOW("agent.sink", MEMBER(agent, sink));
     SHOW("  sink.buf", MEMBER(csv_sink, buf));
+#if CSV_GZIP
+    SHOW("agent.gzout", MEMBER(agent, gzout));
+    SHOW("  gzout.arena", MEMBER(gzip_out, arena));
+    SHOW("  gzout.hold", MEMBER(gzip_out, hold));
+#endif
     SHOW("agent.visible", MEMBER(agent, visible));
     SHOW("agent.target", MEMBER(agent, target));
     SHOW("agent.target_shown", MEMBER(agent, target_shown));

@@ -1063,6 +1063,43 @@ static void file_mode_invalid_values_are_refused(void **state)
     }
 }
 
+/* ---- output_compression ------------------------------------------------------------------- */
+
+static void output_compression_none_or_gzip(void **state)
+{
+    (void)state;
+    assert_int_equal(load_with(""), CONFIG_OK);
+    assert_int_equal(cfg.output_gzip, 0);
+    static const struct {
+        const char *member;
+        int gzip;
+    } cases[] = {
+        {"\"output_compression\":\"gzip\"", 1}, {"\"output_compression\":\"none\"", 0},
+        {"\"output_compression\":\"GZIP\"", 1}, {"\"output_compression\":null", 0},
+        {"\"output_compression\":\"\"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("case %zu\n", i);
+        assert_int_equal(load_with(cases[i].member), CONFIG_OK);
+        assert_int_equal(cfg.output_gzip, cases[i].gzip);
+    }
+}
+
+static void output_compression_other_values_are_refused(void **state)
+{
+    (void)state;
+    static const char *const values[] = {"\"zip\"", "\"gz\"",     "true",
+                                         "1",       "[\"gzip\"]", "\" gzip\""};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char member[64];
+        print_message("case %zu: %s\n", i, values[i]);
+        (void)snprintf(member, sizeof member, "\"output_compression\":%s", values[i]);
+        assert_int_equal(load_with(member), CONFIG_ERR_VALUE);
+        assert_non_null(strstr(cfg.detail, "key 'output_compression': "));
+        assert_non_null(strstr(cfg.detail, "is not \"none\" or \"gzip\""));
+    }
+}
+
 /* ---- the API key never appears -----------------------------------------------------------------
  */
 
@@ -1181,6 +1218,8 @@ int main(void)
         cmocka_unit_test(readable_by_others_is_detected),
         cmocka_unit_test(readable_file_without_api_key_is_not_flagged),
         cmocka_unit_test(api_key_value_never_appears_in_any_message),
+        cmocka_unit_test(output_compression_none_or_gzip),
+        cmocka_unit_test(output_compression_other_values_are_refused),
         cmocka_unit_test(strerror_has_words_for_every_status),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
