@@ -248,7 +248,10 @@ PROFILE_SMALL ?= -DTLS_ARENA_SIZE=24576 -DMBEDTLS_SSL_IN_CONTENT_LEN=4096 \
                  -DCSV_BUFFER_SIZE=1024 -DCSV_PATH_MAX=256 -DHTTP_RECV_BUFFER_SIZE=1024 \
                  -DHTTP_REQUEST_MAX=1024 -DHTTP_HEADER_LINE_MAX=512 \
                  -DTLS_CA_DER_MAX=2048 -DTLS_PATH_MAX=256 -DHTTP_GZIP=0 \
-                 -DRELAY_THREADS=0 -DRELAY_RING_SIZE=16 -DRELAY_PIECE=16
+                 -DRELAY_THREADS=0 -DRELAY_RING_SIZE=16 -DRELAY_PIECE=16 \
+                 -DLOG_JSON_LINE_MAX=1024 -DREPORT_FILES_MAX=4 -DREPORT_PATH_MAX=64 \
+                 -DCONFIG_URL_MAX=256 \
+                 -DPROXY_CREDENTIAL_MAX=64 -DPROXY_REPLY_MAX=512
 #   STACK=1  -fstack-usage -fcallgraph-info=su (.su and .ci files next to
 #            every object, mbedTLS's included) for scripts/footprint.sh
 SIZE ?=

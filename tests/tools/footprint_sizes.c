@@ -60,6 +60,8 @@ int main(void)
     SHOW("agent.window", MEMBER(agent, window));
     SHOW("agent.stats", MEMBER(agent, stats));
     SHOW("agent.opts", MEMBER(agent, opts));
+    SHOW("agent.report", MEMBER(agent, report));
+    SHOW("agent.tunnel", MEMBER(agent, tunnel));
     SHOW("agent.relay", MEMBER(agent, relay));
     SHOW("  relay.ring", MEMBER(relay, ring));
 
