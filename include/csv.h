@@ -16,6 +16,12 @@
  *   REPLACE  apps.csv, groups.csv: rows go to "<path>.tmp"; csv_finish
  *            fsyncs it and renames it over <path> (then fsyncs the folder),
  *            so readers see the old file whole until the new one is.
+ *   PART     a runs-layout file (runs.h): rows go to a temporary file the
+ *            caller names, opened like APPEND (cut back to the committed
+ *            size, so a part interrupted by a crash is resumed), and
+ *            csv_finish publishes it like REPLACE (fsync, rename over
+ *            <path>, folder fsync). csv_abandon keeps the temporary file
+ *            at its last commit, for the run that resumes it.
  * A file the sink creates (and every "<path>.tmp") gets exactly the mode
  * given to csv_open_mode (csv_open: FILE_MODE_DEFAULT), whatever the umask;
  * an existing file appended to keeps its own.
@@ -42,7 +48,7 @@ typedef enum {
     CSV_ERR_USAGE      /* call out of order (field outside a row, ...) */
 } csv_status;
 
-typedef enum { CSV_MODE_APPEND = 0, CSV_MODE_REPLACE } csv_mode;
+typedef enum { CSV_MODE_APPEND = 0, CSV_MODE_REPLACE, CSV_MODE_PART } csv_mode;
 
 typedef struct {
     port_file file;
@@ -85,6 +91,14 @@ csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t co
 csv_status csv_open_mode(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
                          const char *const *header, size_t columns, unsigned file_mode);
 
+/* csv_open_mode with the temporary file named by the caller: REPLACE
+ * writes tmp_path (NULL: "<path>.tmp") and renames it over path; PART
+ * (tmp_path required) resumes tmp_path at committed_size and renames it
+ * over path on csv_finish. APPEND takes no tmp_path. */
+csv_status csv_open_temp(csv_sink *sink, const char *path, const char *tmp_path, csv_mode mode,
+                         uint64_t committed_size, const char *const *header, size_t columns,
+                         unsigned file_mode);
+
 /* Starts a row. */
 csv_status csv_row_begin(csv_sink *sink);
 
@@ -121,12 +135,12 @@ csv_status csv_truncate(csv_sink *sink, csv_mark mark);
  * did record. */
 csv_status csv_uncommit(csv_sink *sink, csv_mark mark);
 
-/* APPEND: commits and closes. REPLACE: commits, renames <path>.tmp over
- * <path>, fsyncs the folder and closes. */
+/* APPEND: commits and closes. REPLACE, PART: commits, closes, renames the
+ * temporary file over <path> and fsyncs the folder. */
 csv_status csv_finish(csv_sink *sink);
 
-/* Closes without publishing: REPLACE removes <path>.tmp; APPEND rolls back
- * to the last commit. */
+/* Closes without publishing: REPLACE removes its temporary file; APPEND
+ * and PART roll back to the last commit (a part's temporary file stays). */
 void csv_abandon(csv_sink *sink);
 
 #endif /* COUNTLY_SYNC_CSV_H */

@@ -313,27 +313,33 @@ static void csv_reset(csv_sink *sink, csv_mode mode, size_t columns)
     sink->used = 0;
 }
 
-/* Copies path and builds "<path>.tmp". */
-static csv_status csv_set_paths(csv_sink *sink, const char *path)
+/* Copies path and builds "<path>.tmp", or takes tmp_path when given. */
+static csv_status csv_set_paths(csv_sink *sink, const char *path, const char *tmp_path)
 {
     static const char suffix[] = ".tmp";
     size_t len = strlen(path);
     if (len + sizeof suffix > CSV_PATH_MAX)
         return CSV_ERR_PATH_LONG;
     memcpy(sink->path, path, len + 1);
-    if (sink->mode == CSV_MODE_REPLACE) {
+    if (tmp_path != NULL) {
+        if (strlen(tmp_path) >= CSV_PATH_MAX)
+            return CSV_ERR_PATH_LONG;
+        memcpy(sink->tmp_path, tmp_path, strlen(tmp_path) + 1);
+    } else if (sink->mode != CSV_MODE_APPEND) {
         memcpy(sink->tmp_path, path, len);
         memcpy(sink->tmp_path + len, suffix, sizeof suffix);
     }
     return CSV_OK;
 }
 
-/* APPEND: opens path and cuts it back to committed_size. */
+/* APPEND: opens path (PART: the temporary file) and cuts it back to
+ * committed_size. */
 static csv_status csv_open_append(csv_sink *sink, uint64_t committed_size)
 {
     uint64_t size = 0;
     unsigned flags = PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_APPEND;
-    port_status port = port_file_open_mode(&sink->file, sink->path, flags, sink->file_mode);
+    const char *path = sink->mode == CSV_MODE_PART ? sink->tmp_path : sink->path;
+    port_status port = port_file_open_mode(&sink->file, path, flags, sink->file_mode);
     if (port != PORT_OK)
         return csv_port_fail(sink, CSV_ERR_OPEN, port);
     port = port_file_size(&sink->file, &size);
@@ -385,8 +391,8 @@ static csv_status csv_write_header(csv_sink *sink, const char *const *header)
  * header). */
 static csv_status csv_open_file(csv_sink *sink, uint64_t committed_size, const char *const *header)
 {
-    csv_status status = sink->mode == CSV_MODE_APPEND ? csv_open_append(sink, committed_size)
-                                                      : csv_open_replace(sink);
+    csv_status status = sink->mode == CSV_MODE_REPLACE ? csv_open_replace(sink)
+                                                       : csv_open_append(sink, committed_size);
     if (status != CSV_OK) {
         (void)port_file_close(&sink->file); /* the file itself stays as it was */
         sink->tmp_path[0] = '\0';
@@ -403,19 +409,33 @@ static csv_status csv_open_file(csv_sink *sink, uint64_t committed_size, const c
     return status;
 }
 
-csv_status csv_open_mode(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
-                         const char *const *header, size_t columns, unsigned file_mode)
+csv_status csv_open_temp(csv_sink *sink, const char *path, const char *tmp_path, csv_mode mode,
+                         uint64_t committed_size, const char *const *header, size_t columns,
+                         unsigned file_mode)
 {
     csv_reset(sink, mode, columns);
     sink->file_mode = file_mode;
     if (path == NULL || header == NULL || columns == 0)
         return CSV_ERR_USAGE;
-    if (mode != CSV_MODE_APPEND && mode != CSV_MODE_REPLACE)
+    if (mode != CSV_MODE_APPEND && mode != CSV_MODE_REPLACE && mode != CSV_MODE_PART)
         return CSV_ERR_USAGE;
-    csv_status status = csv_set_paths(sink, path);
+    if ((mode == CSV_MODE_APPEND && tmp_path != NULL) ||
+        (mode == CSV_MODE_PART && tmp_path == NULL))
+        return CSV_ERR_USAGE;
+    csv_status status = csv_set_paths(sink, path, tmp_path);
     if (status != CSV_OK)
         return status;
     return csv_open_file(sink, committed_size, header);
+}
+
+csv_status csv_open_mode(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
+                         const char *const *header, size_t columns, unsigned file_mode)
+{
+    if (mode == CSV_MODE_PART) {
+        csv_reset(sink, mode, columns);
+        return CSV_ERR_USAGE; /* a part names its temporary file: csv_open_temp */
+    }
+    return csv_open_temp(sink, path, NULL, mode, committed_size, header, columns, file_mode);
 }
 
 csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
@@ -593,7 +613,7 @@ csv_status csv_finish(csv_sink *sink)
 
 void csv_abandon(csv_sink *sink)
 {
-    if (sink->mode == CSV_MODE_APPEND) {
+    if (sink->mode == CSV_MODE_APPEND || sink->mode == CSV_MODE_PART) {
         if (sink->file.fd >= 0)
             (void)csv_rollback(sink);
         (void)port_file_close(&sink->file);
