@@ -77,11 +77,10 @@ int64_t runs_stamp_for(int64_t run_start, int64_t last_stamp);
  * none): the following number in the same run, else 1. */
 unsigned runs_next_part(int64_t run_stamp, int64_t last_stamp, unsigned last_part);
 
-/* 1 when a page that took the part from page_start to page_end bytes must
- * go to the next part instead: it passes limit bytes and the part holds
- * rows before it (page_start > header_end). A part whose first page alone
- * passes the limit keeps it (a part holds at least one page). */
-int runs_page_needs_new_part(uint64_t header_end, uint64_t page_start, uint64_t page_end,
-                             uint64_t limit);
+/* 1 when a page that took the part to page_end bytes must go to the next
+ * part instead: it passes limit bytes and the part holds rows before it
+ * (rows_before > 0). A part whose first page alone passes the limit keeps
+ * it (a part holds at least one page). */
+int runs_page_needs_new_part(uint64_t rows_before, uint64_t page_end, uint64_t limit);
 
 #endif /* COUNTLY_SYNC_RUNS_H */

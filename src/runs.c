@@ -70,8 +70,7 @@ unsigned runs_next_part(int64_t run_stamp, int64_t last_stamp, unsigned last_par
     return last_stamp == run_stamp ? last_part + 1 : 1;
 }
 
-int runs_page_needs_new_part(uint64_t header_end, uint64_t page_start, uint64_t page_end,
-                             uint64_t limit)
+int runs_page_needs_new_part(uint64_t rows_before, uint64_t page_end, uint64_t limit)
 {
-    return page_end > limit && page_start > header_end;
+    return page_end > limit && rows_before > 0;
 }

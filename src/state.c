@@ -53,8 +53,8 @@ enum {
 };
 
 /* The fields of "part", as bits: every one is required. */
-static const char *const state_part_fields[] = {"stamp", "number", "bytes", "open"};
-#define STATE_PART_ALL         0xFu
+static const char *const state_part_fields[] = {"stamp", "number", "bytes", "rows", "open"};
+#define STATE_PART_ALL         0x1Fu
 #define STATE_PART_FIELD_COUNT (sizeof state_part_fields / sizeof state_part_fields[0])
 
 typedef enum {
@@ -544,12 +544,14 @@ static int state_part_value(state_ctx *ctx, size_t i, int v)
         return 1;
     case 2:
         return state_tok_u64(ctx, v, &part->bytes);
+    case 3:
+        return state_tok_u64(ctx, v, &part->rows);
     default:
         return state_tok_bool(ctx, v, &part->open);
     }
 }
 
-/* "part": {"stamp", "number", "bytes", "open"}, each exactly once. */
+/* "part": {"stamp", "number", "bytes", "rows", "open"}, each exactly once. */
 static state_status state_load_part(state_ctx *ctx, int t)
 {
     const jstream_record *rec = ctx->rec;
@@ -577,7 +579,7 @@ static state_status state_load_part(state_ctx *ctx, int t)
         k = jstream_token_next(rec, k + 1);
     }
     if (seen != STATE_PART_ALL)
-        return state_corrupt(ctx, "key 'part' needs exactly stamp, number, bytes, open");
+        return state_corrupt(ctx, "key 'part' needs exactly stamp, number, bytes, rows, open");
     ctx->state->part.known = 1;
     return STATE_OK;
 }
@@ -822,6 +824,8 @@ static void state_serialize(const sync_state *state, state_out *out)
         state_put_u64(out, state->part.number);
         state_put_text(out, ",\"bytes\":");
         state_put_u64(out, state->part.bytes);
+        state_put_text(out, ",\"rows\":");
+        state_put_u64(out, state->part.rows);
         state_put_text(out, state->part.open ? ",\"open\":true}" : ",\"open\":false}");
     }
     state_put_text(out, "}\n");

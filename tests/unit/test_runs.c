@@ -94,13 +94,13 @@ static void parts_are_numbered_per_run(void **state)
 static void a_page_moves_to_a_new_part_only_when_it_would_pass_the_limit(void **state)
 {
     (void)state;
-    const uint64_t header = 100, limit = 1000;
-    assert_false(runs_page_needs_new_part(header, 100, 900, limit));
-    assert_false(runs_page_needs_new_part(header, 500, 1000, limit)); /* exactly full */
-    assert_true(runs_page_needs_new_part(header, 500, 1001, limit));
-    assert_true(runs_page_needs_new_part(header, 101, 5000, limit));
+    const uint64_t limit = 1000;
+    assert_false(runs_page_needs_new_part(0, 900, limit));
+    assert_false(runs_page_needs_new_part(7, 1000, limit)); /* exactly full */
+    assert_true(runs_page_needs_new_part(7, 1001, limit));
+    assert_true(runs_page_needs_new_part(1, 5000, limit));
     /* the part's first page alone is larger: it stays, the part is bigger than the limit */
-    assert_false(runs_page_needs_new_part(header, 100, 5000, limit));
+    assert_false(runs_page_needs_new_part(0, 5000, limit));
 }
 
 static void strerror_has_words(void **state)

@@ -751,17 +751,19 @@ static void users_part_is_saved_and_loaded(void **state)
     st.part.stamp = 1796576293;
     st.part.number = 3;
     st.part.bytes = 12345;
+    st.part.rows = 40;
     assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
     read_file(state_path);
-    assert_string_equal(text,
-                        "{\"version\":2,\"users_csv_bytes\":7,\"apps\":{},\"part\":{"
-                        "\"stamp\":1796576293,\"number\":3,\"bytes\":12345,\"open\":true}}\n");
+    assert_string_equal(
+        text, "{\"version\":2,\"users_csv_bytes\":7,\"apps\":{},\"part\":{"
+              "\"stamp\":1796576293,\"number\":3,\"bytes\":12345,\"rows\":40,\"open\":true}}\n");
     assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
     assert_int_equal(loaded.part.known, 1);
     assert_int_equal(loaded.part.open, 1);
     assert_int_equal(loaded.part.stamp, 1796576293);
     assert_int_equal(loaded.part.number, 3);
     assert_int_equal(loaded.part.bytes, 12345);
+    assert_int_equal(loaded.part.rows, 40);
     assert_int_equal(loaded.users_csv_bytes, 7); /* users.csv's size is kept apart */
     st.part.open = 0;
     assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
@@ -782,7 +784,8 @@ static void bad_users_parts_are_corrupt(void **state)
         const char *problem;
     } cases[] = {
         {"[]", "key 'part' is not an object"},
-        {"{\"stamp\":1,\"number\":1,\"bytes\":0}", "needs exactly stamp, number, bytes, open"},
+        {"{\"stamp\":1,\"number\":1,\"bytes\":0}",
+         "needs exactly stamp, number, bytes, rows, open"},
         {"{\"stamp\":1,\"number\":1,\"bytes\":0,\"open\":true,\"x\":1}", "unknown or repeated"},
         {"{\"stamp\":1,\"stamp\":1,\"number\":1,\"bytes\":0,\"open\":true}", "unknown or repeated"},
         {"{\"stamp\":-1,\"number\":1,\"bytes\":0,\"open\":true}", "field 'stamp'"},
@@ -790,6 +793,7 @@ static void bad_users_parts_are_corrupt(void **state)
         {"{\"stamp\":1,\"number\":10000,\"bytes\":0,\"open\":true}", "field 'number'"},
         {"{\"stamp\":1,\"number\":1,\"bytes\":\"5\",\"open\":true}", "field 'bytes'"},
         {"{\"stamp\":1,\"number\":1,\"bytes\":5,\"open\":1}", "field 'open'"},
+        {"{\"stamp\":1,\"number\":1,\"bytes\":5,\"rows\":-2,\"open\":true}", "field 'rows'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char doc[256];
