@@ -83,4 +83,9 @@ unsigned runs_next_part(int64_t run_stamp, int64_t last_stamp, unsigned last_par
  * it (a part holds at least one page). */
 int runs_page_needs_new_part(uint64_t rows_before, uint64_t page_end, uint64_t limit);
 
+/* 1 when name (a file in one of the run folders) is a hidden temporary
+ * file (".NAME.tmp") other than keep (the open part's, or NULL): one a
+ * killed run left behind, which nothing will ever finish. */
+int runs_is_stale_temporary(const char *name, const char *keep);
+
 #endif /* COUNTLY_SYNC_RUNS_H */

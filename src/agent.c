@@ -1318,19 +1318,45 @@ static int on_body(void *user, const uint8_t *data, size_t len)
 
 /* ==== the runs layout: closed files per run (runs.h) ==================================== */
 
+/* Removes the hidden temporary files a killed run left in folder (all
+ * but keep, the open part's): nothing would ever finish them. */
+static void remove_stale_temporaries(agent *a, const char *folder, const char *keep)
+{
+    port_dir dir;
+    char name[AGENT_PATH_MAX];
+    char path[AGENT_PATH_MAX];
+    if (port_dir_open(&dir, folder) != PORT_OK)
+        return;
+    while (port_dir_next(&dir, name, sizeof name) == PORT_OK) {
+        int n = snprintf(path, sizeof path, "%s/%s", folder, name);
+        if (runs_is_stale_temporary(name, keep) && n > 0 && (size_t)n < sizeof path &&
+            port_file_remove(path) == PORT_OK)
+            log_debug(&a->log, "removed %s, left by an interrupted run", path);
+    }
+    port_dir_close(&dir);
+}
+
 /* Names the run after its start on the server clock (never an earlier
- * run's stamp) and makes the folders apps/, groups/, users/ and runs/. */
+ * run's stamp), makes the folders apps/, groups/, users/ and runs/, and
+ * clears them of what killed runs left half-written (but the open part). */
 static int start_runs_layout(agent *a)
 {
     const state_part *part = &a->state.part;
+    runs_name open_part = {RUNS_FILE_USERS, part->stamp, part->number, 0, 1};
+    char keep[REPORT_PATH_MAX] = "";
+    if (part->open && runs_file_name(&open_part, keep, sizeof keep) != RUNS_OK)
+        keep[0] = '\0';
     a->run_stamp = runs_stamp_for(a->run_start, part->known ? part->stamp : -1);
     for (int file = RUNS_FILE_APPS; file <= RUNS_FILE_MANIFEST; file++) {
         char folder[AGENT_PATH_MAX];
-        (void)snprintf(folder, sizeof folder, "%s/%s", a->cfg.output_dir,
-                       runs_folder((runs_file)file));
+        const char *name = runs_folder((runs_file)file);
+        (void)snprintf(folder, sizeof folder, "%s/%s", a->cfg.output_dir, name);
         if (make_folders(a, folder, 0) != 0)
             return fail(a, AGENT_EXIT_OUTPUT, "cannot create the output folder %s: %s", a->path,
                         port_last_os_error());
+        size_t len = strlen(name); /* keep is "users/.STAMP-NNNN.csv.tmp" */
+        int in_folder = strncmp(keep, name, len) == 0 && keep[len] == '/';
+        remove_stale_temporaries(a, folder, in_folder ? keep + len + 1 : NULL);
     }
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "runs.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "civil_time.h"
 
@@ -73,4 +74,12 @@ unsigned runs_next_part(int64_t run_stamp, int64_t last_stamp, unsigned last_par
 int runs_page_needs_new_part(uint64_t rows_before, uint64_t page_end, uint64_t limit)
 {
     return page_end > limit && rows_before > 0;
+}
+
+int runs_is_stale_temporary(const char *name, const char *keep)
+{
+    size_t len = strlen(name);
+    if (len < 5 || name[0] != '.' || strcmp(name + len - 4, ".tmp") != 0)
+        return 0;
+    return keep == NULL || strcmp(name, keep) != 0;
 }

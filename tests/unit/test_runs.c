@@ -103,6 +103,20 @@ static void a_page_moves_to_a_new_part_only_when_it_would_pass_the_limit(void **
     assert_false(runs_page_needs_new_part(0, 5000, limit));
 }
 
+static void stale_temporaries_are_hidden_tmp_files_but_the_open_part(void **state)
+{
+    (void)state;
+    const char *keep = ".20261206T165813Z-0002.csv.tmp";
+    assert_true(runs_is_stale_temporary(".20261206T165813Z.csv.tmp", keep));
+    assert_true(runs_is_stale_temporary(".20261206T165813Z-0001.csv.tmp", keep));
+    assert_true(runs_is_stale_temporary(".20261206T165813Z.json.tmp", NULL));
+    assert_false(runs_is_stale_temporary(keep, keep));
+    assert_false(runs_is_stale_temporary("20261206T165813Z.csv", keep));
+    assert_false(runs_is_stale_temporary("notes.tmp", keep));
+    assert_false(runs_is_stale_temporary(".tmp", keep));
+    assert_false(runs_is_stale_temporary(".hidden", keep));
+}
+
 static void strerror_has_words(void **state)
 {
     (void)state;
@@ -119,6 +133,7 @@ int main(void)
         cmocka_unit_test(a_run_never_takes_an_earlier_runs_stamp),
         cmocka_unit_test(parts_are_numbered_per_run),
         cmocka_unit_test(a_page_moves_to_a_new_part_only_when_it_would_pass_the_limit),
+        cmocka_unit_test(stale_temporaries_are_hidden_tmp_files_but_the_open_part),
         cmocka_unit_test(strerror_has_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
