@@ -138,7 +138,8 @@ TOUCHED=$(sim_get "$SP" "/__sim/touch?app=${APPS[0]}&count=37")
 sleep 1.2 # the next run starts after the touch, on the server's clock
 run_cs run2 "$ADMIN" -c "$TMP/fleet.json" sync
 check_eq "run 2: exit 0" 0 "$RC"
-M2=$(ls "$D"/runs/*.json | grep -v "/$S1.json")
+M2=""
+for m in "$D"/runs/*.json; do [ "$m" = "$D/runs/$S1.json" ] || M2=$m; done
 RUN2_ISO=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_start"])' "$M2")
 S2=$(stamp_of "$RUN2_ISO")
 RUN2=$(iso_to_unix "$RUN2_ISO")
@@ -235,7 +236,7 @@ if [ -x "$HOOKS" ]; then
     check_eq "kill -9: a run completes in the end" 1 "$completed"
     check_ge "kill -9: runs killed" "$killed" 40
     check_eq "kill -9: after every kill every file under a final name parses completely" 0 \
-        "$unparsable" 
+        "$unparsable"
     [ -z "$first_bad" ] || echo "#   $first_bad"
     check_eq "kill -9: no hidden file left after the completed run (stale ones removed)" 0 "$(hidden "$D")"
     mapfile -t KPARTS < <(cd "$D/users" && ls)
