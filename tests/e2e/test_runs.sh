@@ -16,6 +16,9 @@
 #     parts: after every kill every file under a final name parses
 #     completely (csv module, header, no torn row); at the end every user
 #     exactly once in the parts, and the manifest right.
+#  3b. A runs-layout run killed with its part open, then an append-layout
+#     run: the part is published, and it and users.csv together hold
+#     every user exactly once.
 #  4. The fleet recipe's local half: the closed files of two runs moved
 #     away between runs (as rclone move would) into host=gw1/ folders,
 #     loaded into PostgreSQL, and "newest processed_at per user_id" leaves
@@ -255,6 +258,28 @@ if [ -x "$HOOKS" ]; then
     manifest_check "kill -9: the completed run" "$D" "$(ls "$D"/runs/*.json | tail -n 1)" "$MIB"
 else
     tl_fail "kill -9" "$HOOKS not built (make asan-tests)"
+fi
+
+# ---- 3b. back to the append layout with a part left open -------------------------------------------
+
+if [ -x "$HOOKS" ]; then
+    D=$TMP/switch
+    rconf switch "max_records_per_page=100"
+    (env COUNTLY_SYNC_CRASH_AT=60 COUNTLY_SYNC_CLOCK_STEP=1000 COUNTLY_API_KEY="$ADMIN" \
+        "$HOOKS" -q -c "$TMP/switch.json" sync >"$RUNS/switch.out" 2>"$RUNS/switch.err"
+        exit $?) 2>/dev/null
+    check_eq "switch: the runs-layout run is killed" 137 $?
+    check_eq "switch: it left its part open under a hidden name" 1 "$(find "$D/users" -name '.*.tmp' | wc -l)"
+    rconf switch "max_records_per_page=100" "output_layout=append"
+    run_cs switch2 "$ADMIN" -c "$TMP/switch.json" sync
+    check_eq "switch: an append-layout run after it: exit 0" 0 "$RC"
+    check_eq "switch: the open part was published, nothing hidden left" 0 "$(hidden "$D")"
+    python3 "$CHECK" union --dir "$D" --out "$TMP/switch.union.csv" >/dev/null
+    tail -n +2 "$D/users.csv" >>"$TMP/switch.union.csv"
+    truth rs users "&app=*&full=$(json_field "$(sim_get "$SP" /__sim/info)" now)" "$TMP/userss.truth"
+    out=$(python3 "$CRASHCHECK" users --csv "$TMP/switch.union.csv" --truth "$TMP/userss.truth" 2>&1)
+    check_eq "switch: the part and users.csv together hold every user exactly once" 0 $?
+    [ -n "$(sed -n 's/^rows=//p' <<<"$out")" ] && grep -E '^(rows|missing|duplicates)=' <<<"$out" | tr '\n' ' ' | sed 's/^/# /' && echo
 fi
 
 # ---- 4. the fleet recipe's local half: rclone move, then PostgreSQL --------------------------------
