@@ -31,6 +31,7 @@
 #include "proxy_tunnel.h"
 #include "relay.h"
 #include "report.h"
+#include "runs.h"
 #include "state.h"
 #include "tcp_transport.h"
 #include "text.h"
@@ -140,6 +141,10 @@ struct agent {
     uint64_t sink_base;  /* the open table's committed size when it was opened */
     uint64_t started_ms; /* port_clock_ms when the run began */
     report_run report;
+
+    /* the runs layout (runs.h) */
+    int64_t run_stamp;       /* the stamp this run's files are named after; 0 until known */
+    uint64_t part_rows_base; /* users: rows the open part held when this run opened it */
 
     /* A 200 body goes through the relay: scanned, mapped and written on a
      * second thread while this one receives the rest (relay.h). Until

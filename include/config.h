@@ -30,6 +30,9 @@
 #include "text.h"
 #include "url.h"
 
+/* output_layout: one users.csv that grows, or closed files per run. */
+enum { CONFIG_LAYOUT_APPEND = 0, CONFIG_LAYOUT_RUNS = 1 };
+
 typedef enum {
     CONFIG_OK = 0,
     CONFIG_ERR_READ,        /* the file cannot be opened or read */
@@ -67,6 +70,8 @@ typedef struct {
     char api_key_file[CONFIG_PATH_MAX];  /* as configured; "" = none */
     uint32_t file_mode;                  /* permission of created files, default 0600 */
     int output_gzip;                     /* output_compression "gzip" (default "none") */
+    uint32_t output_layout;              /* CONFIG_LAYOUT_APPEND (default) or CONFIG_LAYOUT_RUNS */
+    uint32_t output_part_mb;             /* runs layout: users part size, 1..4096, default 64 */
     int file_readable_by_others;         /* a file holding the API key is group/world readable: */
     char readable_path[CONFIG_PATH_MAX]; /* that file (the configuration or api_key_file) */
     char detail[CONFIG_DETAIL_MAX];      /* one line on the last error */

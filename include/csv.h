@@ -16,11 +16,17 @@
  *   REPLACE  apps.csv, groups.csv: rows go to "<path>.tmp"; csv_finish
  *            fsyncs it and renames it over <path> (then fsyncs the folder),
  *            so readers see the old file whole until the new one is.
+ *   PART     a runs-layout file (runs.h): rows go to a temporary file the
+ *            caller names, opened like APPEND (cut back to the committed
+ *            size, so a part interrupted by a crash is resumed), and
+ *            csv_finish publishes it like REPLACE (fsync, rename over
+ *            <path>, folder fsync). csv_abandon keeps the temporary file
+ *            at its last commit, for the run that resumes it.
  * A file the sink creates (and every "<path>.tmp") gets exactly the mode
  * given to csv_open_mode (csv_open: FILE_MODE_DEFAULT), whatever the umask;
  * an existing file appended to keeps its own.
  *
- * gzip (csv_open_gzip, output_compression "gzip"): the text goes through a
+ * gzip (csv_open_temp with gz, output_compression "gzip"): the text goes through a
  * gzip_out (gzip_out.h) owned by the caller, and every size above is the
  * compressed file's. APPEND: each csv_commit ends a gzip member, so the
  * file cut back to any committed size is a complete gzip file (concatenated
@@ -53,7 +59,7 @@ typedef enum {
     CSV_ERR_GZIP       /* deflate failed (see gzip_error), or gzip not built in */
 } csv_status;
 
-typedef enum { CSV_MODE_APPEND = 0, CSV_MODE_REPLACE } csv_mode;
+typedef enum { CSV_MODE_APPEND = 0, CSV_MODE_REPLACE, CSV_MODE_PART } csv_mode;
 
 typedef struct {
     port_file file;
@@ -102,12 +108,16 @@ csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t co
 csv_status csv_open_mode(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
                          const char *const *header, size_t columns, unsigned file_mode);
 
-/* csv_open_mode writing gzip through gz (NULL: a plain file). path is
- * the file's whole name (".csv.gz"). CSV_ERR_GZIP when built without it
- * (CSV_GZIP 0). */
-csv_status csv_open_gzip(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
-                         const char *const *header, size_t columns, unsigned file_mode,
-                         gzip_out *gz);
+/* csv_open_mode with the temporary file named by the caller, and gzip:
+ * REPLACE writes tmp_path (NULL: "<path>.tmp") and renames it over path;
+ * PART (tmp_path required) resumes tmp_path at committed_size and renames
+ * it over path on csv_finish; APPEND takes no tmp_path. gz not NULL: the
+ * file is written as gzip through it (path is the whole name, ".csv.gz";
+ * APPEND and PART end a member at every commit); CSV_ERR_GZIP when built
+ * without it (CSV_GZIP 0). */
+csv_status csv_open_temp(csv_sink *sink, const char *path, const char *tmp_path, csv_mode mode,
+                         uint64_t committed_size, const char *const *header, size_t columns,
+                         unsigned file_mode, gzip_out *gz);
 
 /* Starts a row. */
 csv_status csv_row_begin(csv_sink *sink);
@@ -161,12 +171,13 @@ csv_mark csv_last_commit(const csv_sink *sink);
  * did record. */
 csv_status csv_uncommit(csv_sink *sink, csv_mark mark);
 
-/* APPEND: commits and closes. REPLACE: commits (gzip: ends the member),
- * renames <path>.tmp over <path>, fsyncs the folder and closes. */
+/* APPEND: commits and closes. REPLACE, PART: commits (gzip: ends the
+ * member), closes, renames the temporary file over <path> and fsyncs the
+ * folder. */
 csv_status csv_finish(csv_sink *sink);
 
-/* Closes without publishing: REPLACE removes <path>.tmp; APPEND rolls back
- * to the last commit. */
+/* Closes without publishing: REPLACE removes its temporary file; APPEND
+ * and PART roll back to the last commit (a part's temporary file stays). */
 void csv_abandon(csv_sink *sink);
 
 #endif /* COUNTLY_SYNC_CSV_H */

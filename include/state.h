@@ -8,7 +8,12 @@
  *    "apps":{"<app id>":1717650000,...},  per app: the next window start (lac cursor)
  *    "run":{"app":"<app id>","from":C,"to":R,"all_history":false,
  *           "range":"null|seconds|millis|done","lo":L|null,"sub_hi":H,"span":S,
- *           "tie":false,"after":"<_id>"|null}}   the window being read, if any
+ *           "tie":false,"after":"<_id>"|null},   the window being read, if any
+ *    "part":{"stamp":1765040293,"number":3,"bytes":12345,"rows":40,"open":true}}
+ *            the runs layout's last users part (runs.h): the run stamp it is
+ *            named after, its number, and while open the committed size of
+ *            its hidden temporary file and the rows it holds (absent before
+ *            the first part)
  * ("run" holds a window_position, window.h). A version 1 state (release
  * 0.1: "skip", "last_lac", "last_id") is still read: its position becomes
  * the one after its last committed record (window_position_legacy).
@@ -68,6 +73,19 @@ typedef struct {
                             from its last committed record */
 } state_run;
 
+/* The runs layout's last users part (runs.h). */
+typedef struct {
+    int known;       /* recorded ("part" in the file) */
+    int open;        /* its hidden temporary file is being written (not yet renamed) */
+    int64_t stamp;   /* the run stamp it is named after (unix seconds, server clock) */
+    unsigned number; /* 1..STATE_PART_MAX */
+    uint64_t bytes;  /* while open: committed size of its temporary file */
+    uint64_t rows;   /* while open: the rows committed to it (by every run) */
+} state_part;
+
+/* Largest part number (four digits in its name). */
+#define STATE_PART_MAX 9999u
+
 typedef struct {
     int exists;                      /* a state file was found */
     char server_url[CONFIG_URL_MAX]; /* the server it belongs to, normalised; "" = not recorded */
@@ -77,6 +95,7 @@ typedef struct {
     unsigned app_count;
     state_app apps[CONFIG_APPS_MAX];
     state_run run;
+    state_part part;
     char detail[CONFIG_DETAIL_MAX]; /* one line on the last error */
 } sync_state;
 

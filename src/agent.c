@@ -83,6 +83,14 @@ static int take_lock(agent *a);
 static int interrupted(void);
 static int say_interrupted(agent *a, int code);
 static void note_file(agent *a, int ok);
+static int start_runs_layout(agent *a);
+static int open_full_table(agent *a, map_table table, const char *name, runs_file file);
+static void users_committed(agent *a, uint64_t bytes);
+static int part_is_full(agent *a);
+static int next_part(agent *a);
+static int resume_part(agent *a, int *resumed);
+static int open_users_part(agent *a);
+static int close_part(agent *a, int ok);
 static void finish_report(agent *a, int code);
 
 /* ==== failing: one line, one exit code ================================================== */
@@ -290,6 +298,8 @@ static int run_sync(agent *a)
     if (load_state(a) != 0) /* again under the lock: a run that just ended may have moved it */
         return AGENT_EXIT_CONFIG;
     int code = probe_server(a);
+    if (code == 0 && a->cfg.output_layout == CONFIG_LAYOUT_RUNS)
+        code = start_runs_layout(a);
     if (code != 0)
         return code;
     a->map_ctx.server_url = a->cfg.server_url;
@@ -483,7 +493,7 @@ static int sync_apps(agent *a, int write)
     a->visible_count = 0;
     start_mapping(a, MAP_TABLE_APPS_DB);
     if (write) {
-        int code = open_table(a, MAP_TABLE_APPS_DB, "apps.csv", CSV_MODE_REPLACE, 0);
+        int code = open_full_table(a, MAP_TABLE_APPS_DB, "apps.csv", RUNS_FILE_APPS);
         if (code != 0)
             return code;
     }
@@ -523,7 +533,7 @@ static int sync_groups(agent *a)
     target_begin(a, "/o/groups");
     int code = target_add(a, "noescape", "true");
     if (code == 0)
-        code = open_table(a, MAP_TABLE_GROUPS, "groups.csv", CSV_MODE_REPLACE, 0);
+        code = open_full_table(a, MAP_TABLE_GROUPS, "groups.csv", RUNS_FILE_GROUPS);
     if (code != 0)
         return code;
     fetch_result r = fetch(a, JSTREAM_ENVELOPE_GROUPS, handle_group);
@@ -624,7 +634,7 @@ static int users_page_target(agent *a)
 static void uncommit_if_unsaved(agent *a, state_status ss, csv_mark kept)
 {
     if (ss == STATE_ERR_NOSPC && csv_uncommit(&a->sink, kept) == CSV_OK)
-        a->state.users_csv_bytes = kept.offset;
+        users_committed(a, kept.offset);
 }
 
 /* Commits a complete page: rows first (fsync), then the state that covers them. */
@@ -636,7 +646,7 @@ static int commit_users_page(agent *a)
     if (code != 0)
         return code;
     run->pos = *window_position_of(&a->window);
-    a->state.users_csv_bytes = a->sink.committed;
+    users_committed(a, a->sink.committed);
     commit_policy_committed(&a->commits, port_clock_ms());
     state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
     if (ss != STATE_OK) {
@@ -732,7 +742,7 @@ static int commit_before_failing(agent *a, int code)
         csv_truncate(&a->sink, a->page_start) != CSV_OK || csv_commit(&a->sink) != CSV_OK)
         return code;
     a->state.run.pos = a->page_pos; /* the rows kept end where the failed page began */
-    a->state.users_csv_bytes = a->sink.committed;
+    users_committed(a, a->sink.committed);
     state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
     if (ss == STATE_OK)
         a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
@@ -773,6 +783,12 @@ static int read_window(agent *a)
         code = end_users_page(a, &rows);
         if (code != 0)
             return commit_before_failing(a, code);
+        if (part_is_full(a)) { /* runs layout: the page is read again into the next part */
+            code = next_part(a);
+            if (code != 0)
+                return code;
+            continue;
+        }
         stream_page(a, STREAM_USERS, rows);
         a->window_rows += rows;
         uint64_t waiting = csv_uncommitted(&a->sink);
@@ -857,7 +873,14 @@ static int select_apps(agent *a)
 static int open_users_file(agent *a)
 {
     uint64_t size = 0;
-    int is_dir = 0;
+    int is_dir = 0, resumed = 0;
+    if (a->cfg.output_layout == CONFIG_LAYOUT_RUNS)
+        return open_users_part(a);
+    int code = a->state.part.open ? resume_part(a, &resumed) : 0; /* left by the runs layout */
+    if (code == 0 && resumed)
+        code = close_part(a, 1);
+    if (code != 0)
+        return code;
     if (!a->state.exists &&
         port_path_stat(output_path(a, "users.csv"), &is_dir, &size) == PORT_OK && size > 0)
         return fail(a, AGENT_EXIT_OUTPUT,
@@ -868,8 +891,7 @@ static int open_users_file(agent *a)
         state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK)
         return fail(a, AGENT_EXIT_OUTPUT, "cannot create the state file: %s", a->state.detail);
     a->state.exists = 1;
-    int code =
-        open_table(a, MAP_TABLE_USERS, "users.csv", CSV_MODE_APPEND, a->state.users_csv_bytes);
+    code = open_table(a, MAP_TABLE_USERS, "users.csv", CSV_MODE_APPEND, a->state.users_csv_bytes);
     if (code != 0)
         return code;
     a->state.users_csv_bytes = a->sink.committed;
@@ -906,7 +928,8 @@ static int sync_users(agent *a)
         }
         code = read_app_window(a, app, from, a->run_start, all_history);
     }
-    int closed = close_table(a, code == 0);
+    int closed = a->cfg.output_layout == CONFIG_LAYOUT_RUNS ? close_part(a, code == 0)
+                                                            : close_table(a, code == 0);
     if (code == 0 && closed == 0)
         stream_summary(a, STREAM_USERS);
     return code != 0 ? code : closed;
@@ -932,10 +955,11 @@ static int sink_fail(agent *a, csv_status st)
     return fail(a, sink_error(a, st), "%s", a->message);
 }
 
-/* Opens a table's CSV file and commits its header right away, so a
- * rollback never takes the header with it. */
-static int open_table(agent *a, map_table table, const char *name, csv_mode mode,
-                      uint64_t committed)
+/* Opens a table's CSV file at path (written under tmp when not NULL, csv.h)
+ * and commits its header right away, so a rollback never takes the header
+ * with it. */
+static int open_table_at(agent *a, map_table table, const char *path, const char *tmp,
+                         csv_mode mode, uint64_t committed)
 {
     size_t columns = 0;
     const char *const *header = map_header(table, &columns);
@@ -944,8 +968,8 @@ static int open_table(agent *a, map_table table, const char *name, csv_mode mode
     gz = a->cfg.output_gzip ? &a->gzout : NULL;
 #endif
     a->sink_base = committed;
-    csv_status st = csv_open_gzip(&a->sink, output_path(a, name), mode, committed, header, columns,
-                                  a->cfg.file_mode, gz);
+    csv_status st =
+        csv_open_temp(&a->sink, path, tmp, mode, committed, header, columns, a->cfg.file_mode, gz);
     if (st == CSV_OK)
         st = csv_commit(&a->sink);
     if (st != CSV_OK) {
@@ -954,6 +978,13 @@ static int open_table(agent *a, map_table table, const char *name, csv_mode mode
     }
     a->sink_open = 1;
     return 0;
+}
+
+/* Opens <output_dir>/name (open_table_at). */
+static int open_table(agent *a, map_table table, const char *name, csv_mode mode,
+                      uint64_t committed)
+{
+    return open_table_at(a, table, output_path(a, name), NULL, mode, committed);
 }
 
 /* Commits the rows written so far (flush + fsync). */
@@ -1289,6 +1320,221 @@ static int on_body(void *user, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* ==== the runs layout: closed files per run (runs.h) ==================================== */
+
+/* Removes the hidden temporary files a killed run left in folder (all
+ * but keep, the open part's): nothing would ever finish them. */
+static void remove_stale_temporaries(agent *a, const char *folder, const char *keep)
+{
+    port_dir dir;
+    char name[AGENT_PATH_MAX];
+    char path[AGENT_PATH_MAX];
+    if (port_dir_open(&dir, folder) != PORT_OK)
+        return;
+    while (port_dir_next(&dir, name, sizeof name) == PORT_OK) {
+        int n = snprintf(path, sizeof path, "%s/%s", folder, name);
+        if (runs_is_stale_temporary(name, keep) && n > 0 && (size_t)n < sizeof path &&
+            port_file_remove(path) == PORT_OK)
+            log_debug(&a->log, "removed %s, left by an interrupted run", path);
+    }
+    port_dir_close(&dir);
+}
+
+/* Names the run after its start on the server clock (never an earlier
+ * run's stamp), makes the folders apps/, groups/, users/ and runs/, and
+ * clears them of what killed runs left half-written (but the open part). */
+static int start_runs_layout(agent *a)
+{
+    const state_part *part = &a->state.part;
+    runs_name open_part = {RUNS_FILE_USERS, part->stamp, part->number, 0, 1};
+    char keep[REPORT_PATH_MAX] = "";
+    if (part->open && runs_file_name(&open_part, keep, sizeof keep) != RUNS_OK)
+        keep[0] = '\0';
+    a->run_stamp = runs_stamp_for(a->run_start, part->known ? part->stamp : -1);
+    for (int file = RUNS_FILE_APPS; file <= RUNS_FILE_MANIFEST; file++) {
+        char folder[AGENT_PATH_MAX];
+        const char *name = runs_folder((runs_file)file);
+        (void)snprintf(folder, sizeof folder, "%s/%s", a->cfg.output_dir, name);
+        if (make_folders(a, folder, 0) != 0)
+            return fail(a, AGENT_EXIT_OUTPUT, "cannot create the output folder %s: %s", a->path,
+                        port_last_os_error());
+        size_t len = strlen(name); /* keep is "users/.STAMP-NNNN.csv.tmp" */
+        int in_folder = strncmp(keep, name, len) == 0 && keep[len] == '/';
+        remove_stale_temporaries(a, folder, in_folder ? keep + len + 1 : NULL);
+    }
+    return 0;
+}
+
+/* <output_dir>/<the run file's name> into out (cap bytes); temporary: its
+ * hidden temporary name. */
+static int run_file_path(agent *a, runs_name name, char *out, size_t cap)
+{
+    char relative[REPORT_PATH_MAX];
+    name.gzip = a->cfg.output_gzip; /* only the suffix changes (.csv.gz) */
+    int n = -1;
+    if (runs_file_name(&name, relative, sizeof relative) == RUNS_OK)
+        n = snprintf(out, cap, "%s/%s", a->cfg.output_dir, relative);
+    if (n < 0 || (size_t)n >= cap)
+        return fail(a, AGENT_EXIT_OUTPUT,
+                    "output_dir %s: a file name of the runs layout does not "
+                    "fit AGENT_PATH_MAX",
+                    a->cfg.output_dir);
+    return 0;
+}
+
+/* Opens a run file (part: users only) in mode, written under its hidden
+ * temporary name and renamed when complete. */
+static int open_run_file(agent *a, map_table table, runs_name name, csv_mode mode,
+                         uint64_t committed)
+{
+    char tmp[AGENT_PATH_MAX];
+    name.temporary = 1;
+    int code = run_file_path(a, name, tmp, sizeof tmp);
+    name.temporary = 0;
+    if (code == 0)
+        code = run_file_path(a, name, a->path, sizeof a->path);
+    return code != 0 ? code : open_table_at(a, table, a->path, tmp, mode, committed);
+}
+
+/* Opens apps or groups for a full refresh: <name> replaced whole (append
+ * layout), or the run's own apps/STAMP.csv, groups/STAMP.csv (runs). */
+static int open_full_table(agent *a, map_table table, const char *name, runs_file file)
+{
+    if (a->cfg.output_layout != CONFIG_LAYOUT_RUNS)
+        return open_table(a, table, name, CSV_MODE_REPLACE, 0);
+    runs_name n = {file, a->run_stamp, 0, 0, 0};
+    return open_run_file(a, table, n, CSV_MODE_REPLACE, 0);
+}
+
+/* Records the users file's committed size in the state: users.csv's, or
+ * in the runs layout the open part's (with its rows). */
+static void users_committed(agent *a, uint64_t bytes)
+{
+    if (a->cfg.output_layout != CONFIG_LAYOUT_RUNS) {
+        a->state.users_csv_bytes = bytes;
+        return;
+    }
+    a->state.part.bytes = bytes;
+    a->state.part.rows = a->part_rows_base + a->sink.rows_committed;
+}
+
+/* Runs layout: 1 when the page just read would take the open part past
+ * output_part_mb while it holds rows already (runs_page_needs_new_part). */
+static int part_is_full(agent *a)
+{
+    if (a->cfg.output_layout != CONFIG_LAYOUT_RUNS)
+        return 0;
+    uint64_t limit = (uint64_t)a->cfg.output_part_mb * 1024u * 1024u;
+    uint64_t end = csv_position(&a->sink).offset;
+    if (end > limit && a->part_rows_base + a->page_start.rows == 0)
+        log_warn(&a->log,
+                 "%s: one page is larger than output_part_mb (%u MB): its part holds "
+                 "it alone",
+                 a->where, (unsigned)a->cfg.output_part_mb);
+    return runs_page_needs_new_part(a->part_rows_base + a->page_start.rows, end, limit);
+}
+
+/* Runs layout: the page just read goes to the next part. It is dropped and
+ * read again: the pages before it are committed, the part is published,
+ * and the next part opened. */
+static int next_part(agent *a)
+{
+    const state_run *run = &a->state.run;
+    window_bounds bounds = {run->from, run->to, run->all_history};
+    csv_status st = csv_truncate(&a->sink, a->page_start);
+    if (st != CSV_OK)
+        return sink_fail(a, st);
+    window_resume(&a->window, &bounds, &a->page_pos, a->cfg.max_records_per_page,
+                  WINDOW_SUBRANGE_PAGES);
+    int code = commit_users_page(a); /* the state: the window back where the page began */
+    if (code == 0)
+        code = close_part(a, 1);
+    return code != 0 ? code : open_users_part(a);
+}
+
+/* Reopens the part an interrupted run left open, its hidden file cut back
+ * to the committed size. *resumed is 0 when there is none, or when the
+ * crash came after its rename (its hidden file is gone: it is published). */
+static int resume_part(agent *a, int *resumed)
+{
+    state_part *part = &a->state.part;
+    runs_name n = {RUNS_FILE_USERS, part->stamp, part->number, 0, 1};
+    char tmp[AGENT_PATH_MAX];
+    uint64_t size = 0;
+    int is_dir = 0;
+    *resumed = 0;
+    if (!part->open)
+        return 0;
+    int code = run_file_path(a, n, tmp, sizeof tmp);
+    if (code != 0)
+        return code;
+    if (port_path_stat(tmp, &is_dir, &size) == PORT_ERR_NOENT) {
+        log_debug(&a->log, "users part %u of the run before was published before it stopped",
+                  part->number);
+        part->open = 0;
+        return 0;
+    }
+    a->part_rows_base = part->rows;
+    *resumed = 1;
+    n.temporary = 0;
+    return open_run_file(a, MAP_TABLE_USERS, n, CSV_MODE_PART, part->bytes);
+}
+
+/* Runs layout: opens the users part rows go to: the one an interrupted
+ * run left open (its rows are finished by this run), or this run's next
+ * one, recorded in the state before its file is created. */
+static int open_users_part(agent *a)
+{
+    state_part *part = &a->state.part;
+    int resumed = 0;
+    int code = resume_part(a, &resumed);
+    if (code != 0 || resumed)
+        return code;
+    unsigned number = runs_next_part(a->run_stamp, part->known ? part->stamp : -1, part->number);
+    if (number > RUNS_PART_MAX)
+        return fail(a, AGENT_EXIT_OUTPUT,
+                    "users: more than %u parts in one run: raise "
+                    "output_part_mb",
+                    RUNS_PART_MAX);
+    *part = (state_part){1, 1, a->run_stamp, number, 0, 0};
+    a->part_rows_base = 0;
+    if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
+    a->state.exists = 1;
+    runs_name n = {RUNS_FILE_USERS, a->run_stamp, number, 0, 0};
+    code = open_run_file(a, MAP_TABLE_USERS, n, CSV_MODE_PART, 0);
+    if (code == 0)
+        users_committed(a, a->sink.committed); /* the header */
+    return code;
+}
+
+/* Publishes the open users part (ok: renamed to its final name, then
+ * recorded closed), or leaves it open at its last commit for the next run. */
+static int close_part(agent *a, int ok)
+{
+    int code = close_table(a, ok);
+    if (!ok || code != 0)
+        return code;
+    a->state.part.open = 0;
+    if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
+    return 0;
+}
+
+/* Last of a run in the runs layout: its manifest runs/STAMP.json, the run
+ * report, written atomically. */
+static void write_manifest(agent *a)
+{
+    char path[AGENT_PATH_MAX];
+    runs_name n = {RUNS_FILE_MANIFEST, a->run_stamp, 0, 0, 0};
+    if (run_file_path(a, n, path, sizeof path) != 0)
+        return;
+    report_status st = report_save(path, REPORT_JSON, &a->report, -1, a->js.record,
+                                   sizeof a->js.record, a->cfg.file_mode);
+    if (st != REPORT_OK)
+        log_error(&a->log, "cannot write the run's manifest %s: %s", path, report_strerror(st));
+}
+
 /* ==== small helpers ========================================================== */
 
 /* Joins dir and a CSV file's name into a->path (".csv.gz" with gzip). */
@@ -1413,8 +1659,19 @@ static void note_file(agent *a, int ok)
     if (strncmp(name, a->cfg.output_dir, dir) == 0 && name[dir] == '/')
         name += dir + 1;
     uint64_t bytes = a->sink.committed > a->sink_base ? a->sink.committed - a->sink_base : 0;
-    (void)report_file_add(&a->report, name, a->sink.rows_committed,
-                          append ? bytes : a->sink.committed, !append);
+    unsigned long rows = a->sink.rows_committed;
+    if (a->sink.mode == CSV_MODE_PART)
+        rows += (unsigned long)a->part_rows_base; /* a resumed part: its rows of every run */
+    report_file *f =
+        report_file_add(&a->report, name, rows, append ? bytes : a->sink.committed, !append);
+    if (f == NULL)
+        log_warn(&a->log, "the run report lists at most REPORT_FILES_MAX (%d) files: %s left out",
+                 REPORT_FILES_MAX, name);
+    /* runs layout: hashed now, before a consumer may move the file away */
+    if (f != NULL && !append && a->cfg.output_layout == CONFIG_LAYOUT_RUNS &&
+        report_sha256_file(a->sink.path, f->sha256, (uint8_t *)a->js.record, sizeof a->js.record) !=
+            REPORT_OK)
+        f->sha256[0] = '\0';
 }
 
 /* One stream's figures for the report. */
@@ -1439,7 +1696,9 @@ static void finish_report(agent *a, int code)
 {
     report_run *r = &a->report;
     const agent_options *o = &a->opts;
-    if (o->command != AGENT_SYNC || (o->report_path == NULL && o->metrics_path == NULL))
+    int manifest = a->cfg.output_layout == CONFIG_LAYOUT_RUNS && a->run_stamp > 0;
+    if (o->command != AGENT_SYNC ||
+        (o->report_path == NULL && o->metrics_path == NULL && !manifest))
         return;
     r->exit_code = code;
     if (code == 0)
@@ -1455,13 +1714,15 @@ static void finish_report(agent *a, int code)
         (void)report_app_add(r, selected_app(a, i), state_cursor(&a->state, selected_app(a, i)), 0);
     for (unsigned i = 0; i < r->file_count; i++) {
         report_file *f = &r->files[i];
-        if (f->complete &&
+        if (f->complete && f->sha256[0] == '\0' &&
             report_sha256_file(output_path(a, f->path), f->sha256, (uint8_t *)a->js.record,
                                sizeof a->js.record) != REPORT_OK)
             f->sha256[0] = '\0';
     }
     char *buf = a->js.record; /* the run is over: its scratch is free */
     report_status st = REPORT_OK;
+    if (manifest)
+        write_manifest(a);
     if (o->report_path != NULL &&
         (st = report_save(o->report_path, REPORT_JSON, r, -1, buf, sizeof a->js.record,
                           a->cfg.file_mode)) != REPORT_OK)

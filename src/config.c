@@ -66,7 +66,8 @@ typedef enum {
     KIND_PATH,    /* a file or folder path at least min bytes long */
     KIND_PROXY,   /* proxy: http://[user:password@]host:port or "", never shown */
     KIND_MODE,    /* file_mode: an octal permission string */
-    KIND_GZIP     /* output_compression: "none" (0) or "gzip" (1) */
+    KIND_GZIP,    /* output_compression: "none" (0) or "gzip" (1) */
+    KIND_WORD     /* one of the words in def_text ("a|b"), stored as its index */
 } config_kind;
 
 /* One setting: where it goes and what it accepts. */
@@ -78,7 +79,7 @@ typedef struct {
     uint32_t min, max;    /* UINT: range; PATH: min is the shortest length */
     size_t offset;        /* field in config */
     size_t size;          /* URL, API_KEY, PATH: size of that field */
-    const char *def_text; /* PATH: default */
+    const char *def_text; /* PATH: default; WORD: the words, "|" between them, default first */
 } config_key;
 
 static const config_key config_keys[] = {
@@ -109,6 +110,9 @@ static const config_key config_keys[] = {
     {"file_mode", KIND_MODE, NULL, FILE_MODE_DEFAULT, 0400, 0666, offsetof(config, file_mode), 0,
      NULL},
     {"output_compression", KIND_GZIP, NULL, 0, 0, 1, offsetof(config, output_gzip), 0, NULL},
+    {"output_layout", KIND_WORD, NULL, CONFIG_LAYOUT_APPEND, 0, 0, offsetof(config, output_layout),
+     0, "append|runs"},
+    {"output_part_mb", KIND_UINT, NULL, 64, 1, 4096, offsetof(config, output_part_mb), 0, NULL},
 };
 
 /* The systemd credential countly-sync reads from CREDENTIALS_DIRECTORY. */
@@ -313,7 +317,7 @@ static void config_defaults(config *cfg)
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
         const config_key *key = &config_keys[i];
-        if (key->kind == KIND_UINT || key->kind == KIND_MODE)
+        if (key->kind == KIND_UINT || key->kind == KIND_MODE || key->kind == KIND_WORD)
             *config_uint_field(cfg, key) = key->def;
         else if (key->kind == KIND_BOOL || key->kind == KIND_GZIP)
             *config_bool_field(cfg, key) = (int)key->def;
@@ -447,6 +451,28 @@ static config_status config_set_gzip(config_ctx *ctx, const config_key *key, int
     config_show_value(ctx, t, shown, sizeof shown);
     return config_fail(ctx, CONFIG_ERR_VALUE, "key '%s': %s is not \"none\" or \"gzip\"", key->name,
                        shown);
+}
+
+/* A string equal to one of the words of def_text ("append|runs"): its index. */
+static config_status config_set_word(config_ctx *ctx, const config_key *key, int t)
+{
+    size_t len;
+    const char *text = config_tok_text(ctx, t, &len);
+    const char *word = key->def_text;
+    for (uint32_t index = 0; ctx->rec->tokens[t].type == JSMN_STRING; index++) {
+        size_t word_len = strcspn(word, "|");
+        if (word_len == len && memcmp(word, text, len) == 0) {
+            *config_uint_field(ctx->cfg, key) = index;
+            return CONFIG_OK;
+        }
+        if (word[word_len] == '\0')
+            break;
+        word += word_len + 1;
+    }
+    char shown[CONFIG_SHOW_MAX + 8];
+    config_show_value(ctx, t, shown, sizeof shown);
+    return config_fail(ctx, CONFIG_ERR_VALUE, "key '%s': %s is not one of %s", key->name, shown,
+                       key->def_text);
 }
 
 /* ---- strings: paths, the API key, the server URL ---------------------------------------- */
@@ -749,7 +775,8 @@ static config_status config_member(config_ctx *ctx, int k)
     if (config_tok_is_null(ctx, v))
         return CONFIG_OK; /* null: the default (or missing, if required) */
     int optional_scalar = key->kind == KIND_UINT || key->kind == KIND_BOOL ||
-                          key->kind == KIND_MODE || key->kind == KIND_GZIP;
+                          key->kind == KIND_MODE || key->kind == KIND_GZIP ||
+                          key->kind == KIND_WORD;
     if (optional_scalar && config_tok_is_empty_string(ctx, v))
         return CONFIG_OK;
     ctx->given[index] = 1;
@@ -772,6 +799,8 @@ static config_status config_member(config_ctx *ctx, int k)
         return config_set_mode(ctx, key, v);
     case KIND_GZIP:
         return config_set_gzip(ctx, key, v);
+    case KIND_WORD:
+        return config_set_word(ctx, key, v);
     }
     return CONFIG_OK;
 }

@@ -359,27 +359,33 @@ static void csv_reset(csv_sink *sink, csv_mode mode, size_t columns)
     sink->used = 0;
 }
 
-/* Copies path and builds "<path>.tmp". */
-static csv_status csv_set_paths(csv_sink *sink, const char *path)
+/* Copies path and builds "<path>.tmp", or takes tmp_path when given. */
+static csv_status csv_set_paths(csv_sink *sink, const char *path, const char *tmp_path)
 {
     static const char suffix[] = ".tmp";
     size_t len = strlen(path);
     if (len + sizeof suffix > CSV_PATH_MAX)
         return CSV_ERR_PATH_LONG;
     memcpy(sink->path, path, len + 1);
-    if (sink->mode == CSV_MODE_REPLACE) {
+    if (tmp_path != NULL) {
+        if (strlen(tmp_path) >= CSV_PATH_MAX)
+            return CSV_ERR_PATH_LONG;
+        memcpy(sink->tmp_path, tmp_path, strlen(tmp_path) + 1);
+    } else if (sink->mode != CSV_MODE_APPEND) {
         memcpy(sink->tmp_path, path, len);
         memcpy(sink->tmp_path + len, suffix, sizeof suffix);
     }
     return CSV_OK;
 }
 
-/* APPEND: opens path and cuts it back to committed_size. */
+/* APPEND: opens path (PART: the temporary file) and cuts it back to
+ * committed_size. */
 static csv_status csv_open_append(csv_sink *sink, uint64_t committed_size)
 {
     uint64_t size = 0;
     unsigned flags = PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_APPEND;
-    port_status port = port_file_open_mode(&sink->file, sink->path, flags, sink->file_mode);
+    const char *path = sink->mode == CSV_MODE_PART ? sink->tmp_path : sink->path;
+    port_status port = port_file_open_mode(&sink->file, path, flags, sink->file_mode);
     if (port != PORT_OK)
         return csv_port_fail(sink, CSV_ERR_OPEN, port);
     port = port_file_size(&sink->file, &size);
@@ -449,8 +455,8 @@ static csv_status csv_write_header(csv_sink *sink, const char *const *header)
  * header). */
 static csv_status csv_open_file(csv_sink *sink, uint64_t committed_size, const char *const *header)
 {
-    csv_status status = sink->mode == CSV_MODE_APPEND ? csv_open_append(sink, committed_size)
-                                                      : csv_open_replace(sink);
+    csv_status status = sink->mode == CSV_MODE_REPLACE ? csv_open_replace(sink)
+                                                       : csv_open_append(sink, committed_size);
     if (status == CSV_OK)
         status = csv_gz_start(sink);
     if (status != CSV_OK) {
@@ -469,9 +475,9 @@ static csv_status csv_open_file(csv_sink *sink, uint64_t committed_size, const c
     return status;
 }
 
-csv_status csv_open_gzip(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
-                         const char *const *header, size_t columns, unsigned file_mode,
-                         gzip_out *gz)
+csv_status csv_open_temp(csv_sink *sink, const char *path, const char *tmp_path, csv_mode mode,
+                         uint64_t committed_size, const char *const *header, size_t columns,
+                         unsigned file_mode, gzip_out *gz)
 {
     csv_reset(sink, mode, columns);
     sink->file_mode = file_mode;
@@ -480,9 +486,12 @@ csv_status csv_open_gzip(csv_sink *sink, const char *path, csv_mode mode, uint64
     if (gz != NULL && !CSV_GZIP)
         return CSV_ERR_GZIP;
     sink->gz = gz;
-    if (mode != CSV_MODE_APPEND && mode != CSV_MODE_REPLACE)
+    if (mode != CSV_MODE_APPEND && mode != CSV_MODE_REPLACE && mode != CSV_MODE_PART)
         return CSV_ERR_USAGE;
-    csv_status status = csv_set_paths(sink, path);
+    if ((mode == CSV_MODE_APPEND && tmp_path != NULL) ||
+        (mode == CSV_MODE_PART && tmp_path == NULL))
+        return CSV_ERR_USAGE;
+    csv_status status = csv_set_paths(sink, path, tmp_path);
     if (status != CSV_OK)
         return status;
     return csv_open_file(sink, committed_size, header);
@@ -491,7 +500,11 @@ csv_status csv_open_gzip(csv_sink *sink, const char *path, csv_mode mode, uint64
 csv_status csv_open_mode(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
                          const char *const *header, size_t columns, unsigned file_mode)
 {
-    return csv_open_gzip(sink, path, mode, committed_size, header, columns, file_mode, NULL);
+    if (mode == CSV_MODE_PART) {
+        csv_reset(sink, mode, columns);
+        return CSV_ERR_USAGE; /* a part names its temporary file: csv_open_temp */
+    }
+    return csv_open_temp(sink, path, NULL, mode, committed_size, header, columns, file_mode, NULL);
 }
 
 csv_status csv_open(csv_sink *sink, const char *path, csv_mode mode, uint64_t committed_size,
@@ -584,8 +597,9 @@ static csv_status csv_gz_commit(csv_sink *sink)
     if (sink->gz == NULL)
         return CSV_OK;
     gzout_cut here = {sink->text, 0, 0, 0, 0};
-    gzout_status gs = sink->mode == CSV_MODE_APPEND ? gzout_end_member(sink->gz)
-                                                    : gzout_cut_here(sink->gz, &here);
+    /* APPEND and PART files are resumed at a committed size: a member's end */
+    gzout_status gs = sink->mode != CSV_MODE_REPLACE ? gzout_end_member(sink->gz)
+                                                     : gzout_cut_here(sink->gz, &here);
     if (gs != GZOUT_OK)
         return csv_gz_fail(sink, gs);
     here.file = sink->written;
@@ -807,7 +821,7 @@ csv_status csv_finish(csv_sink *sink)
 
 void csv_abandon(csv_sink *sink)
 {
-    if (sink->mode == CSV_MODE_APPEND) {
+    if (sink->mode == CSV_MODE_APPEND || sink->mode == CSV_MODE_PART) {
         if (sink->file.fd >= 0)
             (void)csv_rollback(sink);
         (void)port_file_close(&sink->file);

@@ -43,7 +43,19 @@
     "Restore it from a backup, or delete it together with users.csv to start a full re-sync."
 
 /* Top-level keys, as bits of state_ctx.seen. */
-enum { TOP_VERSION = 1, TOP_USERS_CSV_BYTES = 2, TOP_APPS = 4, TOP_RUN = 8, TOP_SERVER_URL = 16 };
+enum {
+    TOP_VERSION = 1,
+    TOP_USERS_CSV_BYTES = 2,
+    TOP_APPS = 4,
+    TOP_RUN = 8,
+    TOP_SERVER_URL = 16,
+    TOP_PART = 32
+};
+
+/* The fields of "part", as bits: every one is required. */
+static const char *const state_part_fields[] = {"stamp", "number", "bytes", "rows", "open"};
+#define STATE_PART_ALL         0x1Fu
+#define STATE_PART_FIELD_COUNT (sizeof state_part_fields / sizeof state_part_fields[0])
 
 typedef enum {
     RUN_ID,      /* "app": a 24-hex app id */
@@ -482,11 +494,9 @@ static unsigned state_top_key(const char *name)
     static const struct {
         const char *name;
         unsigned bit;
-    } keys[] = {{"version", TOP_VERSION},
-                {"users_csv_bytes", TOP_USERS_CSV_BYTES},
-                {"apps", TOP_APPS},
-                {"run", TOP_RUN},
-                {"server_url", TOP_SERVER_URL}};
+    } keys[] = {
+        {"version", TOP_VERSION}, {"users_csv_bytes", TOP_USERS_CSV_BYTES}, {"apps", TOP_APPS},
+        {"run", TOP_RUN},         {"server_url", TOP_SERVER_URL},           {"part", TOP_PART}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(name, keys[i].name) == 0)
             return keys[i].bit;
@@ -519,6 +529,61 @@ static state_status state_load_server(state_ctx *ctx, int v)
     return state_corrupt(ctx, "key 'server_url': %s is not a server URL string", shown);
 }
 
+/* Stores the value token v of field i of "part"; 0 when it is wrong. */
+static int state_part_value(state_ctx *ctx, size_t i, int v)
+{
+    state_part *part = &ctx->state->part;
+    uint64_t number = 0;
+    switch (i) {
+    case 0:
+        return state_tok_i64(ctx, v, &part->stamp) && part->stamp >= 0;
+    case 1:
+        if (!state_tok_u64(ctx, v, &number) || number < 1 || number > STATE_PART_MAX)
+            return 0;
+        part->number = (unsigned)number;
+        return 1;
+    case 2:
+        return state_tok_u64(ctx, v, &part->bytes);
+    case 3:
+        return state_tok_u64(ctx, v, &part->rows);
+    default:
+        return state_tok_bool(ctx, v, &part->open);
+    }
+}
+
+/* "part": {"stamp", "number", "bytes", "rows", "open"}, each exactly once. */
+static state_status state_load_part(state_ctx *ctx, int t)
+{
+    const jstream_record *rec = ctx->rec;
+    char name[STATE_KEY_TEXT];
+    char shown[STATE_SHOW_MAX + 8];
+    unsigned seen = 0;
+    if (rec->tokens[t].type != JSMN_OBJECT)
+        return state_corrupt(ctx, "key 'part' is not an object");
+    int k = t + 1;
+    for (int n = 0; n < rec->tokens[t].size; n++) {
+        size_t i = 0;
+        int named = state_tok_string(ctx, k, name, sizeof name);
+        while (named && i < STATE_PART_FIELD_COUNT && strcmp(name, state_part_fields[i]) != 0)
+            i++;
+        if (!named || i >= STATE_PART_FIELD_COUNT || (seen & (1u << i)) != 0) {
+            state_show(ctx, k, shown, sizeof shown);
+            return state_corrupt(ctx, "key 'part': unknown or repeated field %s", shown);
+        }
+        seen |= 1u << i;
+        if (!state_part_value(ctx, i, k + 1)) {
+            state_show(ctx, k + 1, shown, sizeof shown);
+            return state_corrupt(ctx, "key 'part': field '%s' has the wrong value %s",
+                                 state_part_fields[i], shown);
+        }
+        k = jstream_token_next(rec, k + 1);
+    }
+    if (seen != STATE_PART_ALL)
+        return state_corrupt(ctx, "key 'part' needs exactly stamp, number, bytes, rows, open");
+    ctx->state->part.known = 1;
+    return STATE_OK;
+}
+
 /* One top-level member (k is the key token). */
 static state_status state_load_member(state_ctx *ctx, int k)
 {
@@ -544,6 +609,8 @@ static state_status state_load_member(state_ctx *ctx, int k)
         return state_load_apps(ctx, k + 1);
     case TOP_SERVER_URL:
         return state_load_server(ctx, k + 1);
+    case TOP_PART:
+        return state_load_part(ctx, k + 1);
     default:
         return state_load_run(ctx, k + 1);
     }
@@ -750,6 +817,17 @@ static void state_serialize(const sync_state *state, state_out *out)
     state_put_text(out, "}");
     if (state->run.active)
         state_put_run(out, &state->run);
+    if (state->part.known) {
+        state_put_text(out, ",\"part\":{\"stamp\":");
+        state_put_i64(out, state->part.stamp);
+        state_put_text(out, ",\"number\":");
+        state_put_u64(out, state->part.number);
+        state_put_text(out, ",\"bytes\":");
+        state_put_u64(out, state->part.bytes);
+        state_put_text(out, ",\"rows\":");
+        state_put_u64(out, state->part.rows);
+        state_put_text(out, state->part.open ? ",\"open\":true}" : ",\"open\":false}");
+    }
     state_put_text(out, "}\n");
 }
 
@@ -772,6 +850,12 @@ static state_status state_check(sync_state *state)
     const char *problem = state_run_problem(&state->run);
     if (problem != NULL)
         return state_fail(state, STATE_ERR_CORRUPT, "refusing to save: %s", problem);
+    if (state->part.known &&
+        (state->part.stamp < 0 || state->part.number < 1 || state->part.number > STATE_PART_MAX))
+        return state_fail(state, STATE_ERR_CORRUPT,
+                          "refusing to save: users part %u of stamp %lld (parts are numbered 1 "
+                          "to %u)",
+                          state->part.number, (long long)state->part.stamp, STATE_PART_MAX);
     return STATE_OK;
 }
 

@@ -237,7 +237,7 @@ bg_end() {
     wait "$BG_PID"
     RC=$?
     BG_PID=
-    ERR=$(tl_untimestamp <"$RUNS/$1.err")
+    ERR=$(tl_untimestamp <"$RUNS/$1.err") # the file keeps the timestamps
 }
 # in_users OUT: waits (at most 60 s) until users.csv holds committed rows.
 in_users() {

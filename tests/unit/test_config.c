@@ -1100,6 +1100,43 @@ static void output_compression_other_values_are_refused(void **state)
     }
 }
 
+/* ---- output_layout and output_part_mb ------------------------------------------------------- */
+
+static void output_layout_and_part_size_defaults_and_values(void **state)
+{
+    (void)state;
+    assert_int_equal(load_with(""), CONFIG_OK);
+    assert_int_equal(cfg.output_layout, CONFIG_LAYOUT_APPEND);
+    assert_int_equal(cfg.output_part_mb, 64);
+    assert_int_equal(load_with("\"output_layout\":\"runs\",\"output_part_mb\":\"1\""), CONFIG_OK);
+    assert_int_equal(cfg.output_layout, CONFIG_LAYOUT_RUNS);
+    assert_int_equal(cfg.output_part_mb, 1);
+    assert_int_equal(load_with("\"output_layout\":\"append\",\"output_part_mb\":4096"), CONFIG_OK);
+    assert_int_equal(cfg.output_layout, CONFIG_LAYOUT_APPEND);
+    assert_int_equal(cfg.output_part_mb, 4096);
+    assert_int_equal(load_with("\"output_layout\":null,\"output_part_mb\":\"\""), CONFIG_OK);
+    assert_int_equal(cfg.output_layout, CONFIG_LAYOUT_APPEND);
+    assert_int_equal(cfg.output_part_mb, 64);
+}
+
+static void output_layout_and_part_size_bad_values_are_refused(void **state)
+{
+    (void)state;
+    static const char *const layouts[] = {"\"Runs\"", "\"run\"", "\"runs \"", "\"append|runs\"",
+                                          "1",        "true",    "[\"runs\"]"};
+    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
+        char member[64];
+        print_message("layout case %zu: %s\n", i, layouts[i]);
+        (void)snprintf(member, sizeof member, "\"output_layout\":%s", layouts[i]);
+        assert_int_equal(load_with(member), CONFIG_ERR_VALUE);
+        assert_non_null(strstr(cfg.detail, "key 'output_layout': "));
+        assert_non_null(strstr(cfg.detail, "is not one of append|runs"));
+    }
+    assert_int_equal(load_with("\"output_part_mb\":0"), CONFIG_ERR_RANGE);
+    assert_int_equal(load_with("\"output_part_mb\":\"4097\""), CONFIG_ERR_RANGE);
+    assert_int_equal(load_with("\"output_part_mb\":\"1.5\""), CONFIG_ERR_TYPE);
+}
+
 /* ---- the API key never appears -----------------------------------------------------------------
  */
 
@@ -1215,6 +1252,8 @@ int main(void)
         cmocka_unit_test(key_file_readable_by_others_is_flagged_with_its_path),
         cmocka_unit_test(file_mode_default_and_valid_values),
         cmocka_unit_test(file_mode_invalid_values_are_refused),
+        cmocka_unit_test(output_layout_and_part_size_defaults_and_values),
+        cmocka_unit_test(output_layout_and_part_size_bad_values_are_refused),
         cmocka_unit_test(readable_by_others_is_detected),
         cmocka_unit_test(readable_file_without_api_key_is_not_flagged),
         cmocka_unit_test(api_key_value_never_appears_in_any_message),

@@ -607,6 +607,82 @@ static void many_rows_across_flushes_match_committed_size(void **state)
     assert_int_equal(csv_finish(&sink), CSV_OK);
 }
 
+/* ---- PART (runs layout) ------------------------------------------------------------------ */
+
+static void part_resumes_its_temporary_file_and_publishes_it_on_finish(void **state)
+{
+    (void)state;
+    csv_sink sink;
+    const char *path = tmpdir_path_n(0, "part-0001.csv");
+    const char *tmp = tmpdir_path_n(1, ".part-0001.csv.tmp");
+    assert_int_equal(csv_open_temp(&sink, path, tmp, CSV_MODE_PART, 0, header3, 3, 0600, NULL),
+                     CSV_OK);
+    assert_true(exists(tmp));
+    assert_false(exists(path));
+    put_numbered_rows(&sink, 0, 3);
+    assert_int_equal(csv_commit(&sink), CSV_OK);
+    uint64_t committed = sink.committed;
+    put_numbered_rows(&sink, 3, 1000); /* more than a buffer, not committed: some reach the file */
+    assert_true(size_on_disk(tmp) > committed);
+    assert_int_equal(port_file_close(&sink.file), PORT_OK); /* kill -9 */
+    assert_false(exists(path));
+
+    assert_int_equal(
+        csv_open_temp(&sink, path, tmp, CSV_MODE_PART, committed, header3, 3, 0600, NULL), CSV_OK);
+    assert_int_equal(size_on_disk(tmp), committed);
+    put_numbered_rows(&sink, 3, 4);
+    csv_abandon(&sink); /* stays at its last commit, for the next run */
+    assert_true(exists(tmp));
+    assert_int_equal(size_on_disk(tmp), committed);
+    assert_int_equal(
+        csv_open_temp(&sink, path, tmp, CSV_MODE_PART, committed, header3, 3, 0600, NULL), CSV_OK);
+    put_numbered_rows(&sink, 3, 4);
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    assert_false(exists(tmp));
+    assert_file_text(path, HEADER3 "0,name 0,note\n1,name 1,note\n2,name 2,note\n3,name 3,note\n");
+}
+
+static void part_needs_its_temporary_name_and_append_takes_none(void **state)
+{
+    (void)state;
+    csv_sink sink;
+    const char *path = tmpdir_path_n(0, "p.csv");
+    assert_int_equal(csv_open_mode(&sink, path, CSV_MODE_PART, 0, header3, 3, 0600), CSV_ERR_USAGE);
+    assert_int_equal(csv_open_temp(&sink, path, NULL, CSV_MODE_PART, 0, header3, 3, 0600, NULL),
+                     CSV_ERR_USAGE);
+    assert_int_equal(csv_open_temp(&sink, path, path, CSV_MODE_APPEND, 0, header3, 3, 0600, NULL),
+                     CSV_ERR_USAGE);
+    assert_false(exists(path));
+}
+
+static void part_temporary_file_shorter_than_committed_is_short(void **state)
+{
+    (void)state;
+    csv_sink sink;
+    const char *path = tmpdir_path_n(0, "q.csv");
+    const char *tmp = tmpdir_path_n(1, ".q.csv.tmp");
+    write_all(tmp, HEADER3);
+    assert_int_equal(csv_open_temp(&sink, path, tmp, CSV_MODE_PART, 100, header3, 3, 0600, NULL),
+                     CSV_ERR_SHORT);
+    assert_false(exists(path));
+}
+
+static void replace_writes_a_temporary_file_the_caller_names(void **state)
+{
+    (void)state;
+    csv_sink sink;
+    const char *path = tmpdir_path_n(0, "a.csv");
+    const char *tmp = tmpdir_path_n(1, ".a.csv.tmp");
+    write_all(tmp, "stale\n");
+    assert_int_equal(csv_open_temp(&sink, path, tmp, CSV_MODE_REPLACE, 0, header3, 3, 0600, NULL),
+                     CSV_OK);
+    put_numbered_rows(&sink, 0, 1);
+    assert_false(exists(path));
+    assert_int_equal(csv_finish(&sink), CSV_OK);
+    assert_false(exists(tmp));
+    assert_file_text(path, HEADER3 "0,name 0,note\n");
+}
+
 /* ---- REPLACE ------------------------------------------------------------------------------ */
 
 static void replace_keeps_old_file_until_finish(void **state)
@@ -1133,6 +1209,10 @@ int main(void)
         cmocka_unit_test(missing_file_with_committed_size_is_short),
         cmocka_unit_test(rollback_drops_buffered_and_flushed_rows),
         cmocka_unit_test(uncommit_goes_back_to_an_earlier_commit),
+        cmocka_unit_test(part_resumes_its_temporary_file_and_publishes_it_on_finish),
+        cmocka_unit_test(part_needs_its_temporary_name_and_append_takes_none),
+        cmocka_unit_test(part_temporary_file_shorter_than_committed_is_short),
+        cmocka_unit_test(replace_writes_a_temporary_file_the_caller_names),
         cmocka_unit_test(rollback_before_first_commit_keeps_header),
         cmocka_unit_test(rollback_in_the_middle_of_a_row_allows_a_new_row),
         cmocka_unit_test(truncate_to_a_mark_in_the_buffer_and_in_the_file),

@@ -137,7 +137,7 @@ static void twin_open(twin *t, const char *name, csv_mode mode, uint64_t plain_c
     assert_int_equal(
         csv_open_mode(&t->plain, t->plain_path, mode, plain_committed, header3, 3, 0600), CSV_OK);
     assert_int_equal(
-        csv_open_gzip(&t->gz, t->gz_path, mode, gz_committed, header3, 3, 0600, &t->deflater),
+        csv_open_temp(&t->gz, t->gz_path, NULL, mode, gz_committed, header3, 3, 0600, &t->deflater),
         CSV_OK);
 }
 

@@ -740,6 +740,73 @@ static void saved_file_has_exactly_the_mode_whatever_the_umask(void **state)
     (void)umask(old);
 }
 
+/* ---- the runs layout's users part ----------------------------------------------------------- */
+
+static void users_part_is_saved_and_loaded(void **state)
+{
+    (void)state;
+    st.users_csv_bytes = 7;
+    st.part.known = 1;
+    st.part.open = 1;
+    st.part.stamp = 1796576293;
+    st.part.number = 3;
+    st.part.bytes = 12345;
+    st.part.rows = 40;
+    assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
+    read_file(state_path);
+    assert_string_equal(
+        text, "{\"version\":2,\"users_csv_bytes\":7,\"apps\":{},\"part\":{"
+              "\"stamp\":1796576293,\"number\":3,\"bytes\":12345,\"rows\":40,\"open\":true}}\n");
+    assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
+    assert_int_equal(loaded.part.known, 1);
+    assert_int_equal(loaded.part.open, 1);
+    assert_int_equal(loaded.part.stamp, 1796576293);
+    assert_int_equal(loaded.part.number, 3);
+    assert_int_equal(loaded.part.bytes, 12345);
+    assert_int_equal(loaded.part.rows, 40);
+    assert_int_equal(loaded.users_csv_bytes, 7); /* users.csv's size is kept apart */
+    st.part.open = 0;
+    assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
+    assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
+    assert_int_equal(loaded.part.known, 1);
+    assert_int_equal(loaded.part.open, 0);
+    assert_int_equal(load_text("{\"version\":2,\"users_csv_bytes\":0,\"apps\":{}}"), STATE_OK);
+    assert_int_equal(loaded.part.known, 0);
+    st.part.number = 0; /* a part the loader would refuse is never saved */
+    assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_ERR_CORRUPT);
+}
+
+static void bad_users_parts_are_corrupt(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *part;
+        const char *problem;
+    } cases[] = {
+        {"[]", "key 'part' is not an object"},
+        {"{\"stamp\":1,\"number\":1,\"bytes\":0}",
+         "needs exactly stamp, number, bytes, rows, open"},
+        {"{\"stamp\":1,\"number\":1,\"bytes\":0,\"open\":true,\"x\":1}", "unknown or repeated"},
+        {"{\"stamp\":1,\"stamp\":1,\"number\":1,\"bytes\":0,\"open\":true}", "unknown or repeated"},
+        {"{\"stamp\":-1,\"number\":1,\"bytes\":0,\"open\":true}", "field 'stamp'"},
+        {"{\"stamp\":1,\"number\":0,\"bytes\":0,\"open\":true}", "field 'number'"},
+        {"{\"stamp\":1,\"number\":10000,\"bytes\":0,\"open\":true}", "field 'number'"},
+        {"{\"stamp\":1,\"number\":1,\"bytes\":\"5\",\"open\":true}", "field 'bytes'"},
+        {"{\"stamp\":1,\"number\":1,\"bytes\":5,\"open\":1}", "field 'open'"},
+        {"{\"stamp\":1,\"number\":1,\"bytes\":5,\"rows\":-2,\"open\":true}", "field 'rows'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char doc[256];
+        print_message("case %zu: %s\n", i, cases[i].part);
+        (void)snprintf(doc, sizeof doc,
+                       "{\"version\":2,\"users_csv_bytes\":0,\"apps\":{},\"part\":%s}",
+                       cases[i].part);
+        assert_int_equal(load_text(doc), STATE_ERR_CORRUPT);
+        assert_non_null(strstr(loaded.detail, cases[i].problem));
+        assert_int_equal(loaded.part.known, 0);
+    }
+}
+
 static void strerror_has_words_for_every_status(void **state)
 {
     (void)state;
@@ -767,6 +834,8 @@ int main(void)
         T(unreadable_file_is_a_read_error),
         T(save_then_load_gives_the_same_state),
         T(round_trip_of_every_kind_of_position),
+        T(users_part_is_saved_and_loaded),
+        T(bad_users_parts_are_corrupt),
         T(saved_document_is_compact_json),
         T(stale_temporary_from_a_crash_is_ignored_and_replaced),
         T(failed_save_leaves_the_old_file_intact),
