@@ -208,6 +208,33 @@ manifest_check "parts" "$D" "$MP" "$MIB"
 check_eq "parts: the manifest lists every part" "${#PARTS[@]}" "$(tr ' ' '\n' <<<"$(man_field paths)" | grep -c '^users/')"
 check_eq "parts: the manifest's users rows" "$(wc -l <"$TMP/usersp.truth")" "$(man_field rows)"
 
+# ---- 2b. the runs layout with output_compression "gzip" -------------------------------------------
+
+D=$TMP/gzparts
+rconf gzparts "output_part_mb=1" "output_compression=gzip"
+run_cs gzparts "$ADMIN" -c "$TMP/gzparts.json" sync
+check_eq "gzip parts: exit 0" 0 "$RC"
+mapfile -t GZ < <(cd "$D/users" && ls)
+check_ge "gzip parts: users parts" "${#GZ[@]}" 1
+bad=0
+for f in "$D"/users/* "$D"/apps/* "$D"/groups/*; do
+    case $f in
+    *.csv.gz) gzip -t "$f" 2>/dev/null || bad=$((bad + 1)) ;;
+    *) bad=$((bad + 1)) ;;
+    esac
+done
+check_eq "gzip parts: every file is a .csv.gz that gzip -t passes" 0 "$bad"
+check_eq "gzip parts: the manifest stays JSON" 1 "$(ls "$D"/runs/*.json | wc -l)"
+{
+    zcat "$D/users/${GZ[0]}" | head -n 1
+    for p in "${GZ[@]}"; do zcat "$D/users/$p" | tail -n +2; done
+} >"$TMP/gzparts.union.csv"
+MG=$(ls "$D"/runs/*.json | head -n 1)
+RUNG_ISO=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_start"])' "$MG")
+truth rs users "&app=*&full=$(iso_to_unix "$RUNG_ISO")" "$TMP/usersg.truth"
+compare "gzip parts: together, every user exactly once" "$TMP/gzparts.union.csv" "$TMP/usersg.truth"
+compare "gzip parts: apps" <(zcat "$D"/apps/*.csv.gz) "$TMP/apps.truth"
+
 # ---- 3. kill -9 at every durable operation, 1 MB parts -----------------------------------------------
 
 if [ -x "$HOOKS" ]; then
