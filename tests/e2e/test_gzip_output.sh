@@ -111,7 +111,7 @@ gconf full big
 run_cs full "$ADMIN" -c "$TMP/full.json" sync
 check_eq "full: exit 0" 0 "$RC"
 [ "$RC" -eq 0 ] || printf '%s\n' "$ERR" | tail -n 5 | sed 's/^/#   /'
-check_eq "full: the files are .csv.gz only" "apps.csv.gz groups.csv.gz state.json users.csv.gz" \
+check_eq "full: the files are .csv.gz only" "apps.csv.gz groups.csv.gz state.json state.json.lock users.csv.gz" \
     "$(cd "$D" && echo *)"
 for t in apps groups users; do
     gz_valid "full: $t.csv.gz" "$D/$t.csv.gz"

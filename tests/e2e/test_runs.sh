@@ -333,6 +333,14 @@ check_eq "fleet: nothing left to ship" "" "$(shipped "$D")"
 check_eq "fleet: two manifests shipped" 2 "$(ls "$BUCKET/host=gw1/runs" | wc -l)"
 NOW=$(json_field "$(sim_get "$SP" /__sim/info)" now)
 truth rs users "&app=*&full=$NOW" "$TMP/usersf.truth"
+# a second gateway writing gzip: one run, its closed files shipped to host=gw2
+rconf gw2 "output_compression=gzip"
+run_cs gw2 "$ADMIN" -c "$TMP/gw2.json" sync
+check_eq "fleet: gzip gateway exit 0" 0 "$RC"
+for f in $(shipped "$TMP/gw2"); do
+    mkdir -p "$BUCKET/host=gw2/$(dirname "$f")"
+    mv "$TMP/gw2/$f" "$BUCKET/host=gw2/$f"
+done
 
 if pg_start "$TMP/pg-server.log"; then
     chmod -R a+rX "$TMP" 2>/dev/null
@@ -346,9 +354,13 @@ if pg_start "$TMP/pg-server.log"; then
         echo "SELECT 'current=' || count(*) FROM users_current;"
         echo "SELECT 'distinct=' || count(DISTINCT user_id) FROM users;"
         echo "\\copy (SELECT * FROM users_current ORDER BY processed_at::timestamptz, user_id) TO '$TMP/current.csv' CSV HEADER"
+        echo "CREATE TABLE users_gz ($cols);"
+        for f in "$BUCKET"/host=gw2/users/*.csv.gz; do echo "COPY users_gz FROM PROGRAM 'zcat $f' CSV HEADER;"; done
+        echo "SELECT 'gz_loaded=' || count(*) || ' gz_distinct=' || count(DISTINCT user_id) FROM users_gz;"
     } >"$TMP/fleet.sql"
     out=$(pg_psql -q -A -t -v ON_ERROR_STOP=1 -f "$TMP/fleet.sql" 2>&1)
     check_eq "fleet: PostgreSQL loads every shipped part" 0 $?
+    gzout=$out
     total=$(wc -l <"$TMP/usersf.truth")
     check_eq "fleet: every row of both runs loaded" $((total + 30)) "$(sed -n 's/^loaded=//p' <<<"$out")"
     check_eq "fleet: one current row per user" "$total" "$(sed -n 's/^current=//p' <<<"$out")"
@@ -356,6 +368,8 @@ if pg_start "$TMP/pg-server.log"; then
     out=$(python3 "$CRASHCHECK" users --csv "$TMP/current.csv" --truth "$TMP/usersf.truth" 2>&1)
     check_eq "fleet: the current rows hold the latest values (the truth now)" 0 $?
     check_eq "fleet: current rows come from both runs" 2 "$(sed -n 's/^runs=//p' <<<"$out")"
+    check_eq "fleet: the gzip gateway's parts load with COPY FROM PROGRAM 'zcat ...', every user once" \
+        "gz_loaded=$total gz_distinct=$total" "$(grep '^gz_loaded=' <<<"$gzout")"
     pg_stop
 else
     tl_fail "fleet: PostgreSQL" "$PG_ERROR"
