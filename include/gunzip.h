@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "options.h"
+#include "zarena.h"
 
 typedef enum {
     GUNZIP_OK = 0,
@@ -36,8 +37,7 @@ typedef struct {
     gunzip_status error;
     uint64_t bytes_in;
     uint64_t bytes_out;
-    size_t arena_used;
-    size_t arena_peak;
+    zarena za; /* zlib's allocator on arena[] */
     _Alignas(16) uint8_t arena[GUNZIP_ARENA_SIZE];
     uint8_t out[GUNZIP_OUT_CHUNK];
 } gunzip;

@@ -34,6 +34,7 @@
 #include <zlib.h>
 
 #include "options.h"
+#include "zarena.h"
 
 typedef enum {
     GZOUT_OK = 0,
@@ -76,8 +77,7 @@ typedef struct {
     void *user;
     gzout_status error; /* sticky until gzout_truncate succeeds */
     size_t out_used;
-    size_t arena_used;
-    size_t arena_peak;
+    zarena za; /* zlib's allocator on arena[] */
     _Alignas(16) uint8_t arena[GZOUT_ARENA_SIZE];
     uint8_t hold[GZOUT_HOLD_SIZE];
     uint8_t out[GZOUT_OUT_CHUNK];

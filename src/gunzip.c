@@ -23,39 +23,16 @@ const char *gunzip_strerror(gunzip_status status)
     return "unknown gunzip status";
 }
 
-/* zlib's allocator: the next aligned piece of the arena. */
-static voidpf gunzip_alloc(voidpf opaque, uInt items, uInt size)
-{
-    gunzip *g = opaque;
-    size_t want = ((size_t)items * size + 15u) & ~(size_t)15u;
-    if (want > sizeof g->arena - g->arena_used)
-        return Z_NULL;
-    void *p = g->arena + g->arena_used;
-    g->arena_used += want;
-    if (g->arena_used > g->arena_peak)
-        g->arena_peak = g->arena_used;
-    return p;
-}
-
-/* Nothing is freed piece by piece: gunzip_init starts the arena over. */
-static void gunzip_free(voidpf opaque, voidpf address)
-{
-    (void)opaque;
-    (void)address;
-}
-
 void gunzip_init(gunzip *g)
 {
     memset(&g->z, 0, sizeof g->z);
-    g->z.zalloc = gunzip_alloc;
-    g->z.zfree = gunzip_free;
-    g->z.opaque = g;
+    zarena_init(&g->za, g->arena, sizeof g->arena);
+    zarena_attach(&g->za, &g->z);
     g->started = 0;
     g->in_member = 0;
     g->error = GUNZIP_OK;
     g->bytes_in = 0;
     g->bytes_out = 0;
-    g->arena_used = 0;
 }
 
 static gunzip_status gunzip_fail(gunzip *g, gunzip_status status)

@@ -35,27 +35,6 @@ const char *gzout_strerror(gzout_status status)
     return "unknown gzip output status";
 }
 
-/* zlib's allocator: the next aligned piece of the arena. */
-static voidpf gzout_alloc(voidpf opaque, uInt items, uInt size)
-{
-    gzip_out *g = opaque;
-    size_t want = ((size_t)items * size + 15u) & ~(size_t)15u;
-    if (want > sizeof g->arena - g->arena_used)
-        return Z_NULL;
-    void *p = g->arena + g->arena_used;
-    g->arena_used += want;
-    if (g->arena_used > g->arena_peak)
-        g->arena_peak = g->arena_used;
-    return p;
-}
-
-/* Nothing is freed piece by piece: gzout_start starts the arena over. */
-static void gzout_free(voidpf opaque, voidpf address)
-{
-    (void)opaque;
-    (void)address;
-}
-
 /* Makes status sticky and returns it. */
 static gzout_status gzout_fail(gzip_out *g, gzout_status status)
 {
@@ -155,10 +134,8 @@ static gzout_cut gzout_here(const gzip_out *g, uint64_t text)
 gzout_status gzout_start(gzip_out *g, gzout_write_fn write, void *user, uint64_t file)
 {
     memset(&g->z, 0, sizeof g->z);
-    g->z.zalloc = gzout_alloc;
-    g->z.zfree = gzout_free;
-    g->z.opaque = g;
-    g->arena_used = 0;
+    zarena_init(&g->za, g->arena, sizeof g->arena);
+    zarena_attach(&g->za, &g->z);
     g->started = 0;
     g->member = 0;
     g->dirty = 0;

@@ -113,7 +113,7 @@ static void whole_and_byte_by_byte_give_the_original(void **state)
                                  GUNZIP_OK);
                 assert_int_equal(got_len, n);
                 assert_memory_equal(got, plain, n);
-                assert_true(g.arena_peak <= GUNZIP_ARENA_SIZE);
+                assert_true(g.za.peak <= GUNZIP_ARENA_SIZE);
             }
         }
     }
