@@ -625,16 +625,22 @@ static int users_page_target(agent *a)
     return 0;
 }
 
-/* The state covering a users commit could not be saved. When the disk was
+/* Saves the state that covers the rows just committed. When the disk was
  * full (STATE_ERR_NOSPC: its temporary file could not be written, so the
- * state file on disk is the old one), the commit is taken back, so that
- * users.csv stays at the size that state records. Any other failure may
- * have come after the new state was in place (a folder sync): the file is
- * left as it is, and the next run truncates it to whatever the state says. */
-static void uncommit_if_unsaved(agent *a, state_status ss, csv_mark kept)
+ * state file on disk is the old one), the commit is taken back to kept
+ * (the one that state covers), so that users.csv stays at the size it
+ * records. Any other failure may have come after the new state was in
+ * place (a folder sync): the file is left as it is, and the next run
+ * truncates it to whatever the state says. */
+static state_status save_users_state(agent *a, csv_mark kept)
 {
-    if (ss == STATE_ERR_NOSPC && csv_uncommit(&a->sink, kept) == CSV_OK)
-        users_committed(a, kept.offset);
+    users_committed(a, a->sink.committed);
+    state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
+    if (ss == STATE_OK)
+        a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
+    else if (ss == STATE_ERR_NOSPC && csv_uncommit(&a->sink, kept) == CSV_OK)
+        users_committed(a, a->sink.committed); /* gzip: the file's size, not the text's */
+    return ss;
 }
 
 /* Commits a complete page: rows first (fsync), then the state that covers them. */
@@ -646,14 +652,9 @@ static int commit_users_page(agent *a)
     if (code != 0)
         return code;
     run->pos = *window_position_of(&a->window);
-    users_committed(a, a->sink.committed);
     commit_policy_committed(&a->commits, port_clock_ms());
-    state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
-    if (ss != STATE_OK) {
-        uncommit_if_unsaved(a, ss, kept);
+    if (save_users_state(a, kept) != STATE_OK)
         return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
-    }
-    a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
     return 0;
 }
 
@@ -742,12 +743,7 @@ static int commit_before_failing(agent *a, int code)
         csv_truncate(&a->sink, a->page_start) != CSV_OK || csv_commit(&a->sink) != CSV_OK)
         return code;
     a->state.run.pos = a->page_pos; /* the rows kept end where the failed page began */
-    users_committed(a, a->sink.committed);
-    state_status ss = state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record);
-    if (ss == STATE_OK)
-        a->stats[STREAM_USERS].committed = a->stats[STREAM_USERS].rows;
-    else
-        uncommit_if_unsaved(a, ss, kept);
+    (void)save_users_state(a, kept);
     return code;
 }
 

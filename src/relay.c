@@ -9,7 +9,7 @@
  * comes back to the pusher while a large span is read. Each side sleeps
  * only when it must, and is woken only when the other one sleeps and there
  * is a batch for it: the worker when a whole piece waits (or the drain
- * needs the rest), the pusher when half the ring is free (or the drain is
+ * needs the rest), the pusher when half the ring has room (or the drain is
  * done, or the body stopped) - not after every piece, which would make
  * the two threads take turns piece by piece, a context switch each.
  */

@@ -31,9 +31,9 @@ static posix_worker *worker_of(port_worker *w)
 
 unsigned port_cpu_count(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (PORT_HOOK_CPUS() != 0)
         return PORT_HOOK_CPUS();
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (unsigned)n : 1u;
 }
 
