@@ -28,19 +28,36 @@ static uint8_t body_byte(unsigned b, uint64_t n)
 }
 
 typedef struct {
-    unsigned body;       /* which body the bytes belong to */
-    uint64_t seen;       /* bytes of that body consumed */
-    uint64_t stop_at;    /* stop once this many were seen (0: never) */
-    unsigned long calls; /* consumer calls */
-    unsigned long bad;   /* bytes that were not the expected ones */
-    size_t largest;      /* largest piece */
-    unsigned slow_every; /* sleep 1 ms every this many calls (0: never) */
+    unsigned body;          /* which body the bytes belong to */
+    uint64_t seen;          /* bytes of that body consumed */
+    uint64_t stop_at;       /* stop once this many were seen (0: never) */
+    unsigned long calls;    /* consumer calls */
+    unsigned long bad;      /* bytes that were not the expected ones */
+    size_t largest;         /* largest piece */
+    unsigned slow_every;    /* sleep 1 ms every this many calls (0: never) */
+    relay *hold_until_full; /* first call waits until this relay's pusher found it full */
 } consumer;
+
+/* Waits (10 s at most) until the pusher of r has found the ring full; reads
+ * the statistic under the relay's own lock, as the pusher writes it. */
+static void wait_for_a_full_ring(relay *r)
+{
+    for (int i = 0; i < 10000; i++) {
+        port_worker_lock(&r->worker);
+        unsigned long waits = r->full_waits;
+        port_worker_unlock(&r->worker);
+        if (waits > 0)
+            return;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+}
 
 static int consume(void *user, const uint8_t *data, size_t len)
 {
     consumer *c = user;
-    c->calls++;
+    if (c->calls++ == 0 && c->hold_until_full != NULL)
+        wait_for_a_full_ring(c->hold_until_full);
     if (len > c->largest)
         c->largest = len;
     for (size_t i = 0; i < len; i++)
@@ -186,14 +203,17 @@ static void pushes_after_a_stop_say_so(void **state)
     relay_stop(r);
 }
 
-/* Both sides wait at times: a slow consumer fills the ring (the pusher
- * waits), a slow pusher empties it (the worker waits); the bytes stay whole. */
+/* Both sides wait at times: a consumer held back fills the ring (the pusher
+ * waits), a slow pusher empties it (the worker waits); the bytes stay whole.
+ * The consumer's first call waits for the pusher's wait, so the first half
+ * does not depend on how the two threads are scheduled. */
 static void both_sides_wait(void **state)
 {
     (void)state;
     consumer c = {0};
     relay *r = &the_relay;
     assert_int_equal(relay_start(r, consume, &c, 1), 1);
+    c.hold_until_full = r;
     c.slow_every = 8;
     c.body = 3;
     assert_int_equal(push_body(r, 3, 8 * RELAY_RING_SIZE, 60000, 3), RELAY_OK);
