@@ -200,7 +200,14 @@ $(OUT)/obj-hooks/%.o: %.c $(MBEDTLS_STAMP) $(ZLIB_STAMP) $(FLAGS_STAMP) $(JSMN_H
 
 mbedtls: $(MBEDTLS_STAMP) $(ZLIB_STAMP)
 
+# The ALT primitives of port/mbedtls (chacha20_alt.c) are compiled with the
+# library's own flags and added to its libmbedcrypto.a, so every program
+# that links mbedTLS gets them.
+MBEDTLS_ALT := chacha20_alt
+MBEDTLS_ALT_CFLAGS = $(MBEDTLS_CFLAGS) $(PROFILE_CFLAGS) -I$(TOP)/port/mbedtls $(MBEDTLS_CONFIG)
+
 $(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedtls.sh \
+                 $(MBEDTLS_ALT:%=port/mbedtls/%.c) $(MBEDTLS_ALT:%=port/mbedtls/%.h) \
                  $(wildcard $(MBEDTLS_FLAGS_STAMP))
 	@rm -rf $(MBEDTLS_DIR)
 	@src="$(MBEDTLS_SRC)"; \
@@ -208,8 +215,10 @@ $(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedt
 	echo "mbedtls: $$src -> $(MBEDTLS_DIR) (CC=$(CC))"; \
 	mkdir -p $(MBEDTLS_DIR) && cp -a "$$src"/. $(MBEDTLS_DIR)/
 	$(MAKE) --no-print-directory -s -C $(MBEDTLS_DIR)/library CC="$(CC)" AR="$(AR)" \
-	    CFLAGS="$(MBEDTLS_CFLAGS) $(PROFILE_CFLAGS) -I$(TOP)/port/mbedtls $(MBEDTLS_CONFIG)" \
-	    static
+	    CFLAGS="$(MBEDTLS_ALT_CFLAGS)" static
+	$(Q)cd $(MBEDTLS_DIR)/library && for f in $(MBEDTLS_ALT); do \
+	    $(CC) $(MBEDTLS_ALT_CFLAGS) -I../include -c $(TOP)/port/mbedtls/$$f.c -o $$f.o || exit 1; \
+	done && $(AR) rs libmbedcrypto.a $(MBEDTLS_ALT:=.o)
 	@touch $@
 
 # zlib: the sources copied into the profile's folder and compiled there.
@@ -389,7 +398,7 @@ lint:
 # Every C file of ours, formatted by .clang-format (one brace style included);
 # format-check fails on any file clang-format would change (CI runs it).
 FORMAT_FILES = $(wildcard include/*.h src/*.c port/posix/*.c port/posix/*.h port/lwip/*.c \
-               port/lwip/*.h tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/fuzz/*.c)
+               port/lwip/*.h port/mbedtls/*_alt.c port/mbedtls/*_alt.h tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/fuzz/*.c)
 
 .PHONY: format-check
 format:
