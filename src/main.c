@@ -160,8 +160,8 @@ static int take_option(int c, agent_options *opts, cli_action *action)
     case OPT_STATE:
         opts->state_file = optarg;
         return 0;
-    case 'v':
-        opts->level = opts->level < LOG_NORMAL ? LOG_NORMAL : LOG_VERBOSE;
+    case 'v': /* of -q and -v the last one counts; -vv is -v for now */
+        opts->level = LOG_VERBOSE;
         return 0;
     case 'q':
         opts->level = LOG_QUIET;
