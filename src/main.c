@@ -63,6 +63,7 @@ static const char HELP[] =
     "  75       temporary failure (after the retries), or another run holds the lock\n"
     "  77       authentication or permission refused\n"
     "  78       configuration error\n"
+    "  129      interrupted by SIGHUP\n"
     "  130/143  interrupted by SIGINT/SIGTERM\n";
 
 /* What the command line asks for besides a run. */
