@@ -53,6 +53,10 @@ MBEDTLS_STAMP := $(MBEDTLS_DIR)/.built
 MBEDTLS_LIBS := $(MBEDTLS_DIR)/library/libmbedtls.a $(MBEDTLS_DIR)/library/libmbedx509.a \
                 $(MBEDTLS_DIR)/library/libmbedcrypto.a
 MBEDTLS_CONFIG := -DMBEDTLS_CONFIG_FILE='<countly_sync_mbedtls_config.h>'
+# The ALT primitives of port/mbedtls (chacha20_alt.c) are compiled with the
+# library's own flags and added to its libmbedcrypto.a, so every program
+# that links mbedTLS gets them (their names are in the flags stamp below).
+MBEDTLS_ALT := chacha20_alt
 MBEDTLS_OPT ?= -O2
 MBEDTLS_CFLAGS ?= $(MBEDTLS_OPT)
 # On x86_64 let mbedTLS use AES-NI/PCLMUL intrinsics (still runtime-detected):
@@ -117,7 +121,7 @@ endif
 # deletes. Profiles that borrow another's copy (asan) leave it alone.
 MBEDTLS_FLAGS_STAMP := $(DEPS)/.mbedtls-$(MBEDTLS_PROFILE).flags
 ifeq ($(MBEDTLS_PROFILE),$(PROFILE))
-MBEDTLS_FLAGS_LINE := $(CC) $(MBEDTLS_CFLAGS) $(PROFILE_CFLAGS)
+MBEDTLS_FLAGS_LINE := $(CC) $(MBEDTLS_CFLAGS) $(PROFILE_CFLAGS) alt: $(MBEDTLS_ALT)
 ifneq ($(file < $(MBEDTLS_FLAGS_STAMP)),$(MBEDTLS_FLAGS_LINE))
 $(shell mkdir -p $(DEPS))
 $(file > $(MBEDTLS_FLAGS_STAMP),$(MBEDTLS_FLAGS_LINE))
@@ -200,10 +204,6 @@ $(OUT)/obj-hooks/%.o: %.c $(MBEDTLS_STAMP) $(ZLIB_STAMP) $(FLAGS_STAMP) $(JSMN_H
 
 mbedtls: $(MBEDTLS_STAMP) $(ZLIB_STAMP)
 
-# The ALT primitives of port/mbedtls (chacha20_alt.c) are compiled with the
-# library's own flags and added to its libmbedcrypto.a, so every program
-# that links mbedTLS gets them.
-MBEDTLS_ALT := chacha20_alt
 MBEDTLS_ALT_CFLAGS = $(MBEDTLS_CFLAGS) $(PROFILE_CFLAGS) -I$(TOP)/port/mbedtls $(MBEDTLS_CONFIG)
 
 $(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedtls.sh \

@@ -209,7 +209,11 @@ int agent_run(agent *a, const agent_options *opts)
         log_debug(&a->log, "bodies are scanned on a second thread");
     if (code == 0)
         code = opts->command == AGENT_CHECK ? run_check(a) : run_sync(a);
-    relay_stop(&a->relay);
+    int threaded = a->relay.threaded;
+    relay_stop(&a->relay); /* after it the worker's counters may be read */
+    if (threaded)          /* the side that waits less is the slower one */
+        log_debug(&a->log, "second thread: the ring was full %lu times, empty %lu times",
+                  a->relay.full_waits, a->relay.empty_waits);
     http_client_close(&a->http);
     if (a->cfg.server.tls) {
         size_t peak = 0, current = 0;

@@ -74,12 +74,17 @@ int json_token_find(const char *json, const jsmntok_t *tokens, int count, const 
     int found = -1;
     if (count < 1 || tokens[0].type != JSMN_OBJECT)
         return -1;
-    for (int i = 1; i + 1 < count; i++) {
-        size_t len;
-        const char *text = json_token_text(json, &tokens[i], &len);
-        if (tokens[i].parent == 0 && tokens[i].type == JSMN_STRING && len == klen &&
-            memcmp(text, key, klen) == 0)
+    /* key by key: a value and everything inside it (the tokens that start
+     * before it ends) are stepped over without looking at their text */
+    int i = 1;
+    while (i + 1 < count) {
+        const jsmntok_t *k = &tokens[i];
+        if (k->type == JSMN_STRING && (size_t)(k->end - k->start) == klen &&
+            memcmp(json + k->start, key, klen) == 0)
             found = i + 1; /* last wins */
+        int end = tokens[i + 1].end;
+        for (i += 2; i < count && tokens[i].start < end; i++)
+            ;
     }
     return found;
 }

@@ -29,6 +29,8 @@
 #include "csv.h"
 
 #define FILE_MAX (8 * CSV_BUFFER_SIZE)
+/* put_numbered_rows rows that fill the buffer at least twice (each is 14 bytes or more) */
+#define MANY_ROWS ((int)(2 * CSV_BUFFER_SIZE / 14 + 1))
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -315,7 +317,7 @@ static void reopening_after_crash_truncates_to_committed_prefix(void **state)
     size_t committed_len = read_all(path, before, sizeof before);
     assert_int_equal(committed_len, committed);
 
-    put_numbered_rows(&sink, 100, 1000); /* more than a buffer: some reach the file */
+    put_numbered_rows(&sink, 100, MANY_ROWS); /* more than a buffer: some reach the file */
     assert_true(size_on_disk(path) > committed);
     assert_int_equal(port_file_close(&sink.file), PORT_OK); /* the crash: no commit */
 
@@ -372,9 +374,9 @@ static void rollback_drops_buffered_and_flushed_rows(void **state)
     assert_int_equal(csv_commit(&sink), CSV_OK);
     size_t committed_len = read_all(path, before, sizeof before);
 
-    put_numbered_rows(&sink, 10, 1000);
+    put_numbered_rows(&sink, 10, MANY_ROWS);
     assert_true(sink.written > sink.committed); /* part of it reached the file */
-    assert_int_equal(sink.rows, 1000);
+    assert_int_equal(sink.rows, MANY_ROWS);
     assert_int_equal(csv_rollback(&sink), CSV_OK);
     assert_int_equal(sink.rows, 10);
     assert_int_equal(sink.rows_committed, 10);
@@ -466,7 +468,7 @@ static void truncate_to_a_mark_in_the_buffer_and_in_the_file(void **state)
     assert_int_equal(sink.rows, 8);
     put_numbered_rows(&sink, 8, 9);
     mark = csv_position(&sink);
-    put_numbered_rows(&sink, 100, 1000); /* far past the buffer: written out */
+    put_numbered_rows(&sink, 100, MANY_ROWS); /* far past the buffer: written out */
     assert_true(sink.written > mark.offset);
     assert_int_equal(csv_truncate(&sink, mark), CSV_OK);
     assert_int_equal(size_on_disk(path), mark.offset);
@@ -505,7 +507,7 @@ static void abandon_append_rolls_back_to_last_commit(void **state)
     assert_int_equal(csv_open(&sink, path, CSV_MODE_APPEND, 0, header3, 3), CSV_OK);
     put_row(&sink, row, 3);
     assert_int_equal(csv_commit(&sink), CSV_OK);
-    put_numbered_rows(&sink, 0, 1000);
+    put_numbered_rows(&sink, 0, MANY_ROWS);
     csv_abandon(&sink);
     assert_int_equal(sink.file.fd, -1);
     assert_file_text(path, HEADER3 "1,a,b\n");
@@ -622,7 +624,8 @@ static void part_resumes_its_temporary_file_and_publishes_it_on_finish(void **st
     put_numbered_rows(&sink, 0, 3);
     assert_int_equal(csv_commit(&sink), CSV_OK);
     uint64_t committed = sink.committed;
-    put_numbered_rows(&sink, 3, 1000); /* more than a buffer, not committed: some reach the file */
+    put_numbered_rows(&sink, 3,
+                      MANY_ROWS); /* more than a buffer, not committed: some reach the file */
     assert_true(size_on_disk(tmp) > committed);
     assert_int_equal(port_file_close(&sink.file), PORT_OK); /* kill -9 */
     assert_false(exists(path));
@@ -696,7 +699,7 @@ static void replace_keeps_old_file_until_finish(void **state)
     assert_int_equal(csv_open(&sink, path, CSV_MODE_REPLACE, 0, header3, 3), CSV_OK);
     assert_true(exists(tmp));
     put_row(&sink, row, 3);
-    put_numbered_rows(&sink, 0, 1000);
+    put_numbered_rows(&sink, 0, MANY_ROWS);
     assert_int_equal(csv_commit(&sink), CSV_OK);
     assert_file_text(path, "old,file\n1,2\n");
     assert_int_equal(sink.committed, size_on_disk(tmp));
@@ -745,7 +748,7 @@ static void replace_rollback_keeps_header_and_writes_no_hole(void **state)
     const char *path = tmp_path("replace_rollback.csv");
     const char *const row[] = {"1", "a", "b"};
     assert_int_equal(csv_open(&sink, path, CSV_MODE_REPLACE, 0, header3, 3), CSV_OK);
-    put_numbered_rows(&sink, 0, 1000);
+    put_numbered_rows(&sink, 0, MANY_ROWS);
     assert_int_equal(csv_rollback(&sink), CSV_OK);
     put_row(&sink, row, 3);
     assert_int_equal(csv_finish(&sink), CSV_OK);

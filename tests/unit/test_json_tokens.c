@@ -37,6 +37,16 @@ static void find_takes_top_level_keys_last_one_wins(void **state)
     assert_int_equal(tok[v].type, JSMN_ARRAY); /* the top-level c, not b.c */
     j = parse("[\"a\",1]");
     assert_int_equal(json_token_find(j, tok, count, "a"), -1);
+    /* values stepped over whole: empty ones, and containers holding the key */
+    j = parse("{\"x\":{},\"y\":\"\",\"a\":[{\"a\":1}],\"a\":{\"k\":{\"a\":0}},\"z\":5}");
+    v = json_token_find(j, tok, count, "a");
+    assert_int_equal(tok[v].type, JSMN_OBJECT);
+    assert_int_equal(tok[v].start, (int)(strstr(j, "{\"k\"") - j));
+    v = json_token_find(j, tok, count, "z");
+    assert_memory_equal(json_token_text(j, &tok[v], &len), "5", 1);
+    v = json_token_find(j, tok, count, "y");
+    assert_int_equal(tok[v].type, JSMN_STRING);
+    assert_int_equal(json_token_find(j, tok, count, "k"), -1);
 }
 
 static void literals_and_integers(void **state)
