@@ -74,7 +74,8 @@ export COUNTLY_SYNC=$SAN/bin/countly-sync
 export COUNTLY_SYNC_HOOKS=$SAN/bin/countly-sync-hooks
 # (tests/cross and tests/lwip have their own targets: make test-cross, make test-lwip)
 SUITES=$(for s in tests/integration/test_*.sh tests/pipeline/test_*.sh tests/sim/test_*.sh \
-    tests/e2e/test_*.sh tests/paging/test_*.sh tests/faults/test_*.sh tests/crash/test_*.sh; do
+    tests/e2e/test_*.sh tests/paging/test_*.sh tests/faults/test_*.sh tests/crash/test_*.sh \
+    tests/package/test_*.sh; do
     [ -f "$s" ] && echo "$s"
 done)
 # the order the lanes take them in: the longest first (the rest after)
