@@ -16,7 +16,8 @@ want=${1:-all}
 
 build_pkgs="gcc make libc6-dev bzip2 tar ca-certificates apt file binutils libjsmn-dev"
 cross_pkgs="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf"
-test_pkgs="libcmocka-dev musl-tools python3 python3-prometheus-client openssl nginx curl clang libclang-rt-14-dev cppcheck valgrind sqlite3 postgresql jq gcovr mandoc groff-base bash-completion
+test_pkgs="libcmocka-dev musl-tools python3 python3-prometheus-client openssl nginx curl clang libclang-rt-14-dev cppcheck valgrind sqlite3 postgresql jq gcovr
+           mandoc groff-base bash-completion systemd man-db
            $cross_pkgs qemu-user"
 
 case "$want" in
