@@ -290,7 +290,7 @@ cross-check-arch:
 	@test -n "$(CROSS_TRIPLET)" || { echo "make: ARCH must be aarch64 or armhf (got '$(ARCH)')" >&2; exit 2; }
 
 cross: cross-check-arch
-	@sh scripts/deps.sh cross
+	@sh scripts/deps.sh --check cross
 	@$(MAKE) --no-print-directory $(JSMN_HEADER)
 	@wrapper=$$(MUSL_SRC="$(MUSL_SRC)" sh scripts/musl-cross.sh $(ARCH) $(DEPS)) || exit 1; \
 	$(MAKE) --no-print-directory PROFILE=cross-$(ARCH)$(VARIANT) CC="$$wrapper" \
@@ -375,7 +375,7 @@ fuzz: deps-test
 # What run_all.sh runs and nothing else: the sanitizer build (unit tests,
 # tools, the binary and its test-hooks twin) and the fuzz targets, built
 # with every CPU unless make was given -j itself.
-test: deps-test
+test: deps-install-test
 	@j=-j$$(nproc 2>/dev/null || echo 2); case "$(MAKEFLAGS)" in *-j*) j= ;; esac; \
 	$(MAKE) --no-print-directory $$j asan-tests && \
 	$(MAKE) --no-print-directory $$j PROFILE=native fuzz-build
@@ -398,7 +398,7 @@ format:
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
-bench: all
+bench: deps-test all
 	@$(MAKE) --no-print-directory static
 	@$(MAKE) --no-print-directory PROFILE=native tools
 	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/run.sh
@@ -419,7 +419,7 @@ test-valgrind: deps-test
 
 # ---- demo: simulator + one sync into ./countly-data ------------------------------------
 
-demo: deps-test
+demo: deps-install-test
 	@$(MAKE) --no-print-directory PROFILE=native bin
 	@bash scripts/demo.sh $(BUILD_DIR)
 
@@ -432,10 +432,15 @@ install: all
 deps:
 	@sh scripts/deps.sh all
 
-.PHONY: deps-build deps-test
+.PHONY: deps-build deps-test deps-install-test
+# Only `make deps`, `make demo` and `make test` install packages (as root);
+# every other target checks and, when something is missing, fails with one
+# line naming the packages and the command that installs them.
 deps-build:
-	@sh scripts/deps.sh build
+	@sh scripts/deps.sh --check build
 deps-test:
+	@sh scripts/deps.sh --check test
+deps-install-test:
 	@sh scripts/deps.sh test
 
 # Keeps $(BUILD_DIR)/deps (the cached mbedTLS and musl sources, the ARM musl
