@@ -28,6 +28,8 @@ Q :=
 endif
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 CROSS_COMPILE ?=
 PROFILE ?= native
 MBEDTLS_SRC ?=
@@ -425,9 +427,19 @@ demo: deps-install-test
 
 # ---- install, deps, clean -----------------------------------------------------------
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BUILD_DIR)/native/bin/countly-sync $(DESTDIR)$(PREFIX)/bin/countly-sync
+# make install: the static, stripped musl binary (built if needed), the
+# manual page, bash completion, example configuration, systemd units and
+# docs (scripts/install.sh lists them); the installed service's ExecStart
+# names $(PREFIX)/bin/countly-sync. make uninstall removes exactly those.
+INSTALL_VARS = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" UNITDIR="$(UNITDIR)"
+STATIC_STRIPPED = $(BUILD_DIR)/static$(VARIANT)/bin/countly-sync.stripped
+
+.PHONY: uninstall
+install: static
+	@$(INSTALL_VARS) BIN="$(STATIC_STRIPPED)" sh scripts/install.sh install
+
+uninstall:
+	@$(INSTALL_VARS) sh scripts/install.sh uninstall
 
 deps:
 	@sh scripts/deps.sh all
