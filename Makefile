@@ -441,6 +441,51 @@ install: static
 uninstall:
 	@$(INSTALL_VARS) sh scripts/install.sh uninstall
 
+# ---- Debian package and release archives ---------------------------------------------
+
+# make deb ARCH=x86_64|aarch64|armhf (default x86_64): dist/countly-sync_VERSION_DEBARCH.deb
+# (amd64, arm64, armhf), scripts/mkdeb.sh. make release: the static binary
+# of all three in dist/countly-sync-VERSION-ARCH.tar.gz and dist/SHA256SUMS
+# (scripts/mkrelease.sh). The binaries: make static (x86_64) or make cross.
+VERSION := $(shell sed -n 's/^\#define COUNTLY_SYNC_VERSION "\(.*\)"/\1/p' include/options.h)
+DIST_DIR ?= dist
+RELEASE_ARCHS := x86_64 aarch64 armhf
+# ARCH as given (make deb ARCH=armhf), else the build machine's x86_64; the
+# cross targets' own default (aarch64) does not apply here.
+PKG_ARCH := $(if $(filter command line environment override,$(origin ARCH)),$(ARCH),x86_64)
+PKG_BIN_x86_64 = $(BUILD_DIR)/static$(VARIANT)/bin/countly-sync.stripped
+PKG_BIN_aarch64 = $(BUILD_DIR)/cross-aarch64$(VARIANT)/bin/countly-sync.stripped
+PKG_BIN_armhf = $(BUILD_DIR)/cross-armhf$(VARIANT)/bin/countly-sync.stripped
+# Every file's time in the packages: the last commit's (or options.h's).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || stat -c %Y include/options.h)
+DEB_MAINTAINER ?= $(or $(shell git log -1 --format='%an <%ae>' 2>/dev/null),countly-sync maintainers <maintainers@countly-sync.invalid>)
+PKG_VARS = VERSION="$(VERSION)" DIST_DIR="$(DIST_DIR)" SOURCE_DATE_EPOCH="$(SOURCE_DATE_EPOCH)"
+
+.PHONY: deb release pkg-bin pkg-check-arch release-one
+pkg-check-arch:
+	@case "$(PKG_ARCH)" in x86_64|aarch64|armhf) ;; *) \
+	    echo "make: ARCH must be x86_64, aarch64 or armhf (got '$(PKG_ARCH)')" >&2; exit 2 ;; esac
+
+# The static, stripped binary for PKG_ARCH.
+pkg-bin: pkg-check-arch deps-build
+	@if [ "$(PKG_ARCH)" = x86_64 ]; then $(MAKE) --no-print-directory static; \
+	else $(MAKE) --no-print-directory cross ARCH=$(PKG_ARCH); fi
+
+deb: pkg-bin
+	@$(PKG_VARS) ARCH=$(PKG_ARCH) BIN="$(PKG_BIN_$(PKG_ARCH))" \
+	    STAGE="$(BUILD_DIR)/pkg/deb-$(PKG_ARCH)" DEB_MAINTAINER="$(DEB_MAINTAINER)" \
+	    sh scripts/mkdeb.sh
+
+release-one: pkg-bin
+	@$(PKG_VARS) ARCH=$(PKG_ARCH) BIN="$(PKG_BIN_$(PKG_ARCH))" \
+	    STAGE="$(BUILD_DIR)/pkg/release-$(PKG_ARCH)" sh scripts/mkrelease.sh
+
+release: deps-build
+	@for a in $(RELEASE_ARCHS); do \
+	    $(MAKE) --no-print-directory release-one ARCH=$$a || exit 1; done
+	@cd $(DIST_DIR) && sha256sum $(RELEASE_ARCHS:%=countly-sync-$(VERSION)-%.tar.gz) >SHA256SUMS.tmp && \
+	    mv SHA256SUMS.tmp SHA256SUMS && cat SHA256SUMS
+
 deps:
 	@sh scripts/deps.sh all
 
@@ -460,7 +505,7 @@ deps-install-test:
 clean:
 	rm -rf $(BUILD_DIR)/native $(BUILD_DIR)/asan $(BUILD_DIR)/static $(BUILD_DIR)/static-* \
 	    $(BUILD_DIR)/cross-* $(BUILD_DIR)/fuzz $(BUILD_DIR)/test-tmp $(BUILD_DIR)/bench \
-	    $(BUILD_DIR)/footprint
+	    $(BUILD_DIR)/footprint $(BUILD_DIR)/pkg $(DIST_DIR)
 
 distclean:
 	rm -rf $(BUILD_DIR)

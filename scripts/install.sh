@@ -1,7 +1,7 @@
 #!/bin/sh
 # install.sh - install or remove countly-sync's files (make install / make uninstall).
 #
-# Usage: scripts/install.sh install|uninstall|list
+# Usage: scripts/install.sh install|uninstall|list|unit
 #
 # Environment (the Makefile passes each; GNU conventions):
 #   DESTDIR     staging root, prepended to every path (default empty)
@@ -27,8 +27,9 @@
 # program is a path ending in /countly-sync (the repository's unit names
 # /usr/local/bin or /usr/bin) is rewritten to $PREFIX/bin/countly-sync, and
 # with a SYSCONFDIR other than /etc its /etc/countly-sync/ paths are moved
-# along. `uninstall` removes exactly these files, then the countly-sync
-# folders (doc and configuration) if that left them empty; nothing else.
+# along (`unit` prints that service). `uninstall` removes exactly these
+# files, then the countly-sync folders (doc and configuration) if that left
+# them empty; nothing else.
 set -eu
 umask 022
 
@@ -136,8 +137,9 @@ case $action in
 install) do_install ;;
 uninstall) do_uninstall ;;
 list) manifest | while read -r _mode _src target; do echo "$target"; done ;;
+unit) unit_rewrite <"$SRC/packaging/countly-sync.service" ;;
 *)
-    echo "usage: install.sh install|uninstall|list" >&2
+    echo "usage: install.sh install|uninstall|list|unit" >&2
     exit 64
     ;;
 esac
