@@ -311,6 +311,14 @@ test-cross: cross-check-arch deps-test
 	@BUILD_DIR=$(BUILD_DIR) ARCH=$(ARCH) QEMU=$(QEMU_$(ARCH)) \
 	    COUNTLY_SYNC=$(abspath $(CROSS_OUT))/bin/countly-sync bash tests/cross/test_cross.sh
 
+# The packaging suites (tests/package/run.sh): make install / uninstall into
+# scratch folders, make release, make deb for the three architectures with
+# lintian and dpkg --root installs, and who may install Debian packages.
+# Builds the static and cross binaries it needs (cached after test-cross).
+.PHONY: test-package
+test-package: deps-test
+	@BUILD_DIR=$(BUILD_DIR) bash tests/package/run.sh
+
 # docs/footprint.md from measurements only (scripts/footprint.sh builds what
 # it needs: static, cross aarch64/armhf, -O2 and -Os, the small profile).
 footprint: deps-test
