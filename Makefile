@@ -7,14 +7,26 @@
 #   make test-cross   ARCH=...: end-to-end subset under qemu-user, CSV compared with x86_64
 #   make footprint    docs/footprint.md: sizes, RAM, arena peaks, stack (all measured)
 #   make bench        benchmarks (figures, not pass/fail)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      the static stripped binary, man page, completion, units,
+#                     example configuration and docs: DESTDIR, PREFIX=/usr/local,
+#                     SYSCONFDIR=/etc, UNITDIR=$(PREFIX)/lib/systemd/system
+#   make uninstall    removes exactly those (same variables)
+#   make deb          ARCH=x86_64|aarch64|armhf: dist/countly-sync_VERSION_DEBARCH.deb
+#   make release      dist/countly-sync-VERSION-ARCH.tar.gz (three ARCHs), dist/SHA256SUMS
+#   make test-package install/uninstall, deb (lintian, dpkg --root) and release checks
 #   make deps         install missing Debian packages (as root) or say which
 #   make clean
 #
-# Variables: CC, CFLAGS, LDFLAGS, CROSS_COMPILE, PREFIX, DESTDIR, BUILD_DIR,
-# MBEDTLS_SRC (an mbedTLS 3.6 source tree to use instead of fetching one),
-# MUSL_SRC (a musl tree for the cross builds), ARCH (cross), SIZE=1 (static
-# and cross: -Os), SMALL=1 (static and cross: the PROFILE_SMALL memory budget).
+# Only make deps, make demo and make test install Debian packages; every other
+# target checks and names what is missing (scripts/deps.sh --check).
+#
+# Variables: CC, CFLAGS, LDFLAGS, CROSS_COMPILE, PREFIX, DESTDIR, SYSCONFDIR,
+# UNITDIR, BUILD_DIR, ARCH (cross, deb), SIZE=1 (static and cross: -Os),
+# SMALL=1 (static and cross: the PROFILE_SMALL memory budget), DIST_DIR (deb,
+# release: dist), SOURCE_DATE_EPOCH (their file times: the last commit's),
+# DEB_MAINTAINER ("Name <address>": the last commit's author).
+# Offline builds: MBEDTLS_SRC (an mbedTLS 3.6 tree), ZLIB_SRC (a zlib tree),
+# MUSL_SRC (a musl tree, for the cross builds) are used instead of fetching.
 #
 # Every profile builds mbedTLS 3.6 from source with the project's config
 # (port/mbedtls/), in its own copy of the tree under $(BUILD_DIR)/deps.
