@@ -525,7 +525,7 @@ deps-install-test:
 clean:
 	rm -rf $(BUILD_DIR)/native $(BUILD_DIR)/asan $(BUILD_DIR)/static $(BUILD_DIR)/static-* \
 	    $(BUILD_DIR)/cross-* $(BUILD_DIR)/fuzz $(BUILD_DIR)/test-tmp $(BUILD_DIR)/bench \
-	    $(BUILD_DIR)/footprint $(BUILD_DIR)/pkg $(DIST_DIR)
+	    $(BUILD_DIR)/footprint $(BUILD_DIR)/pkg dist
 
 distclean:
 	rm -rf $(BUILD_DIR)

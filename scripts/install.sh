@@ -40,6 +40,7 @@ SYSCONFDIR=${SYSCONFDIR:-/etc}
 UNITDIR=${UNITDIR:-$PREFIX/lib/systemd/system}
 SRC=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 
+val=
 for var in PREFIX SYSCONFDIR UNITDIR; do
     eval "val=\$$var"
     case $val in

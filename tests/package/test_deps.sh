@@ -96,7 +96,7 @@ done
 
 # 4. nothing missing
 rm -f "$APT_LOG"
-out=$(PATH=$SHIM:$PATH MISSING= sh "$ROOT/scripts/deps.sh" --check test 2>&1)
+out=$(PATH=$SHIM:$PATH MISSING='' sh "$ROOT/scripts/deps.sh" --check test 2>&1)
 check_eq "deps.sh --check test with nothing missing: exit 0" 0 "$?"
 check_eq "  ... silently" "" "$out"
 
