@@ -7,14 +7,26 @@
 #   make test-cross   ARCH=...: end-to-end subset under qemu-user, CSV compared with x86_64
 #   make footprint    docs/footprint.md: sizes, RAM, arena peaks, stack (all measured)
 #   make bench        benchmarks (figures, not pass/fail)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      the static stripped binary, man page, completion, units,
+#                     example configuration and docs: DESTDIR, PREFIX=/usr/local,
+#                     SYSCONFDIR=/etc, UNITDIR=$(PREFIX)/lib/systemd/system
+#   make uninstall    removes exactly those (same variables)
+#   make deb          ARCH=x86_64|aarch64|armhf: dist/countly-sync_VERSION_DEBARCH.deb
+#   make release      dist/countly-sync-VERSION-ARCH.tar.gz (three ARCHs), dist/SHA256SUMS
+#   make test-package install/uninstall, deb (lintian, dpkg --root) and release checks
 #   make deps         install missing Debian packages (as root) or say which
 #   make clean
 #
-# Variables: CC, CFLAGS, LDFLAGS, CROSS_COMPILE, PREFIX, DESTDIR, BUILD_DIR,
-# MBEDTLS_SRC (an mbedTLS 3.6 source tree to use instead of fetching one),
-# MUSL_SRC (a musl tree for the cross builds), ARCH (cross), SIZE=1 (static
-# and cross: -Os), SMALL=1 (static and cross: the PROFILE_SMALL memory budget).
+# Only make deps, make demo and make test install Debian packages; every other
+# target checks and names what is missing (scripts/deps.sh --check).
+#
+# Variables: CC, CFLAGS, LDFLAGS, CROSS_COMPILE, PREFIX, DESTDIR, SYSCONFDIR,
+# UNITDIR, BUILD_DIR, ARCH (cross, deb), SIZE=1 (static and cross: -Os),
+# SMALL=1 (static and cross: the PROFILE_SMALL memory budget), DIST_DIR (deb,
+# release: dist), SOURCE_DATE_EPOCH (their file times: the last commit's),
+# DEB_MAINTAINER ("Name <address>": the last commit's author).
+# Offline builds: MBEDTLS_SRC (an mbedTLS 3.6 tree), ZLIB_SRC (a zlib tree),
+# MUSL_SRC (a musl tree, for the cross builds) are used instead of fetching.
 #
 # Every profile builds mbedTLS 3.6 from source with the project's config
 # (port/mbedtls/), in its own copy of the tree under $(BUILD_DIR)/deps.
@@ -28,6 +40,8 @@ Q :=
 endif
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 CROSS_COMPILE ?=
 PROFILE ?= native
 MBEDTLS_SRC ?=
@@ -299,7 +313,7 @@ cross-check-arch:
 	@test -n "$(CROSS_TRIPLET)" || { echo "make: ARCH must be aarch64 or armhf (got '$(ARCH)')" >&2; exit 2; }
 
 cross: cross-check-arch
-	@sh scripts/deps.sh cross
+	@sh scripts/deps.sh --check cross
 	@$(MAKE) --no-print-directory $(JSMN_HEADER)
 	@wrapper=$$(MUSL_SRC="$(MUSL_SRC)" sh scripts/musl-cross.sh $(ARCH) $(DEPS)) || exit 1; \
 	$(MAKE) --no-print-directory PROFILE=cross-$(ARCH)$(VARIANT) CC="$$wrapper" \
@@ -317,6 +331,14 @@ test-cross: cross-check-arch deps-test
 	@$(MAKE) --no-print-directory PROFILE=native bin
 	@BUILD_DIR=$(BUILD_DIR) ARCH=$(ARCH) QEMU=$(QEMU_$(ARCH)) \
 	    COUNTLY_SYNC=$(abspath $(CROSS_OUT))/bin/countly-sync bash tests/cross/test_cross.sh
+
+# The packaging suites (tests/package/run.sh): make install / uninstall into
+# scratch folders, make release, make deb for the three architectures with
+# lintian and dpkg --root installs, and who may install Debian packages.
+# Builds the static and cross binaries it needs (cached after test-cross).
+.PHONY: test-package
+test-package: deps-test
+	@BUILD_DIR=$(BUILD_DIR) bash tests/package/run.sh
 
 # docs/footprint.md from measurements only (scripts/footprint.sh builds what
 # it needs: static, cross aarch64/armhf, -O2 and -Os, the small profile).
@@ -384,7 +406,7 @@ fuzz: deps-test
 # What run_all.sh runs and nothing else: the sanitizer build (unit tests,
 # tools, the binary and its test-hooks twin) and the fuzz targets, built
 # with every CPU unless make was given -j itself.
-test: deps-test
+test: deps-install-test
 	@j=-j$$(nproc 2>/dev/null || echo 2); case "$(MAKEFLAGS)" in *-j*) j= ;; esac; \
 	$(MAKE) --no-print-directory $$j asan-tests && \
 	$(MAKE) --no-print-directory $$j PROFILE=native fuzz-build
@@ -407,7 +429,7 @@ format:
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
-bench: all
+bench: deps-test all
 	@$(MAKE) --no-print-directory static
 	@$(MAKE) --no-print-directory PROFILE=native tools
 	@BUILD_DIR=$(BUILD_DIR) bash tests/bench/run.sh
@@ -428,23 +450,83 @@ test-valgrind: deps-test
 
 # ---- demo: simulator + one sync into ./countly-data ------------------------------------
 
-demo: deps-test
+demo: deps-install-test
 	@$(MAKE) --no-print-directory PROFILE=native bin
 	@bash scripts/demo.sh $(BUILD_DIR)
 
 # ---- install, deps, clean -----------------------------------------------------------
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BUILD_DIR)/native/bin/countly-sync $(DESTDIR)$(PREFIX)/bin/countly-sync
+# make install: the static, stripped musl binary (built if needed), the
+# manual page, bash completion, example configuration, systemd units and
+# docs (scripts/install.sh lists them); the installed service's ExecStart
+# names $(PREFIX)/bin/countly-sync. make uninstall removes exactly those.
+INSTALL_VARS = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" UNITDIR="$(UNITDIR)"
+STATIC_STRIPPED = $(BUILD_DIR)/static$(VARIANT)/bin/countly-sync.stripped
+
+.PHONY: uninstall
+install: static
+	@$(INSTALL_VARS) BIN="$(STATIC_STRIPPED)" sh scripts/install.sh install
+
+uninstall:
+	@$(INSTALL_VARS) sh scripts/install.sh uninstall
+
+# ---- Debian package and release archives ---------------------------------------------
+
+# make deb ARCH=x86_64|aarch64|armhf (default x86_64): dist/countly-sync_VERSION_DEBARCH.deb
+# (amd64, arm64, armhf), scripts/mkdeb.sh. make release: the static binary
+# of all three in dist/countly-sync-VERSION-ARCH.tar.gz and dist/SHA256SUMS
+# (scripts/mkrelease.sh). The binaries: make static (x86_64) or make cross.
+VERSION := $(shell sed -n 's/^\#define COUNTLY_SYNC_VERSION "\(.*\)"/\1/p' include/options.h)
+DIST_DIR ?= dist
+RELEASE_ARCHS := x86_64 aarch64 armhf
+# ARCH as given (make deb ARCH=armhf), else the build machine's x86_64; the
+# cross targets' own default (aarch64) does not apply here.
+PKG_ARCH := $(if $(filter command line environment override,$(origin ARCH)),$(ARCH),x86_64)
+PKG_BIN_x86_64 = $(BUILD_DIR)/static$(VARIANT)/bin/countly-sync.stripped
+PKG_BIN_aarch64 = $(BUILD_DIR)/cross-aarch64$(VARIANT)/bin/countly-sync.stripped
+PKG_BIN_armhf = $(BUILD_DIR)/cross-armhf$(VARIANT)/bin/countly-sync.stripped
+# Every file's time in the packages: the last commit's (or options.h's).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || stat -c %Y include/options.h)
+DEB_MAINTAINER ?= $(or $(shell git log -1 --format='%an <%ae>' 2>/dev/null),countly-sync maintainers <maintainers@countly-sync.invalid>)
+PKG_VARS = VERSION="$(VERSION)" DIST_DIR="$(DIST_DIR)" SOURCE_DATE_EPOCH="$(SOURCE_DATE_EPOCH)"
+
+.PHONY: deb release pkg-bin pkg-check-arch release-one
+pkg-check-arch:
+	@case "$(PKG_ARCH)" in x86_64|aarch64|armhf) ;; *) \
+	    echo "make: ARCH must be x86_64, aarch64 or armhf (got '$(PKG_ARCH)')" >&2; exit 2 ;; esac
+
+# The static, stripped binary for PKG_ARCH.
+pkg-bin: pkg-check-arch deps-build
+	@if [ "$(PKG_ARCH)" = x86_64 ]; then $(MAKE) --no-print-directory static; \
+	else $(MAKE) --no-print-directory cross ARCH=$(PKG_ARCH); fi
+
+deb: pkg-bin
+	@$(PKG_VARS) ARCH=$(PKG_ARCH) BIN="$(PKG_BIN_$(PKG_ARCH))" \
+	    STAGE="$(BUILD_DIR)/pkg/deb-$(PKG_ARCH)" DEB_MAINTAINER="$(DEB_MAINTAINER)" \
+	    sh scripts/mkdeb.sh
+
+release-one: pkg-bin
+	@$(PKG_VARS) ARCH=$(PKG_ARCH) BIN="$(PKG_BIN_$(PKG_ARCH))" \
+	    STAGE="$(BUILD_DIR)/pkg/release-$(PKG_ARCH)" sh scripts/mkrelease.sh
+
+release: deps-build
+	@for a in $(RELEASE_ARCHS); do \
+	    $(MAKE) --no-print-directory release-one ARCH=$$a || exit 1; done
+	@cd $(DIST_DIR) && sha256sum $(RELEASE_ARCHS:%=countly-sync-$(VERSION)-%.tar.gz) >SHA256SUMS.tmp && \
+	    mv SHA256SUMS.tmp SHA256SUMS && cat SHA256SUMS
 
 deps:
 	@sh scripts/deps.sh all
 
-.PHONY: deps-build deps-test
+.PHONY: deps-build deps-test deps-install-test
+# Only `make deps`, `make demo` and `make test` install packages (as root);
+# every other target checks and, when something is missing, fails with one
+# line naming the packages and the command that installs them.
 deps-build:
-	@sh scripts/deps.sh build
+	@sh scripts/deps.sh --check build
 deps-test:
+	@sh scripts/deps.sh --check test
+deps-install-test:
 	@sh scripts/deps.sh test
 
 # Keeps $(BUILD_DIR)/deps (the cached mbedTLS and musl sources, the ARM musl
@@ -452,7 +534,7 @@ deps-test:
 clean:
 	rm -rf $(BUILD_DIR)/native $(BUILD_DIR)/asan $(BUILD_DIR)/static $(BUILD_DIR)/static-* \
 	    $(BUILD_DIR)/cross-* $(BUILD_DIR)/fuzz $(BUILD_DIR)/test-tmp $(BUILD_DIR)/bench \
-	    $(BUILD_DIR)/footprint
+	    $(BUILD_DIR)/footprint $(BUILD_DIR)/pkg dist
 
 distclean:
 	rm -rf $(BUILD_DIR)

@@ -1,23 +1,37 @@
 #!/bin/sh
-# deps.sh - make sure the Debian packages countly-sync needs are installed.
+# deps.sh - check, or install, the Debian packages countly-sync needs.
 #
-# Usage: scripts/deps.sh [build|cross|test|all]
-#   build: what `make` needs (compiler, archive tools, apt source fetch)
+# Usage: scripts/deps.sh [--check] [build|cross|test|all]
+#   build: what `make`, `make static`, `make install`, `make deb` and
+#          `make release` need (compiler, musl-gcc, archive tools, `file`,
+#          jsmn, and apt for fetching the mbedTLS/zlib/musl sources when no
+#          MBEDTLS_SRC / ZLIB_SRC / MUSL_SRC tree is given)
 #   cross: build + the ARM cross compilers (`make cross`)
-#   test:  build + what `make test` needs (cmocka, musl, servers, sanitizers,
-#          the ARM cross compilers and qemu-user for `make cross`/`test-cross`,
+#   test:  build + what the tests need (cmocka, servers, sanitizers, the ARM
+#          cross compilers and qemu-user for `make cross`/`test-cross`,
 #          gcovr for `make coverage`, python3-prometheus-client for test_ops's
-#          metrics parser)
-# As root, installs whatever is missing with apt-get; otherwise prints the
-# exact apt-get line to run and fails.
+#          metrics parser, lintian for `make test-package`)
+#   all:   the same as test
+#
+# --check: only check. When something is missing, print one line naming the
+# packages and the command that installs them, and fail. Every make target
+# checks this way; only `make deps`, `make demo` and `make test` install.
+#
+# Without --check: as root, install whatever is missing with apt-get;
+# otherwise print the same line and fail.
 set -eu
 
+check_only=0
+if [ "${1:-}" = "--check" ]; then
+    check_only=1
+    shift
+fi
 want=${1:-all}
 
-build_pkgs="gcc make libc6-dev bzip2 tar ca-certificates apt file binutils libjsmn-dev"
+build_pkgs="gcc make libc6-dev musl-tools bzip2 tar ca-certificates apt file binutils libjsmn-dev"
 cross_pkgs="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf"
-test_pkgs="libcmocka-dev musl-tools python3 python3-prometheus-client openssl nginx curl clang libclang-rt-14-dev cppcheck valgrind sqlite3 postgresql jq gcovr
-           mandoc groff-base bash-completion systemd man-db
+test_pkgs="libcmocka-dev python3 python3-prometheus-client openssl nginx curl clang libclang-rt-14-dev cppcheck valgrind sqlite3 postgresql jq gcovr
+           mandoc groff-base bash-completion systemd man-db lintian
            $cross_pkgs qemu-user"
 
 case "$want" in
@@ -39,9 +53,8 @@ done
 
 [ -z "$missing" ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
-    echo "countly-sync: missing Debian packages:$missing" >&2
-    echo "run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+if [ "$check_only" -eq 1 ] || [ "$(id -u)" -ne 0 ]; then
+    echo "countly-sync: missing Debian packages:$missing; install them with: sudo apt-get install -y$missing (or: sudo make deps, which also installs what the tests need)" >&2
     exit 1
 fi
 

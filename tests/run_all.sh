@@ -5,7 +5,8 @@
 #    (and the relay's under ThreadSanitizer)
 # 2. integration tests against real servers on 127.0.0.1 (sanitizer builds;
 #    the fault and kill -9 suites run the test-hooks build, countly-sync-hooks),
-#    TEST_LANES (default 2) suites at a time
+#    TEST_LANES (default 2) suites at a time; and make install / make uninstall
+#    of the static build into scratch folders (tests/package/test_install.sh)
 # 3. fuzz corpus replay: every input of tests/fuzz/corpus/<target>/ through
 #    its libFuzzer target once (ASan+UBSan); random fuzzing is `make fuzz`
 # 4. cppcheck over src/, port/ and the test tools
@@ -72,10 +73,13 @@ export HTTPS_GET=$SAN/tests/https_get
 export PIPELINE_RUN=$SAN/tests/pipeline_run
 export COUNTLY_SYNC=$SAN/bin/countly-sync
 export COUNTLY_SYNC_HOOKS=$SAN/bin/countly-sync-hooks
-# (tests/cross and tests/lwip have their own targets: make test-cross, make test-lwip)
+# (tests/cross and tests/lwip have their own targets: make test-cross, make test-lwip;
+# of tests/package the manual page, the units and the x86_64 make install /
+# uninstall suites run here, a few seconds once make static's build is there:
+# the deb, release and deps suites are make test-package)
 SUITES=$(for s in tests/integration/test_*.sh tests/pipeline/test_*.sh tests/sim/test_*.sh \
     tests/e2e/test_*.sh tests/paging/test_*.sh tests/faults/test_*.sh tests/crash/test_*.sh \
-    tests/package/test_*.sh; do
+    tests/package/test_manpage.sh tests/package/test_units.sh tests/package/test_install.sh; do
     [ -f "$s" ] && echo "$s"
 done)
 # the order the lanes take them in: the longest first (the rest after)
