@@ -24,8 +24,9 @@
 #   $PREFIX/share/doc/countly-sync/THIRD_PARTY_NOTICES     0644
 #
 # The installed service runs the installed binary: an Exec*= line whose
-# program is a path ending in /countly-sync (the repository's unit names
-# /usr/local/bin or /usr/bin) is rewritten to $PREFIX/bin/countly-sync, and
+# program is countly-sync (the repository's unit names it bare, which
+# systemd finds in /usr/local/bin or /usr/bin) or a path ending in
+# /countly-sync is rewritten to $PREFIX/bin/countly-sync, and
 # with a SYSCONFDIR other than /etc its /etc/countly-sync/ paths are moved
 # along (`unit` prints that service). `uninstall` removes exactly these
 # files, then the countly-sync folders (doc and configuration) if that left
@@ -74,11 +75,11 @@ EOF
 # unit_rewrite < unit > unit: the service with the installed paths.
 unit_rewrite() {
     bin=$PREFIX/bin/countly-sync
-    exec_re='^\(Exec[A-Za-z]*=[-@:+!|]*\)/[^[:space:]]*/countly-sync'
+    exec_re='^\(Exec[A-Za-z]*=[-@:+!|]*\)\(/[^[:space:]]*/\)\{0,1\}countly-sync'
     if [ "$SYSCONFDIR" = /etc ]; then
-        sed -e "s#$exec_re\([[:space:]]\)#\1$bin\2#" -e "s#$exec_re\$#\1$bin#"
+        sed -e "s#$exec_re\([[:space:]]\)#\1$bin\3#" -e "s#$exec_re\$#\1$bin#"
     else
-        sed -e "s#$exec_re\([[:space:]]\)#\1$bin\2#" -e "s#$exec_re\$#\1$bin#" \
+        sed -e "s#$exec_re\([[:space:]]\)#\1$bin\3#" -e "s#$exec_re\$#\1$bin#" \
             -e "s#/etc/countly-sync/#$CONFDIR/#g"
     fi
 }
@@ -104,7 +105,7 @@ do_install() {
     trap 'rm -f "$tmp"' EXIT
     unit_rewrite <"$SRC/packaging/countly-sync.service" >"$tmp"
     if ! grep -q "^Exec[A-Za-z]*=[-@:+!|]*$PREFIX/bin/countly-sync\([[:space:]]\|\$\)" "$tmp"; then
-        echo "install.sh: packaging/countly-sync.service: no Exec*= line runs a path ending in /countly-sync" >&2
+        echo "install.sh: packaging/countly-sync.service: no Exec*= line runs countly-sync" >&2
         exit 1
     fi
     manifest | while read -r mode src target; do

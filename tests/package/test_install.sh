@@ -89,7 +89,7 @@ one_case() {
     # Apart from the Exec lines' program (and, with another SYSCONFDIR, the
     # configuration's folder) the service is the repository's.
     check_eq "$name: the rest of the service is the repository's" \
-        "$(sed -E "s#^(Exec[A-Za-z]*=[-@:+!|]*)/[^[:space:]]*/countly-sync#\1BIN#" "$ROOT/packaging/countly-sync.service")" \
+        "$(sed -E "s#^(Exec[A-Za-z]*=[-@:+!|]*)(/[^[:space:]]*/)?countly-sync#\1BIN#" "$ROOT/packaging/countly-sync.service")" \
         "$(sed -E -e "s#^(Exec[A-Za-z]*=[-@:+!|]*)$prefix/bin/countly-sync#\1BIN#" \
             -e "s#$sysconf/countly-sync/#/etc/countly-sync/#g" "$unit")"
     if [ "$sysconf" != /etc ]; then
@@ -131,18 +131,18 @@ else
     tl_fail "keep: make install" "exit non-zero"
 fi
 
-# ---- 3. the service rewrite, from either path the repository's unit may name ------------
+# ---- 3. the service rewrite, from the bare name or either path the unit may name ------------
 # A copy of the packaging sources whose unit names BIN_PATH.
 src_with() {
     local src=$TMP/src-$1
     rm -rf "$src" && mkdir -p "$src/packaging"
     cp "$ROOT"/packaging/countly-sync.* "$ROOT/packaging/configuration.json.example" "$src/packaging/"
     cp "$ROOT/README.md" "$ROOT/LICENSE" "$ROOT/THIRD_PARTY_NOTICES" "$src/"
-    sed -E -i "s#^(Exec[A-Za-z]*=[-@:+!|]*)/[^[:space:]]*/countly-sync#\1$2#" "$src/packaging/countly-sync.service"
+    sed -E -i "s#^(Exec[A-Za-z]*=[-@:+!|]*)(/[^[:space:]]*/)?countly-sync#\1$2#" "$src/packaging/countly-sync.service"
     echo "$src"
 }
-for pair in "usr-bin /usr/bin/countly-sync /usr/local" "usr-local /usr/local/bin/countly-sync /usr" \
-    "usr-local-same /usr/local/bin/countly-sync /usr/local"; do
+for pair in "bare countly-sync /usr" "usr-bin /usr/bin/countly-sync /usr/local" \
+    "usr-local /usr/local/bin/countly-sync /usr" "usr-local-same /usr/local/bin/countly-sync /usr/local"; do
     set -- $pair
     src=$(src_with "$1" "$2")
     d=$TMP/rewrite-$1
@@ -161,7 +161,7 @@ sed -E -i 's#^(Exec[A-Za-z]*=[-@:+!|]*)/usr/bin/countly-sync#\1/bin/true#' "$src
 d=$TMP/rewrite-none
 SRC=$src DESTDIR=$d BIN=$STATIC sh "$ROOT/scripts/install.sh" install >"$TMP/rewrite-none.log" 2>&1
 check_ne "a unit that runs no countly-sync path: install fails" 0 "$?"
-check_match "  ... and says why" "no Exec\*= line runs a path ending in /countly-sync" "$(cat "$TMP/rewrite-none.log")"
+check_match "  ... and says why" "no Exec\*= line runs countly-sync" "$(cat "$TMP/rewrite-none.log")"
 check_eq "  ... and installs nothing" "" "$(find "$d" ! -type d 2>/dev/null)"
 
 tl_summary
