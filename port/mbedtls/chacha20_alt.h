@@ -4,10 +4,10 @@
  *
  * mbedTLS 3.6's ChaCha20 computes one 64-byte block at a time in portable
  * C; on the gateway's receiving thread it was three quarters of the work of
- * a TLS download. chacha20_alt.c computes four blocks at once in vector
- * registers (SSE2 on x86_64, NEON on aarch64, plain C elsewhere), behind
- * the same API, so mbedTLS's ChaCha20-Poly1305 (TLS 1.2 and 1.3) uses it
- * unchanged. The algorithm is RFC 8439's; nothing else differs.
+ * a TLS download. chacha20_alt.c computes four blocks at once in SSE2
+ * registers on x86_64 (one block at a time elsewhere), behind the same API, so mbedTLS's
+ * ChaCha20-Poly1305 (TLS 1.2 and 1.3) uses it unchanged. The algorithm is RFC 8439's; nothing else
+ * differs.
  */
 #ifndef COUNTLY_SYNC_CHACHA20_ALT_H
 #define COUNTLY_SYNC_CHACHA20_ALT_H
