@@ -15,6 +15,7 @@
 # "N passed, N failed" as its last line (the totals of all parts); exits
 # non-zero when anything failed or did not run.
 set -u
+. tests/lib/counts.sh # suite_counts
 
 BUILD_DIR=${BUILD_DIR:-build}
 SAN=$BUILD_DIR/asan
@@ -113,14 +114,9 @@ for suite in $SUITES; do
     log=$BUILD_DIR/test-tmp/$(basename "$suite").log
     read -r rc secs 2>/dev/null <"$log.result" || { rc=1; secs=0; }
     cat "$log"
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
-    f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
-    p=${p:-0}
-    f=${f:-0}
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        f=1
-    fi
+    counts=$(suite_counts "$log" "$rc")
+    p=${counts% *}
+    f=${counts#* }
     add "$p" "$f" "$(basename "$suite")" "$secs"
 done
 

@@ -15,6 +15,7 @@ set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+. "$ROOT/tests/lib/counts.sh" # suite_counts
 BUILD_DIR=${BUILD_DIR:-build}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
 export BUILD_DIR
@@ -29,14 +30,9 @@ for suite in test_deps test_install test_release test_deb; do
     bash "$HERE/$suite.sh" >"$log" 2>&1
     rc=$?
     cat "$log"
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
-    f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
-    p=${p:-0}
-    f=${f:-0}
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        f=1
-    fi
+    counts=$(suite_counts "$log" "$rc")
+    p=${counts% *}
+    f=${counts#* }
     passed=$((passed + p))
     failed=$((failed + f))
     echo "== $suite: $p passed, $f failed ($(($(date +%s) - t0)) s)"

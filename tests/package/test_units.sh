@@ -150,6 +150,18 @@ rm "$SYSROOT/usr/bin/countly-sync"
 check_match "verify, no binary: names the missing command" \
     'countly-sync\.service: Command countly-sync is not executable' "$(verify)"
 
+# The service as make install writes it (scripts/install.sh unit: ExecStart
+# with the installed binary's path), for both prefixes.
+for prefix in /usr/local /usr; do
+    PREFIX=$prefix sh "$ROOT/scripts/install.sh" unit >"$UNITS/countly-sync.service"
+    cp "$BIN" "$SYSROOT$prefix/bin/countly-sync"
+    check_eq "verify, the service make install writes (PREFIX=$prefix): nothing to say" "rc=0" \
+        "$(verify)"
+    check_match "  ... its ExecStart names $prefix/bin/countly-sync" \
+        "^ExecStart=$prefix/bin/countly-sync " "$(grep '^ExecStart=' "$UNITS/countly-sync.service")"
+    rm "$SYSROOT$prefix/bin/countly-sync"
+done
+
 # ---- 3. systemd-analyze security ------------------------------------------------------------
 
 SEC=$(systemd-analyze security --offline=true --root="$SYSROOT" countly-sync.service 2>&1)
