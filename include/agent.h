@@ -112,6 +112,7 @@ struct agent {
     jstream js; /* a 200 body's: written by the relay's consumer until relay_drain */
     http_response resp;
     int record_error; /* exit code chosen by a record handler, 0 if none */
+    int gate_code;    /* exit code of a row a map gate refused (user_gate) */
     int head_only;    /* the last attempt got a 200 and the page's head, then the body was cut */
 
     /* pipeline */

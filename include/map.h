@@ -50,7 +50,8 @@ typedef enum {
     MAP_ERR_TIMESTAMP,  /* a timestamp that is neither 10 nor 13 digits */
     MAP_ERR_RANGE,      /* an integer outside the 64-bit range */
     MAP_ERR_NO_ROOM,    /* a value larger than MAP_FIELD_MAX once decoded */
-    MAP_ERR_SINK        /* the CSV sink failed; see the sink's status */
+    MAP_ERR_SINK,       /* the CSV sink failed; see the sink's status */
+    MAP_ERR_GATE        /* the caller's gate refused the row (its own reason) */
 } map_status;
 
 /* What a row needs besides its record. */
@@ -92,6 +93,21 @@ void map_init(map_mapper *mapper, map_table table, const map_context *ctx);
 
 /* Writes record as one row of the mapper's table into sink. */
 map_status map_record(map_mapper *mapper, const jstream_record *record, csv_sink *sink);
+
+/* Asked by map_record_gated once every column of the record rendered,
+ * before its row is written: 0 writes it; non-zero writes nothing and
+ * map_record_gated returns MAP_ERR_GATE. map_source_token may be used. */
+typedef int (*map_gate_fn)(void *user, const map_mapper *mapper, const jstream_record *record);
+
+/* map_record with a gate (the users stream's window check reads _id and
+ * lac from the tokens the mapper found, instead of looking them up again). */
+map_status map_record_gated(map_mapper *mapper, const jstream_record *record, csv_sink *sink,
+                            map_gate_fn gate, void *user);
+
+/* Inside a gate: the token of the value of the record's member `key`
+ * (decoded name; the last one when repeated) if key is one the table's
+ * columns come from, else -1. */
+int map_source_token(const map_mapper *mapper, const char *key);
 
 /* One line on the last error: "column byear of record _id \"abc\": \"x\"
  * is not a number". Returns the length written. */

@@ -65,6 +65,7 @@ static int sink_error(agent *a, csv_status st);
 static int sink_fail(agent *a, csv_status st);
 static int close_table(agent *a, int ok);
 static int write_row(agent *a, const jstream_record *r);
+static int write_row_gated(agent *a, const jstream_record *r, map_gate_fn gate);
 static void stream_begin(agent *a, int stream);
 static void start_mapping(agent *a, map_table table);
 static void stream_page(agent *a, int stream, unsigned long rows);
@@ -569,40 +570,55 @@ static int sync_groups(agent *a)
 
 /* ==== users: incremental, per app, page by page ======================================= */
 
-/* One user: its paging key goes to the window engine (which checks it
- * against the request), then its row to users.csv. The engine says where
- * a new lac second begins; a full page may be cut back to there. */
-static agent_record_result handle_user(agent *a, const jstream_record *r)
+/* The window check of one user, between its mapping and its row (a map
+ * gate): its paging key (lac, _id, from the tokens the mapper found) goes
+ * to the window engine, which checks it against the request and says where
+ * a new lac second begins (a full page may be cut back to there). Non-zero
+ * (a->gate_code set, a->message said) refuses the row. */
+static int user_gate(void *user, const map_mapper *m, const jstream_record *r)
 {
-    const jsmntok_t *lac = NULL;
+    agent *a = user;
     char id[WINDOW_ID_MAX + 1];
+    unsigned long replaced = 0;
     window_key key;
     window_action action = WINDOW_WRITE;
-    if (!record_string(r, "_id", id, sizeof id)) {
+    int id_token = map_source_token(m, "_id");
+    if (id_token < 0 || json_token_string(r->json, &r->tokens[id_token], id, sizeof id,
+                                          &replaced) != JSON_STRING_OK) {
         (void)snprintf(a->message, sizeof a->message,
                        "bad data from the server: a user without a string _id of at most "
                        "WINDOW_ID_MAX (%d) bytes (record %lu)",
                        WINDOW_ID_MAX, r->index);
-        return record_failed(a, AGENT_EXIT_DATA);
+        a->gate_code = AGENT_EXIT_DATA;
+        return 1;
     }
-    int has_lac = record_value(r, "lac", &lac);
+    int lac_token = map_source_token(m, "lac");
+    const jsmntok_t *lac = lac_token >= 0 ? &r->tokens[lac_token] : NULL;
     window_status ws = WINDOW_ERR_KEY;
-    if (!has_lac || lac->type == JSMN_PRIMITIVE)
-        ws = window_key_set(&key, has_lac ? r->json + lac->start : NULL,
-                            has_lac ? (size_t)(lac->end - lac->start) : 0, id, strlen(id));
+    if (lac == NULL || lac->type == JSMN_PRIMITIVE)
+        ws = window_key_set(&key, lac != NULL ? r->json + lac->start : NULL,
+                            lac != NULL ? (size_t)(lac->end - lac->start) : 0, id, strlen(id));
     if (ws == WINDOW_OK)
         ws = window_record(&a->window, &key, &action);
     if (ws != WINDOW_OK) {
         (void)snprintf(a->message, sizeof a->message,
                        "bad data from the server: user %s (record %lu, lac %.*s): %s, asked "
                        "for %s",
-                       id, r->index, has_lac ? (int)(lac->end - lac->start) : 7,
-                       has_lac ? r->json + lac->start : "missing", window_strerror(ws), a->shape);
-        return record_failed(a, AGENT_EXIT_DATA);
+                       id, r->index, lac != NULL ? (int)(lac->end - lac->start) : 7,
+                       lac != NULL ? r->json + lac->start : "missing", window_strerror(ws),
+                       a->shape);
+        a->gate_code = AGENT_EXIT_DATA;
+        return 1;
     }
     if (action == WINDOW_WRITE_MARK)
         a->mark = csv_position(&a->sink);
-    int code = write_row(a, r);
+    return 0;
+}
+
+/* One user: its row to users.csv, once user_gate let it through. */
+static agent_record_result handle_user(agent *a, const jstream_record *r)
+{
+    int code = write_row_gated(a, r, user_gate);
     return code == 0 ? AGENT_RECORD_GO_ON : record_failed(a, code);
 }
 
@@ -1013,9 +1029,18 @@ static int close_table(agent *a, int ok)
 /* Maps one record into the open table; errors become a->message. */
 static int write_row(agent *a, const jstream_record *r)
 {
-    map_status ms = map_record(&a->map, r, &a->sink);
+    return write_row_gated(a, r, NULL);
+}
+
+/* write_row with a map gate (map_record_gated) whose refusal sets
+ * a->gate_code and a->message. */
+static int write_row_gated(agent *a, const jstream_record *r, map_gate_fn gate)
+{
+    map_status ms = map_record_gated(&a->map, r, &a->sink, gate, a);
     if (ms == MAP_OK)
         return 0;
+    if (ms == MAP_ERR_GATE)
+        return a->gate_code;
     if (ms == MAP_ERR_SINK)
         return sink_error(a, a->map.sink_status);
     char what[LOG_LINE_MAX / 2];

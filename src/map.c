@@ -185,6 +185,8 @@ const char *map_strerror(map_status status)
             MAP_FIELD_MAX) " bytes) once decoded";
     case MAP_ERR_SINK:
         return "the CSV sink failed";
+    case MAP_ERR_GATE:
+        return "the row was refused by its gate";
     }
     return "unknown map status";
 }
@@ -616,14 +618,14 @@ static map_key entry_key(const map_table_def *def, size_t e)
 }
 
 /* The entry of a decoded key (hash h) in the key table, -1 when none. */
-static int key_entry(const map_view *v, const map_value *key, uint32_t h)
+static int key_entry(const map_mapper *m, const map_table_def *def, const map_value *key,
+                     uint32_t h)
 {
-    const map_mapper *m = v->m;
     for (size_t i = key_slot(h); m->key_entry[i] != 0; i = (i + 1) & (MAP_KEY_SLOTS - 1)) {
         if (m->key_hash[i] != h)
             continue;
         size_t e = (size_t)m->key_entry[i] - 1;
-        map_key name = entry_key(v->def, e);
+        map_key name = entry_key(def, e);
         if (key_is(key, name.text, name.len))
             return (int)e;
     }
@@ -731,7 +733,7 @@ static map_status scan_key(map_view *v, int t)
     if (!string_plain(v, t) && !key_decode(v, t, 0, &key))
         return MAP_ERR_NO_ROOM;
     uint32_t h = key_hash(key.text, key.len);
-    int e = key_entry(v, &key, h);
+    int e = key_entry(v->m, v->def, &key, h);
     size_t count = v->def->count;
     if (e >= 0 && (size_t)e < count) {
         v->m->column_token[e] = t + 1; /* sources are never fallbacks or secrets */
@@ -1185,6 +1187,12 @@ static map_status write_row(map_view *v, csv_sink *sink)
 
 map_status map_record(map_mapper *mapper, const jstream_record *record, csv_sink *sink)
 {
+    return map_record_gated(mapper, record, sink, NULL, NULL);
+}
+
+map_status map_record_gated(map_mapper *mapper, const jstream_record *record, csv_sink *sink,
+                            map_gate_fn gate, void *user)
+{
     uint32_t metadata_sig[JSTREAM_TOKENS_MAX / 2];
     map_view v = {.m = mapper,
                   .metadata_sig = metadata_sig,
@@ -1202,11 +1210,21 @@ map_status map_record(map_mapper *mapper, const jstream_record *record, csv_sink
     if (status != MAP_OK)
         return record_error(&v, status, NULL);
     status = check_row(&v);
+    if (status == MAP_OK && gate != NULL && gate(user, mapper, record) != 0)
+        status = MAP_ERR_GATE;
     if (status == MAP_OK)
         status = write_row(&v, sink);
     if (status == MAP_OK)
         mapper->replaced += v.replaced;
     return status;
+}
+
+int map_source_token(const map_mapper *mapper, const char *key)
+{
+    const map_table_def *def = table_def(mapper->table);
+    map_value name = {key, strlen(key), 0, 0};
+    int e = key_entry(mapper, def, &name, key_hash(name.text, name.len));
+    return e >= 0 && (size_t)e < def->count ? mapper->column_token[e] : -1;
 }
 
 size_t map_describe(const map_mapper *mapper, map_status status, char *out, size_t cap)

@@ -885,12 +885,97 @@ static void description_cuts_long_ids_and_values(void **state)
                  "column byear of a record without a string _id (users): \"x\" is not a number");
 }
 
+/* ---- gates --------------------------------------------------------------------------- */
+
+/* What a test gate saw, and what it answers. */
+typedef struct {
+    int calls;
+    int refuse;
+    char id[32];  /* the text of map_source_token(m, "_id"), "" if -1 */
+    char lac[32]; /* the same for "lac" */
+    int uid;      /* map_source_token(m, "uid"): a metadata key, never a source */
+    int rows_before;
+    const csv_sink *sink;
+} gate_seen;
+
+static void token_text_into(const jstream_record *r, int t, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (t >= 0)
+        snprintf(out, cap, "%.*s", r->tokens[t].end - r->tokens[t].start,
+                 r->json + r->tokens[t].start);
+}
+
+static int test_gate(void *user, const map_mapper *m, const jstream_record *r)
+{
+    gate_seen *g = user;
+    g->calls++;
+    token_text_into(r, map_source_token(m, "_id"), g->id, sizeof g->id);
+    token_text_into(r, map_source_token(m, "lac"), g->lac, sizeof g->lac);
+    g->uid = map_source_token(m, "uid");
+    g->rows_before = (int)g->sink->rows;
+    return g->refuse;
+}
+
+static map_status map_json_gated(fixture *f, const char *json, gate_seen *g)
+{
+    jsmn_parser parser;
+    jsmn_init(&parser);
+    int n = jsmn_parse(&parser, json, strlen(json), f->tokens, JSTREAM_TOKENS_MAX);
+    assert_true(n > 0);
+    jstream_record record = {json, strlen(json), f->tokens, n, 0, NULL, 0};
+    g->sink = &f->sink;
+    return map_record_gated(&f->mapper, &record, &f->sink, test_gate, g);
+}
+
+/* The gate runs after every column rendered and before the row is written;
+ * it finds the sources' tokens (the last of repeated keys, escaped names
+ * decoded) and nothing for keys no column comes from. */
+static void a_gate_sees_the_sources_before_the_row(void **state)
+{
+    fixture *f = *state;
+    gate_seen g = {0};
+    start(f, MAP_TABLE_USERS);
+    assert_int_equal(map_json_gated(f, "{\"_id\":\"u1\",\"lac\":1714126105,\"uid\":\"7\"}", &g),
+                     MAP_OK);
+    assert_int_equal(g.calls, 1);
+    assert_string_equal(g.id, "u1");
+    assert_string_equal(g.lac, "1714126105");
+    assert_int_equal(g.uid, -1);
+    assert_int_equal(g.rows_before, 0); /* not written yet when asked */
+    assert_int_equal(f->sink.rows, 1);
+    assert_int_equal(
+        map_json_gated(f, "{\"lac\":1000000000,\"_id\":\"a\",\"\\u006cac\":1714126122,\"_id\":\"b\"}", &g), MAP_OK);
+    assert_string_equal(g.id, "b");
+    assert_string_equal(g.lac, "1714126122");
+    assert_int_equal(map_json_gated(f, "{\"name\":\"x\"}", &g), MAP_OK);
+    assert_string_equal(g.id, "");
+    assert_string_equal(g.lac, "");
+    assert_int_equal(f->sink.rows, 3);
+    (void)finish(f);
+}
+
+/* A refusal writes nothing; a record that does not render never reaches the gate. */
+static void a_gate_refusal_writes_nothing(void **state)
+{
+    fixture *f = *state;
+    gate_seen g = {0};
+    start(f, MAP_TABLE_USERS);
+    g.refuse = 1;
+    assert_int_equal(map_json_gated(f, "{\"_id\":\"u1\",\"lac\":1714126105}", &g), MAP_ERR_GATE);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(map_json_gated(f, "{\"_id\":\"u2\",\"byear\":\"x\"}", &g), MAP_ERR_TYPE);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(f->sink.rows, 0);
+    assert_string_equal(finish(f), "");
+}
+
 static void status_words_exist(void **state)
 {
     (void)state;
     assert_string_equal(map_strerror(MAP_OK), "ok");
     assert_non_null(strstr(map_strerror(MAP_ERR_NO_ROOM), "MAP_FIELD_MAX"));
-    for (int s = MAP_ERR_NOT_OBJECT; s <= MAP_ERR_SINK; s++)
+    for (int s = MAP_ERR_NOT_OBJECT; s <= MAP_ERR_GATE; s++)
         assert_true(strlen(map_strerror((map_status)s)) > 5);
 }
 
@@ -939,6 +1024,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(processed_at_follows_the_context, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_record_leaves_no_half_row, setup, teardown),
         cmocka_unit_test_setup_teardown(description_cuts_long_ids_and_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_gate_sees_the_sources_before_the_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_gate_refusal_writes_nothing, setup, teardown),
         cmocka_unit_test(status_words_exist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
