@@ -57,9 +57,13 @@ typedef struct {
     int line_overflow;
     int cert_overflow;
     size_t line_len;
-    size_t b64_len;
     char line[TLS_PEM_LINE_MAX + 1];
-    unsigned char b64[TLS_CA_DER_MAX / 3 * 4 + 4];
+    /* the certificate, decoded line by line: whole base64 quanta go to der,
+     * a line's last 1-3 characters wait in carry for the next line */
+    int b64_ended; /* a quantum with '=' padding was decoded: nothing may follow */
+    size_t carry_len;
+    char carry[4];
+    size_t der_len;
     unsigned char der[TLS_CA_DER_MAX];
     uint8_t read_buf[TLS_CA_READ_CHUNK];
     char entry_path[TLS_PATH_MAX];

@@ -53,12 +53,38 @@ static void keep_candidate(ca_scan *scan, const unsigned char *der, size_t len)
         scan->failed = 1;
 }
 
-/* Decodes the collected base64 text and checks the certificate's subject. */
+/* Decodes one line of a certificate's base64 text onto store->der: the
+ * whole quanta of the carried characters and the line, the rest carried to
+ * the next line. Padding ends the text; anything after it, bad base64 or a
+ * certificate over TLS_CA_DER_MAX marks it cert_overflow (skipped). */
+static void add_base64(tls_ca_store *store, const char *text, size_t len)
+{
+    char chunk[sizeof store->carry + TLS_PEM_LINE_MAX];
+    size_t n = store->carry_len;
+    memcpy(chunk, store->carry, n);
+    memcpy(chunk + n, text, len);
+    n += len;
+    size_t whole = n - n % 4;
+    size_t out = 0;
+    if (whole > 0 &&
+        (store->b64_ended ||
+         mbedtls_base64_decode(store->der + store->der_len, sizeof store->der - store->der_len,
+                               &out, (const unsigned char *)chunk, whole) != 0)) {
+        store->cert_overflow = 1;
+        return;
+    }
+    store->der_len += out;
+    store->b64_ended |= whole > 0 && chunk[whole - 1] == '=';
+    store->carry_len = n - whole;
+    memcpy(store->carry, chunk + whole, store->carry_len);
+}
+
+/* Checks the decoded certificate's subject (a text that ended between
+ * quanta is not base64). */
 static void finish_cert(tls_ca_store *store, ca_scan *scan)
 {
-    size_t der_len = 0;
-    if (store->cert_overflow || mbedtls_base64_decode(store->der, sizeof store->der, &der_len,
-                                                      store->b64, store->b64_len) != 0) {
+    size_t der_len = store->der_len;
+    if (store->cert_overflow || store->carry_len != 0) {
         store->certs_skipped++;
         return;
     }
@@ -90,7 +116,9 @@ static void scan_line(tls_ca_store *store, ca_scan *scan)
         if (len == sizeof PEM_BEGIN - 1 && memcmp(line, PEM_BEGIN, len) == 0) {
             store->in_cert = 1;
             store->cert_overflow = 0;
-            store->b64_len = 0;
+            store->b64_ended = 0;
+            store->carry_len = 0;
+            store->der_len = 0;
         }
         return;
     }
@@ -99,12 +127,8 @@ static void scan_line(tls_ca_store *store, ca_scan *scan)
         finish_cert(store, scan);
         return;
     }
-    if (store->b64_len + len > sizeof store->b64) {
-        store->cert_overflow = 1;
-        return;
-    }
-    memcpy(store->b64 + store->b64_len, line, len);
-    store->b64_len += len;
+    if (!store->cert_overflow)
+        add_base64(store, line, len);
 }
 
 /* Feeds raw file bytes to the line splitter. */

@@ -546,6 +546,44 @@ static void accepts_lines_of_exactly_the_line_limit(void **state)
     assert_int_equal(store.certs_skipped, 0);
 }
 
+/* The base64 is decoded line by line, whole quanta at a time: any width
+ * from 1 to the line limit, most not a multiple of 4, gives the same
+ * certificate. */
+static void accepts_base64_wrapped_at_any_width(void **state)
+{
+    (void)state;
+    for (size_t width = 1; width <= TLS_PEM_LINE_MAX; width++) {
+        text_buf t = {0};
+        put_fixture(&t, "ca-a.pem", width, "\n");
+        put_fixture(&t, "ca-b.pem", width == 1 ? 5 : width - 1, "\r\n");
+        assert_finds_ca_b(write_bundle("widths.pem", &t));
+        assert_int_equal(store.certs_seen, 2);
+        assert_int_equal(store.certs_skipped, 0);
+    }
+}
+
+/* Text after '=' padding, or a text that ends between quanta, is not
+ * base64: that certificate is skipped, the next one still found. */
+static void skips_certificate_with_broken_base64(void **state)
+{
+    (void)state;
+    char *pem = fixture("ca-a.pem");
+    char b64[8192];
+    size_t len = pem_base64(pem, b64, sizeof b64);
+    free(pem);
+    static const char *const tails[] = {"AA==AAAA", "A", "AAA=AAA="};
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        char broken[8300];
+        snprintf(broken, sizeof broken, "%.*s%s", (int)len, b64, tails[i]);
+        text_buf t = {0};
+        put_block(&t, broken, 4, "\n", "CERTIFICATE"); /* a quantum a line */
+        put_fixture(&t, "ca-b.pem", 64, "\n");
+        assert_finds_ca_b(write_bundle("broken-b64.pem", &t));
+        assert_int_equal(store.certs_seen, 1);
+        assert_int_equal(store.certs_skipped, 1);
+    }
+}
+
 static void skips_certificate_with_overlong_line(void **state)
 {
     (void)state;
@@ -942,6 +980,8 @@ int main(void)
         cmocka_unit_test(ignores_junk_text_between_blocks),
         cmocka_unit_test(ignores_trusted_certificate_blocks),
         cmocka_unit_test(accepts_lines_of_exactly_the_line_limit),
+        cmocka_unit_test(accepts_base64_wrapped_at_any_width),
+        cmocka_unit_test(skips_certificate_with_broken_base64),
         cmocka_unit_test(skips_certificate_with_overlong_line),
         cmocka_unit_test(ignores_overlong_line_outside_certificates),
         cmocka_unit_test(skips_certificate_larger_than_der_max),
