@@ -272,9 +272,11 @@ PROFILE_SMALL ?= -DTLS_ARENA_SIZE=24576 -DMBEDTLS_SSL_IN_CONTENT_LEN=4096 \
                  -DHTTP_REQUEST_MAX=1024 -DHTTP_HEADER_LINE_MAX=512 \
                  -DTLS_CA_DER_MAX=2048 -DTLS_PATH_MAX=256 -DHTTP_GZIP=0 \
                  -DRELAY_THREADS=0 -DRELAY_RING_SIZE=16 -DRELAY_PIECE=16 \
-                 -DLOG_JSON_LINE_MAX=1024 -DREPORT_FILES_MAX=4 -DREPORT_PATH_MAX=64 \
+                 -DLOG_JSON_LINE_MAX=768 -DREPORT_FILES_MAX=4 -DREPORT_PATH_MAX=64 \
                  -DCONFIG_URL_MAX=256 \
-                 -DPROXY_CREDENTIAL_MAX=64 -DPROXY_REPLY_MAX=512
+                 -DPROXY_CREDENTIAL_MAX=64 -DPROXY_REPLY_MAX=256 -DTLS_CA_READ_CHUNK=256 \
+                 -DHTTP_DETAIL_MAX=512 -DLOG_LINE_MAX=768 \
+                 -DCONFIG_DETAIL_MAX=384
 #   STACK=1  -fstack-usage -fcallgraph-info=su (.su and .ci files next to
 #            every object, mbedTLS's included) for scripts/footprint.sh
 SIZE ?=

@@ -105,10 +105,12 @@ struct agent {
     uint64_t retry_wait_ms; /* spent waiting between retries this run */
 
     /* one request */
-    char target[HTTP_REQUEST_MAX];       /* path + query, with the API key */
-    char target_shown[HTTP_REQUEST_MAX]; /* the same without the API key */
-    char filter[WINDOW_FILTER_MAX];      /* users: the page's filter, as sent */
-    char shape[WINDOW_FILTER_MAX + 64];  /* users: filter, sort and limit, for messages */
+    char target[HTTP_REQUEST_MAX];  /* path + query, with the API key at the end */
+    size_t shown_len;               /* the target's bytes before the API key */
+    char filter[WINDOW_FILTER_MAX]; /* users: the page's filter, as sent */
+    const char *shape_sort;         /* users: the page's sort (with filter and limit, for
+                                     * messages, request_shown); NULL for other requests */
+    unsigned shape_limit;
     jstream js; /* a 200 body's: written by the relay's consumer until relay_drain */
     http_response resp;
     int record_error; /* exit code chosen by a record handler, 0 if none */

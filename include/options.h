@@ -401,6 +401,10 @@
 #define WINDOW_FILTER_MAX (96 + 6 * WINDOW_ID_MAX)
 #endif
 
+/* A request as messages show it: a users page's filter, sort and limit,
+ * or another request's target without the key (on the stack, when said). */
+#define AGENT_SHOWN_MAX (WINDOW_FILTER_MAX + 64)
+
 /* A long window is read in sub-ranges of lac of about this many pages:
  * dbviewer counts every request's filter, so a sub-range bounds that count
  * (index keys walked per page, about half of this many pages on average). */

@@ -65,6 +65,7 @@ static int sink_error(agent *a, csv_status st);
 static int sink_fail(agent *a, csv_status st);
 static int close_table(agent *a, int ok);
 static int write_row(agent *a, const jstream_record *r);
+static const char *request_shown(const agent *a, char *out, size_t cap);
 static int write_row_gated(agent *a, const jstream_record *r, map_gate_fn gate);
 static void stream_begin(agent *a, int stream);
 static void start_mapping(agent *a, map_table table);
@@ -601,12 +602,13 @@ static int user_gate(void *user, const map_mapper *m, const jstream_record *r)
     if (ws == WINDOW_OK)
         ws = window_record(&a->window, &key, &action);
     if (ws != WINDOW_OK) {
+        char shown[AGENT_SHOWN_MAX];
         (void)snprintf(a->message, sizeof a->message,
                        "bad data from the server: user %s (record %lu, lac %.*s): %s, asked "
                        "for %s",
                        id, r->index, lac != NULL ? (int)(lac->end - lac->start) : 7,
                        lac != NULL ? r->json + lac->start : "missing", window_strerror(ws),
-                       a->shape);
+                       request_shown(a, shown, sizeof shown));
         a->gate_code = AGENT_EXIT_DATA;
         return 1;
     }
@@ -636,8 +638,8 @@ static int users_page_target(agent *a)
     (void)snprintf(collection, sizeof collection, "app_users%s", run->app_id);
     (void)snprintf(limit_text, sizeof limit_text, "%u", limit);
     target_begin(a, "/o/db");
-    (void)snprintf(a->shape, sizeof a->shape, "filter %s, sort %s, limit %u", a->filter, sort,
-                   limit);
+    a->shape_sort = sort;
+    a->shape_limit = limit;
     if (target_add(a, "db", "countly") || target_add(a, "collection", collection) ||
         target_add(a, "filter", a->filter) || target_add(a, "sort", sort) ||
         target_add(a, "limit", limit_text))
@@ -1214,8 +1216,9 @@ static int wait_before_retry(agent *a, unsigned attempt)
         wait = (uint64_t)a->resp.retry_after * 1000u; /* the server knows best */
     if (a->retry_wait_ms + wait > AGENT_RETRY_BUDGET_MS)
         return 0;
-    log_warn(&a->log, "%s: retry %u/%u in %.1f s: %s (GET %s)", a->where, attempt + 1,
-             a->cfg.retry_attempts, (double)wait / 1000.0, a->message, a->target_shown);
+    log_warn(&a->log, "%s: retry %u/%u in %.1f s: %s (GET %.*s)", a->where, attempt + 1,
+             a->cfg.retry_attempts, (double)wait / 1000.0, a->message, (int)a->shown_len,
+             a->target);
     a->retry_wait_ms += wait;
     port_sleep_ms((uint32_t)wait);
     return 1;
@@ -1238,13 +1241,26 @@ static int give_up_code(const agent *a, fetch_result r)
  * (the same query fails the same way later): 69, not 75. */
 static fetch_result query_failed(agent *a, unsigned attempts)
 {
+    char shown[AGENT_SHOWN_MAX];
     return fetch_fatal(fail(a, AGENT_EXIT_UNAVAILABLE,
                             "%s could not answer the query (%s): it sent the page's head (total "
                             "%lld), then closed the connection, %u time%s. Likely a MongoDB "
                             "query error such as the sort memory limit: look for it in the "
                             "Countly server's log, or try a smaller max_records_per_page",
-                            a->cfg.server.host, a->shape[0] ? a->shape : a->target_shown,
+                            a->cfg.server.host, request_shown(a, shown, sizeof shown),
                             (long long)a->js.total, attempts, attempts == 1 ? "" : "s"));
+}
+
+/* The request for messages: a users page by its filter, sort and limit,
+ * any other by its target without the API key. Returns out. */
+static const char *request_shown(const agent *a, char *out, size_t cap)
+{
+    if (a->shape_sort != NULL)
+        (void)snprintf(out, cap, "filter %s, sort %s, limit %u", a->filter, a->shape_sort,
+                       a->shape_limit);
+    else
+        (void)snprintf(out, cap, "%.*s", (int)a->shown_len, a->target);
+    return out;
 }
 
 /* GETs the target built with target_begin/target_add, retrying what can
@@ -1258,7 +1274,7 @@ static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn h
     a->handler = handler;
     if (a->sink_open)
         a->page_start = csv_boundary(&a->sink);
-    log_debug(&a->log, "GET %s", a->target_shown);
+    log_debug(&a->log, "GET %.*s", (int)a->shown_len, a->target);
     for (unsigned attempt = 0;; attempt++) {
         r = attempt_once(a, envelope);
         if (r.outcome != FETCH_RETRY)
@@ -1272,8 +1288,8 @@ static fetch_result fetch(agent *a, jstream_envelope envelope, agent_record_fn h
             if (a->head_only)
                 return query_failed(a, attempt + 1);
             return fetch_fatal(fail(a, give_up_code(a, r),
-                                    "%s (GET %s; gave up after %u attempt%s)", a->message,
-                                    a->target_shown, attempt + 1, attempt ? "s" : ""));
+                                    "%s (GET %.*s; gave up after %u attempt%s)", a->message,
+                                    (int)a->shown_len, a->target, attempt + 1, attempt ? "s" : ""));
         }
         if (interrupted() != 0) /* the wait ended early */
             return fetch_fatal(interrupted());
@@ -1285,33 +1301,36 @@ static int unexpected_status(agent *a)
 {
     int code = a->resp.status_code;
     return fail(a, (code == 401 || code == 403) ? AGENT_EXIT_AUTH : AGENT_EXIT_DATA,
-                "%s answered HTTP %d%s%s (GET %s)", a->cfg.server.host, code,
+                "%s answered HTTP %d%s%s (GET %.*s)", a->cfg.server.host, code,
                 a->js.has_message ? ": " : "", a->js.has_message ? a->js.message : "",
-                a->target_shown);
+                (int)a->shown_len, a->target);
 }
 
 /* ==== requests ================================================================ */
 
-/* Starts a request target: path, and the same without any secret. */
+/* Starts a request target: its path. What may be shown of the target is
+ * its first shown_len bytes: all of it but the API key, added last. */
 static void target_begin(agent *a, const char *path)
 {
-    a->shape[0] = '\0';
-    (void)snprintf(a->target_shown, sizeof a->target_shown, "%s", path);
+    a->shape_sort = NULL;
+    (void)snprintf(a->target, sizeof a->target, "%s", path);
+    a->shown_len = strlen(a->target);
 }
 
 /* Adds one query parameter (value percent-encoded). */
 static int target_add(agent *a, const char *key, const char *value)
 {
-    if (url_append_query(a->target_shown, sizeof a->target_shown, key, value) != URL_OK)
+    if (url_append_query(a->target, sizeof a->target, key, value) != URL_OK)
         return fail(a, AGENT_EXIT_CONFIG, "request longer than HTTP_REQUEST_MAX (%d bytes)",
                     HTTP_REQUEST_MAX);
+    a->shown_len = strlen(a->target);
     return 0;
 }
 
 /* The real target: the shown one plus the API key, which is never shown. */
 static int target_finish(agent *a)
 {
-    (void)snprintf(a->target, sizeof a->target, "%s", a->target_shown);
+    a->target[a->shown_len] = '\0'; /* a key added by an earlier finish goes */
     if (url_append_query(a->target, sizeof a->target, "api_key", a->cfg.api_key) != URL_OK)
         return fail(a, AGENT_EXIT_CONFIG, "request longer than HTTP_REQUEST_MAX (%d bytes)",
                     HTTP_REQUEST_MAX);

@@ -47,9 +47,7 @@ int main(void)
 #endif
     SHOW("agent.visible", MEMBER(agent, visible));
     SHOW("agent.target", MEMBER(agent, target));
-    SHOW("agent.target_shown", MEMBER(agent, target_shown));
     SHOW("agent.filter", MEMBER(agent, filter));
-    SHOW("agent.shape", MEMBER(agent, shape));
     SHOW("agent.message", MEMBER(agent, message));
     SHOW("agent.path", MEMBER(agent, path));
     SHOW("agent.where", MEMBER(agent, where));

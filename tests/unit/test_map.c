@@ -945,7 +945,9 @@ static void a_gate_sees_the_sources_before_the_row(void **state)
     assert_int_equal(g.rows_before, 0); /* not written yet when asked */
     assert_int_equal(f->sink.rows, 1);
     assert_int_equal(
-        map_json_gated(f, "{\"lac\":1000000000,\"_id\":\"a\",\"\\u006cac\":1714126122,\"_id\":\"b\"}", &g), MAP_OK);
+        map_json_gated(
+            f, "{\"lac\":1000000000,\"_id\":\"a\",\"\\u006cac\":1714126122,\"_id\":\"b\"}", &g),
+        MAP_OK);
     assert_string_equal(g.id, "b");
     assert_string_equal(g.lac, "1714126122");
     assert_int_equal(map_json_gated(f, "{\"name\":\"x\"}", &g), MAP_OK);
