@@ -68,8 +68,9 @@ MBEDTLS_LIBS := $(MBEDTLS_DIR)/library/libmbedtls.a $(MBEDTLS_DIR)/library/libmb
                 $(MBEDTLS_DIR)/library/libmbedcrypto.a
 MBEDTLS_CONFIG := -DMBEDTLS_CONFIG_FILE='<countly_sync_mbedtls_config.h>'
 # The ALT primitives of port/mbedtls (chacha20_alt.c) are compiled with the
-# library's own flags and added to its libmbedcrypto.a, so every program
-# that links mbedTLS gets them (their names are in the flags stamp below).
+# library's own flags (and our warnings) and added to its libmbedcrypto.a, so
+# every program that links mbedTLS gets them (their names are in the flags
+# stamp below).
 MBEDTLS_ALT := chacha20_alt
 MBEDTLS_OPT ?= -O2
 MBEDTLS_CFLAGS ?= $(MBEDTLS_OPT)
@@ -231,7 +232,8 @@ $(MBEDTLS_STAMP): port/mbedtls/countly_sync_mbedtls_config.h scripts/fetch-mbedt
 	$(MAKE) --no-print-directory -s -C $(MBEDTLS_DIR)/library CC="$(CC)" AR="$(AR)" \
 	    CFLAGS="$(MBEDTLS_ALT_CFLAGS)" static
 	$(Q)cd $(MBEDTLS_DIR)/library && for f in $(MBEDTLS_ALT); do \
-	    $(CC) $(MBEDTLS_ALT_CFLAGS) -I../include -c $(TOP)/port/mbedtls/$$f.c -o $$f.o || exit 1; \
+	    $(CC) $(MBEDTLS_ALT_CFLAGS) $(WARNINGS) -isystem ../include \
+	        -c $(TOP)/port/mbedtls/$$f.c -o $$f.o || exit 1; \
 	done && $(AR) rs libmbedcrypto.a $(MBEDTLS_ALT:=.o)
 	@touch $@
 
