@@ -112,6 +112,17 @@ static gzout_status gzout_release(gzip_out *g)
     return held > 0 ? gzout_deflate(g, g->hold, held, Z_NO_FLUSH) : GZOUT_OK;
 }
 
+/* The start of a mark, cut or member end: no sticky error, a member
+ * started, the held text deflated. */
+static gzout_status gzout_ready(gzip_out *g)
+{
+    if (g->error != GZOUT_OK)
+        return g->error;
+    if (!g->started)
+        return GZOUT_ERR_USAGE;
+    return gzout_release(g) != GZOUT_OK ? g->error : GZOUT_OK;
+}
+
 /* Full flush: everything deflated so far is handed to write, and the data
  * after it stands alone. */
 static gzout_status gzout_flush(gzip_out *g)
@@ -191,12 +202,9 @@ gzout_status gzout_write(gzip_out *g, const uint8_t *data, size_t len)
 
 gzout_status gzout_mark(gzip_out *g, gzout_cut *cut)
 {
-    if (g->error != GZOUT_OK)
-        return g->error;
-    if (!g->started)
-        return GZOUT_ERR_USAGE;
-    if (gzout_release(g) != GZOUT_OK)
-        return g->error;
+    gzout_status st = gzout_ready(g);
+    if (st != GZOUT_OK)
+        return st;
     g->holding = 1;
     g->hold_text = g->text;
     g->has_spilled = 0;
@@ -210,11 +218,10 @@ gzout_status gzout_mark(gzip_out *g, gzout_cut *cut)
 
 gzout_status gzout_cut_here(gzip_out *g, gzout_cut *cut)
 {
-    if (g->error != GZOUT_OK)
-        return g->error;
-    if (!g->started)
-        return GZOUT_ERR_USAGE;
-    if (gzout_release(g) != GZOUT_OK || gzout_flush(g) != GZOUT_OK)
+    gzout_status st = gzout_ready(g);
+    if (st != GZOUT_OK)
+        return st;
+    if (gzout_flush(g) != GZOUT_OK)
         return g->error;
     *cut = gzout_here(g, g->text);
     return GZOUT_OK;
@@ -222,12 +229,9 @@ gzout_status gzout_cut_here(gzip_out *g, gzout_cut *cut)
 
 gzout_status gzout_end_member(gzip_out *g)
 {
-    if (g->error != GZOUT_OK)
-        return g->error;
-    if (!g->started)
-        return GZOUT_ERR_USAGE;
-    if (gzout_release(g) != GZOUT_OK)
-        return g->error;
+    gzout_status st = gzout_ready(g);
+    if (st != GZOUT_OK)
+        return st;
     g->has_spilled = 0;
     if (g->member) {
         uint8_t trailer[8];

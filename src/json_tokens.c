@@ -68,15 +68,6 @@ void json_token_show(const char *json, const jsmntok_t *t, size_t max, char *out
     (void)snprintf(out, cap, "%s%.*s%s%s", quote, (int)show, text, more, quote);
 }
 
-/* memcmp(a, b, n) == 0 for the few bytes of a key, without a call. */
-static int same_bytes(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
-}
-
 int json_token_find(const char *json, const jsmntok_t *tokens, int count, const char *key)
 {
     size_t klen = strlen(key);
@@ -89,7 +80,7 @@ int json_token_find(const char *json, const jsmntok_t *tokens, int count, const 
     while (i + 1 < count) {
         const jsmntok_t *k = &tokens[i];
         if (k->type == JSMN_STRING && (size_t)(k->end - k->start) == klen &&
-            same_bytes(json + k->start, key, klen))
+            memcmp(json + k->start, key, klen) == 0)
             found = i + 1; /* last wins */
         int end = tokens[i + 1].end;
         for (i += 2; i < count && tokens[i].start < end; i++)

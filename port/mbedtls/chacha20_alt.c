@@ -32,11 +32,8 @@
 #endif
 #endif
 #if defined(CHACHA_VECTORS)
-#define CHACHA_LANES 4
-typedef uint32_t chacha_vec __attribute__((vector_size(16)));
+typedef uint32_t chacha_vec __attribute__((vector_size(16))); /* a word of four blocks */
 typedef uint16_t chacha_halves __attribute__((vector_size(16)));
-#else
-#define CHACHA_LANES 1
 #endif
 
 static uint32_t load32_le(const uint8_t *p)
@@ -111,7 +108,7 @@ static void xor_block_scalar(uint32_t state[16], const uint8_t *in, uint8_t *out
     mbedtls_platform_zeroize(x, sizeof x);
 }
 
-#if CHACHA_LANES == 4
+#if defined(CHACHA_VECTORS)
 
 static inline chacha_vec rotl_vec(chacha_vec v, int n)
 {
@@ -193,7 +190,7 @@ static void xor_blocks_vec(uint32_t state[16], const uint8_t *in, uint8_t *out)
     state[CHACHA_COUNTER] += 4;
 }
 
-#endif /* CHACHA_LANES == 4 */
+#endif /* CHACHA_VECTORS */
 
 void mbedtls_chacha20_init(mbedtls_chacha20_context *ctx)
 {
@@ -239,7 +236,7 @@ int mbedtls_chacha20_update(mbedtls_chacha20_context *ctx, size_t size, const un
         output[done] = (unsigned char)(input[done] ^ ctx->keystream[ctx->keystream_used++]);
         done++;
     }
-#if CHACHA_LANES == 4
+#if defined(CHACHA_VECTORS)
     for (; size - done >= 4 * CHACHA_BLOCK; done += 4 * CHACHA_BLOCK)
         xor_blocks_vec(ctx->state, input + done, output + done);
 #endif
