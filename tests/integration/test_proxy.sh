@@ -4,13 +4,18 @@
 # system's bundles), against the simulator and connect_proxy.py.
 #
 # A loopback server never goes through a proxy, so the proxied cases reach
-# the simulator (on 127.0.0.1) by a made-up name, countly.test: countly-sync
-# runs in a private mount namespace (unshare -m, root) whose /etc/hosts is a
-# bind-mounted file mapping countly.test to 127.0.0.1. Only the configured
-# host name decides "loopback" (port_host_is_loopback), so countly.test is
-# not loopback even though its address is. The simulator's certificate is
+# the simulator (on 127.0.0.1) by a made-up name, countly.test, that only the
+# proxy resolves (--resolve): countly-sync runs where countly.test does not
+# resolve at all, which also shows it never looks up a proxied server's name
+# itself (gateways behind a proxy often have no DNS). Only the configured host
+# name decides "loopback" (port_host_is_loopback), so countly.test is not
+# loopback even though its address is. The simulator's certificate is
 # re-issued by the test CA for countly.test (and localhost, for the helpers).
-# The proxy resolves countly.test itself (--resolve): it runs outside.
+# The direct cases (NO_PROXY, proxy "") run in a private mount namespace
+# (unshare -m as root, unshare -rm otherwise) whose /etc/hosts is a
+# bind-mounted file mapping countly.test to 127.0.0.1, and sync exactly.
+# Where no namespace can be made, they still run: "direct" is then shown by
+# the proxy seeing nothing and the run failing to resolve countly.test itself.
 #
 #  1. through HTTPS_PROXY: exact rows, the proxy logged CONNECT countly.test:PORT
 #  2. `proxy` with Basic credentials (percent-escaped password): exact rows
@@ -66,16 +71,48 @@ openssl req -new -key "$PKI/server-ec.key" -subj "/CN=countly.test" -out "$TMP/n
 
 HOSTS=$TMP/hosts
 printf '127.0.0.1 localhost countly.test\n::1 localhost\n' >"$HOSTS"
-NS_OK=0
-if [ "$(id -u)" = 0 ] && unshare -m sh -c 'mount --bind "$0" /etc/hosts && getent hosts countly.test' \
-    "$HOSTS" >/dev/null 2>&1; then
-    NS_OK=1
-else
-    echo "# no private mount namespace (needs root and unshare -m): the proxied cases are skipped"
+# NS: the command that makes a private mount namespace here, if any
+# (PROXY_TEST_NO_NS=1 pretends there is none, to exercise that path).
+NS=()
+if [ "${PROXY_TEST_NO_NS:-0}" != 1 ]; then
+    if [ "$(id -u)" = 0 ]; then NS=(unshare -m); else NS=(unshare -r -m); fi
+    "${NS[@]}" sh -c 'mount --bind "$0" /etc/hosts && getent hosts countly.test' \
+        "$HOSTS" >/dev/null 2>&1 || NS=()
 fi
-# in_ns: countly-sync (run_cs) sees countly.test.
-in_ns() { CS_PREFIX=(unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$HOSTS"); }
+if [ ${#NS[@]} = 0 ]; then
+    echo "# no private mount namespace here: the direct cases check the proxy saw nothing" \
+        "and countly.test did not resolve; 'no bundle anywhere' cannot be set up"
+fi
+setup_check() { # countly.test must not resolve outside the namespace
+    if getent hosts countly.test >/dev/null 2>&1; then
+        tl_fail "setup: countly.test must not resolve on this machine" "$(getent hosts countly.test)"
+        tl_summary
+        exit 1
+    fi
+}
+setup_check
+# in_ns: countly-sync (run_cs) sees countly.test (when a namespace can be made).
+in_ns() {
+    CS_PREFIX=()
+    [ ${#NS[@]} = 0 ] ||
+        CS_PREFIX=("${NS[@]}" sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$HOSTS")
+}
 direct() { CS_PREFIX=(); }
+# direct_run NAME WHAT: NAME's run went straight to countly.test, not through
+# the proxy "open": exact rows in a namespace, else a failed lookup of
+# countly.test by countly-sync itself; never a line in the proxy's log.
+direct_run() {
+    local name=$1 what=$2
+    if [ ${#NS[@]} != 0 ]; then
+        check_eq "$what: exit 0" 0 "$RC"
+        exact_run "$name" named
+    else
+        check_eq "$what: exit 69 (countly.test resolves nowhere here)" 69 "$RC"
+        check_match "$what: countly-sync looked countly.test up itself" \
+            "countly.test.*host name did not resolve" "$ERR"
+    fi
+    check_eq "$what: direct (the proxy saw nothing)" 0 "$(log_lines open)"
+}
 
 sim_launch s --seed 7 --apps 2 --users-per-app 300
 sim_wait s
@@ -132,112 +169,111 @@ set_empty() {
 
 log_lines() { grep -c . "$TMP/$1.log"; }
 
-if [ $NS_OK = 1 ]; then
-    in_ns
+direct # the proxied cases: countly.test resolves only in the proxy
 
-    # ---- 1. HTTPS_PROXY -------------------------------------------------------------------
-    pconf env countly.test
-    HTTPS_PROXY="http://127.0.0.1:${PORT[open]}" run_cs env "$ADMIN" -v -c "$TMP/env.json" sync
-    check_eq "HTTPS_PROXY: exit 0" 0 "$RC"
-    exact_run env named
-    check_match "HTTPS_PROXY: the proxy tunnelled to countly.test" \
-        "^CONNECT countly.test:${PORT[s]} ok$" "$(head -n 1 "$TMP/open.log")"
-    check_eq "HTTPS_PROXY: every CONNECT was for countly.test" 0 \
-        "$(grep -vc "^CONNECT countly.test:${PORT[s]} ok$" "$TMP/open.log")"
-    check_match "HTTPS_PROXY: -v names the proxy and where it came from" \
-        "debug: through the proxy http://127.0.0.1:${PORT[open]} \\(from HTTPS_PROXY\\)" "$ERR"
-    check_match "HTTPS_PROXY: the server's certificate was checked (TLS inside the tunnel)" \
-        "debug: TLS: TLSv1" "$ERR"
+# ---- 1. HTTPS_PROXY -------------------------------------------------------------------
+pconf env countly.test
+HTTPS_PROXY="http://127.0.0.1:${PORT[open]}" run_cs env "$ADMIN" -v -c "$TMP/env.json" sync
+check_eq "HTTPS_PROXY: exit 0" 0 "$RC"
+exact_run env named
+check_match "HTTPS_PROXY: the proxy tunnelled to countly.test" \
+    "^CONNECT countly.test:${PORT[s]} ok$" "$(head -n 1 "$TMP/open.log")"
+check_eq "HTTPS_PROXY: every CONNECT was for countly.test" 0 \
+    "$(grep -vc "^CONNECT countly.test:${PORT[s]} ok$" "$TMP/open.log")"
+check_match "HTTPS_PROXY: -v names the proxy and where it came from" \
+    "debug: through the proxy http://127.0.0.1:${PORT[open]} \\(from HTTPS_PROXY\\)" "$ERR"
+check_match "HTTPS_PROXY: the server's certificate was checked (TLS inside the tunnel)" \
+    "debug: TLS: TLSv1" "$ERR"
 
-    # check's report names the proxy
-    : >"$TMP/open.log"
-    HTTPS_PROXY="http://127.0.0.1:${PORT[open]}" run_cs envcheck "$ADMIN" -c "$TMP/env.json" check
-    check_eq "check through HTTPS_PROXY: exit 0" 0 "$RC"
-    check_match "check: reports the proxy" "^proxy: http://127.0.0.1:${PORT[open]} \\(HTTP CONNECT\\)$" \
-        "$(grep '^proxy:' <<<"$OUT")"
+# check's report names the proxy
+: >"$TMP/open.log"
+HTTPS_PROXY="http://127.0.0.1:${PORT[open]}" run_cs envcheck "$ADMIN" -c "$TMP/env.json" check
+check_eq "check through HTTPS_PROXY: exit 0" 0 "$RC"
+check_match "check: reports the proxy" "^proxy: http://127.0.0.1:${PORT[open]} \\(HTTP CONNECT\\)$" \
+    "$(grep '^proxy:' <<<"$OUT")"
 
-    # ---- 2. the proxy key with Basic credentials ------------------------------------------
-    pconf basic countly.test "proxy=http://ops:$PASSWORD_URL@127.0.0.1:${PORT[auth]}"
-    HTTPS_PROXY="http://127.0.0.1:${PORT[open]}" run_cs basic "$ADMIN" -v -c "$TMP/basic.json" sync
-    check_eq "proxy with credentials: exit 0" 0 "$RC"
-    exact_run basic named
-    check_match "proxy with credentials: the proxy accepted them" \
-        "^CONNECT countly.test:${PORT[s]} ok$" "$(head -n 1 "$TMP/auth.log")"
-    check_match "proxy with credentials: shown as user:***" \
-        "through the proxy http://ops:\\*\\*\\*@127.0.0.1:${PORT[auth]} \\(from proxy\\)" "$ERR"
+# ---- 2. the proxy key with Basic credentials ------------------------------------------
+pconf basic countly.test "proxy=http://ops:$PASSWORD_URL@127.0.0.1:${PORT[auth]}"
+HTTPS_PROXY="http://127.0.0.1:${PORT[open]}" run_cs basic "$ADMIN" -v -c "$TMP/basic.json" sync
+check_eq "proxy with credentials: exit 0" 0 "$RC"
+exact_run basic named
+check_match "proxy with credentials: the proxy accepted them" \
+    "^CONNECT countly.test:${PORT[s]} ok$" "$(head -n 1 "$TMP/auth.log")"
+check_match "proxy with credentials: shown as user:***" \
+    "through the proxy http://ops:\\*\\*\\*@127.0.0.1:${PORT[auth]} \\(from proxy\\)" "$ERR"
 
-    # ---- 3. wrong credentials: 407 --------------------------------------------------------
-    : >"$TMP/auth.log"
-    WRONG='wr0ng-S3cret'
-    pconf wrong countly.test "proxy=http://ops:$WRONG@127.0.0.1:${PORT[auth]}" "retry_attempts=2"
-    run_cs wrong "$ADMIN" -v -c "$TMP/wrong.json" sync
-    check_eq "wrong proxy credentials: exit 69" 69 "$RC"
-    check_match "wrong proxy credentials: one clear line" \
-        "error: connecting: cannot connect to countly.test: the proxy http://ops:\\*\\*\\*@127.0.0.1:${PORT[auth]} refused the tunnel to countly.test:${PORT[s]} \\(407 Proxy Authentication Required\\): check the proxy credentials$" \
-        "$(error_line)"
-    check_eq "wrong proxy credentials: not retried (one CONNECT)" 1 \
-        "$(grep -c '^CONNECT' "$TMP/auth.log")"
-    check_match "wrong proxy credentials: the proxy saw wrong ones" "wrong credentials" \
-        "$(cat "$TMP/auth.log")"
-    run_cs wrongcheck "$ADMIN" -v -c "$TMP/wrong.json" check
-    check_eq "wrong proxy credentials, check: exit 69" 69 "$RC"
-    pconf none countly.test "proxy=http://127.0.0.1:${PORT[auth]}"
-    run_cs none "$ADMIN" -c "$TMP/none.json" sync
-    check_eq "no proxy credentials: exit 69" 69 "$RC"
-    check_match "no proxy credentials: says how to give them" \
-        "\\(407 Proxy Authentication Required\\): check the proxy credentials \\(none were given: http://user:password@host:port\\)" \
-        "$ERR"
-    # a malformed proxy: 78, the value not shown
-    pconf https countly.test "proxy=https://ops:$WRONG@127.0.0.1:${PORT[auth]}"
-    run_cs https "$ADMIN" -c "$TMP/https.json" sync
-    check_eq "https:// proxy: exit 78" 78 "$RC"
-    check_match "https:// proxy: says only http:// proxies work" \
-        "key 'proxy': only http:// proxies \\(HTTP CONNECT\\) are supported" "$ERR"
-    HTTPS_PROXY="http://ops:$WRONG@127.0.0.1" run_cs envport "$ADMIN" -c "$TMP/env.json" sync
-    check_eq "HTTPS_PROXY without a port: exit 78" 78 "$RC"
-    check_match "HTTPS_PROXY without a port: names the variable" \
-        "error: HTTPS_PROXY: the proxy's port is missing" "$ERR"
-    check_eq "the passwords are in no output (stdout, stderr, -v, check)" "" \
-        "$(grep -l -F -e "$WRONG" -e "$PASSWORD" -e "$PASSWORD_URL" "$RUNS"/*.out "$RUNS"/*.err)"
+# ---- 3. wrong credentials: 407 --------------------------------------------------------
+: >"$TMP/auth.log"
+WRONG='wr0ng-S3cret'
+pconf wrong countly.test "proxy=http://ops:$WRONG@127.0.0.1:${PORT[auth]}" "retry_attempts=2"
+run_cs wrong "$ADMIN" -v -c "$TMP/wrong.json" sync
+check_eq "wrong proxy credentials: exit 69" 69 "$RC"
+check_match "wrong proxy credentials: one clear line" \
+    "error: connecting: cannot connect to countly.test: the proxy http://ops:\\*\\*\\*@127.0.0.1:${PORT[auth]} refused the tunnel to countly.test:${PORT[s]} \\(407 Proxy Authentication Required\\): check the proxy credentials$" \
+    "$(error_line)"
+check_eq "wrong proxy credentials: not retried (one CONNECT)" 1 \
+    "$(grep -c '^CONNECT' "$TMP/auth.log")"
+check_match "wrong proxy credentials: the proxy saw wrong ones" "wrong credentials" \
+    "$(cat "$TMP/auth.log")"
+run_cs wrongcheck "$ADMIN" -v -c "$TMP/wrong.json" check
+check_eq "wrong proxy credentials, check: exit 69" 69 "$RC"
+pconf none countly.test "proxy=http://127.0.0.1:${PORT[auth]}"
+run_cs none "$ADMIN" -c "$TMP/none.json" sync
+check_eq "no proxy credentials: exit 69" 69 "$RC"
+check_match "no proxy credentials: says how to give them" \
+    "\\(407 Proxy Authentication Required\\): check the proxy credentials \\(none were given: http://user:password@host:port\\)" \
+    "$ERR"
+# a malformed proxy: 78, the value not shown
+pconf https countly.test "proxy=https://ops:$WRONG@127.0.0.1:${PORT[auth]}"
+run_cs https "$ADMIN" -c "$TMP/https.json" sync
+check_eq "https:// proxy: exit 78" 78 "$RC"
+check_match "https:// proxy: says only http:// proxies work" \
+    "key 'proxy': only http:// proxies \\(HTTP CONNECT\\) are supported" "$ERR"
+HTTPS_PROXY="http://ops:$WRONG@127.0.0.1" run_cs envport "$ADMIN" -c "$TMP/env.json" sync
+check_eq "HTTPS_PROXY without a port: exit 78" 78 "$RC"
+check_match "HTTPS_PROXY without a port: names the variable" \
+    "error: HTTPS_PROXY: the proxy's port is missing" "$ERR"
+check_eq "the passwords are in no output (stdout, stderr, -v, check)" "" \
+    "$(grep -l -F -e "$WRONG" -e "$PASSWORD" -e "$PASSWORD_URL" "$RUNS"/*.out "$RUNS"/*.err)"
 
-    # ---- 4. NO_PROXY ----------------------------------------------------------------------
-    : >"$TMP/open.log"
-    pconf noproxy countly.test
-    HTTPS_PROXY="http://127.0.0.1:${PORT[open]}" NO_PROXY="example.com, .test" \
-        run_cs noproxy "$ADMIN" -c "$TMP/noproxy.json" sync
-    check_eq "NO_PROXY=.test: exit 0" 0 "$RC"
-    exact_run noproxy named
-    check_eq "NO_PROXY=.test: direct (the proxy saw nothing)" 0 "$(log_lines open)"
-    https_proxy="http://127.0.0.1:${PORT[open]}" no_proxy="countly.test:${PORT[s]}" \
-        run_cs noproxy2 "$ADMIN" -c "$TMP/noproxy.json" check
+# ---- 4. NO_PROXY ----------------------------------------------------------------------
+: >"$TMP/open.log"
+in_ns
+pconf noproxy countly.test
+HTTPS_PROXY="http://127.0.0.1:${PORT[open]}" NO_PROXY="example.com, .test" \
+    run_cs noproxy "$ADMIN" -c "$TMP/noproxy.json" sync
+direct_run noproxy "NO_PROXY=.test"
+https_proxy="http://127.0.0.1:${PORT[open]}" no_proxy="countly.test:${PORT[s]}" \
+    run_cs noproxy2 "$ADMIN" -c "$TMP/noproxy.json" check
+if [ ${#NS[@]} != 0 ]; then
     check_eq "no_proxy=countly.test:PORT: exit 0" 0 "$RC"
-    check_eq "no_proxy=countly.test:PORT: direct" 0 "$(log_lines open)"
-
-    # ---- 5. proxy "" overrides HTTPS_PROXY ------------------------------------------------
-    pconf empty countly.test
-    set_empty "$TMP/empty.json" proxy
-    HTTPS_PROXY="http://127.0.0.1:${PORT[open]}" run_cs empty "$ADMIN" -c "$TMP/empty.json" sync
-    check_eq "proxy \"\": exit 0" 0 "$RC"
-    exact_run empty named
-    check_eq "proxy \"\": direct despite HTTPS_PROXY" 0 "$(log_lines open)"
-
-    # ---- 7. a proxy that cannot be reached --------------------------------------------------
-    CLOSED=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    pconf unreachable countly.test "proxy=http://127.0.0.1:$CLOSED"
-    run_cs unreachable "$ADMIN" -c "$TMP/unreachable.json" sync
-    UNREACHABLE_RC=$RC
-    check_match "unreachable proxy: names the proxy" \
-        "cannot reach the proxy http://127.0.0.1:$CLOSED: connect to 127.0.0.1:$CLOSED: connection refused" \
-        "$ERR"
-    direct
-    write_config "$TMP/refused.json" "server_url=https://localhost:$CLOSED" "app_id=*" \
-        "ca_file=$PKI/ca-ec.crt" "output_dir=$TMP/refused" "retry_attempts=0"
-    run_cs refused "$ADMIN" -c "$TMP/refused.json" sync
-    check_eq "unreachable proxy: the exit code of an unreachable server ($RC)" "$RC" \
-        "$UNREACHABLE_RC"
 else
-    tl_pass "proxied cases skipped: no private mount namespace (see above)"
+    check_match "no_proxy=countly.test:PORT: countly-sync looked countly.test up itself" \
+        "countly.test.*host name did not resolve" "$ERR"
 fi
+check_eq "no_proxy=countly.test:PORT: direct" 0 "$(log_lines open)"
+
+# ---- 5. proxy "" overrides HTTPS_PROXY ------------------------------------------------
+pconf empty countly.test
+set_empty "$TMP/empty.json" proxy
+HTTPS_PROXY="http://127.0.0.1:${PORT[open]}" run_cs empty "$ADMIN" -c "$TMP/empty.json" sync
+direct_run empty "proxy \"\" despite HTTPS_PROXY"
+direct
+
+# ---- 7. a proxy that cannot be reached --------------------------------------------------
+CLOSED=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+pconf unreachable countly.test "proxy=http://127.0.0.1:$CLOSED"
+run_cs unreachable "$ADMIN" -c "$TMP/unreachable.json" sync
+UNREACHABLE_RC=$RC
+check_match "unreachable proxy: names the proxy" \
+    "cannot reach the proxy http://127.0.0.1:$CLOSED: connect to 127.0.0.1:$CLOSED: connection refused" \
+    "$ERR"
+direct
+write_config "$TMP/refused.json" "server_url=https://localhost:$CLOSED" "app_id=*" \
+    "ca_file=$PKI/ca-ec.crt" "output_dir=$TMP/refused" "retry_attempts=0"
+run_cs refused "$ADMIN" -c "$TMP/refused.json" sync
+check_eq "unreachable proxy: the exit code of an unreachable server ($RC)" "$RC" \
+    "$UNREACHABLE_RC"
 
 # ---- 6. a loopback server ignores HTTPS_PROXY ---------------------------------------------
 direct
@@ -278,10 +314,10 @@ check_eq "system bundle: the test CA is not in it: exit 69" 69 "$RC"
 check_match "system bundle: the first one that exists is used" \
     "debug: trusted CAs: /etc/ssl/certs/ca-certificates.crt \\(system\\)" "$ERR"
 check_match "system bundle: the certificate is refused" "not signed by a trusted CA" "$ERR"
-if [ $NS_OK = 1 ]; then
+if [ ${#NS[@]} != 0 ]; then
     # no bundle at all: /etc/ssl and /etc/pki hidden behind empty folders
     mkdir -p "$TMP/empty"
-    CS_PREFIX=(unshare -m sh -c 'for d in /etc/ssl /etc/pki; do [ -d $d ] && mount --bind "$0" $d; done; exec "$@"' "$TMP/empty")
+    CS_PREFIX=("${NS[@]}" sh -c 'for d in /etc/ssl /etc/pki; do [ -d $d ] && mount --bind "$0" $d; done; exec "$@"' "$TMP/empty")
     run_cs nobundle "$ADMIN" -c "$TMP/system.json" sync
     direct
     check_eq "no bundle anywhere: exit 78" 78 "$RC"
