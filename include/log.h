@@ -35,7 +35,8 @@
 typedef enum {
     LOG_QUIET = 0, /* errors only (-q) */
     LOG_NORMAL,    /* errors, warnings, notices, summary */
-    LOG_VERBOSE    /* and debug lines (-v) */
+    LOG_VERBOSE,   /* and debug lines (-v) */
+    LOG_TRACE      /* and a debug line per HTTP exchange (-vv) */
 } log_level;
 
 /* How lines are written (see above). */
@@ -109,6 +110,9 @@ void log_info(log_ctx *log, const char *fmt, ...) __attribute__((format(printf, 
 
 /* "countly-sync: debug: ..." - only with -v. */
 void log_debug(log_ctx *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A debug line only with -vv (the detail of each HTTP exchange). */
+void log_trace(log_ctx *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A progress line (info): redrawn on a terminal, a rate-limited line
  * otherwise; force prints one regardless of the interval. */

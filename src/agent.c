@@ -1164,6 +1164,20 @@ static fetch_result judge_status(agent *a)
 }
 
 /* One attempt: GET a->target, stream the body through jstream to handler. */
+/* -vv: what one exchange gave (status, bytes, records, time, connection). */
+static void trace_exchange(agent *a, http_client_status st, uint64_t ms)
+{
+    const http_response *r = &a->resp;
+    char wire[48] = "";
+    if (r->body_bytes != r->decoded_bytes)
+        (void)snprintf(wire, sizeof wire, " (%llu on the wire)", (unsigned long long)r->body_bytes);
+    log_trace(&a->log, "HTTP %d%s%s: %llu body bytes%s, %lu records, %llu ms, %s connection",
+              r->status_code, st != HTTP_CLIENT_OK ? ", " : "",
+              st != HTTP_CLIENT_OK ? http_client_strerror(st) : "",
+              (unsigned long long)r->decoded_bytes, wire, a->js.records, (unsigned long long)ms,
+              r->reused ? "reused" : "new");
+}
+
 static fetch_result attempt_once(agent *a, jstream_envelope envelope)
 {
     fetch_result ok = {FETCH_OK, 0, 0};
@@ -1172,8 +1186,10 @@ static fetch_result attempt_once(agent *a, jstream_envelope envelope)
     jstream_init(&a->js, envelope);
     a->record_error = 0;
     a->head_only = 0;
+    uint64_t sent_ms = port_clock_ms();
     http_client_status st = http_client_get(&a->http, a->target, on_body, a, &a->resp);
     relay_status rs = relay_drain(&a->relay); /* the records are all written now */
+    trace_exchange(a, st, port_clock_ms() - sent_ms);
     if (!a->run_start_known && a->resp.date > 0) {
         a->run_start = a->resp.date; /* the server's clock, not ours */
         a->run_start_known = 1;

@@ -369,6 +369,16 @@ void log_debug(log_ctx *log, const char *fmt, ...)
     va_end(ap);
 }
 
+void log_trace(log_ctx *log, const char *fmt, ...)
+{
+    va_list ap;
+    if (log->level < LOG_TRACE)
+        return;
+    va_start(ap, fmt);
+    emit(log, LOG_SEV_DEBUG, fmt, ap);
+    va_end(ap);
+}
+
 /* ---- progress ------------------------------------------------------------------------ */
 
 /* Appends to out at *len (cap bytes); what does not fit is dropped. */

@@ -44,7 +44,7 @@ static const char HELP[] =
     "  -c, --config FILE        configuration file (default ./configuration.json)\n"
     "  -o, --output DIR         output folder (overrides output_dir)\n"
     "      --state FILE         state file (overrides state_file)\n"
-    "  -v, --verbose            more detail: debug lines (repeatable, -vv)\n"
+    "  -v, --verbose            more detail: debug lines; -vv: each HTTP exchange too\n"
     "  -q, --quiet              errors only\n"
     "      --log-format FORMAT  text (default) or json: one JSON object per line\n"
     "      --report FILE        after every sync write the run report (JSON) to FILE; - = stdout\n"
@@ -161,8 +161,8 @@ static int take_option(int c, agent_options *opts, cli_action *action)
     case OPT_STATE:
         opts->state_file = optarg;
         return 0;
-    case 'v': /* of -q and -v the last one counts; -vv is -v for now */
-        opts->level = LOG_VERBOSE;
+    case 'v': /* of -q and -v the last one counts; -vv: every HTTP exchange too */
+        opts->level = opts->level >= LOG_VERBOSE ? LOG_TRACE : LOG_VERBOSE;
         return 0;
     case 'q':
         opts->level = LOG_QUIET;

@@ -87,8 +87,29 @@ check_eq "-q: nothing on stderr" "" "$ERR"
 run_cs vv "$ADMIN" -vv -c "$CONF" -o "$TMP/vv"
 synced "-vv" "$TMP/vv"
 check_match "-vv: debug lines" "countly-sync: debug: GET /o/db" "$ERR"
+check_match "-vv: a line per exchange" \
+    "countly-sync: debug: HTTP 200: [0-9]+ body bytes, [0-9]+ records, [0-9]+ ms, new connection" "$ERR"
+check_match "-vv: later exchanges reuse the connection" \
+    "countly-sync: debug: HTTP 200: [0-9]+ body bytes, [0-9]+ records, [0-9]+ ms, reused connection" \
+    "$ERR"
+check_eq "-vv: as many exchanges as requests" "$(grep -c 'debug: GET /' <<<"$ERR")" \
+    "$(grep -c 'debug: HTTP 200: ' <<<"$ERR")"
+# records of the exchanges after each "GET PREFIX", summed
+records_after() {
+    grep -F -A1 "debug: GET $1" <<<"$ERR" |
+        sed -n 's/.*debug: HTTP 200: [0-9]* body bytes, \([0-9]*\) records.*/\1/p' |
+        awk '{ n += $1 } END { print n + 0 }'
+}
+check_eq "-vv: the apps page's records are apps.csv's rows" \
+    "$(($(wc -l <"$TMP/vv/apps.csv") - 1))" "$(records_after '/o/db?db=countly&collection=apps&')"
+USERS_READ=$(records_after '/o/db?db=countly&collection=app_users')
+check_eq "-vv: the users pages held every row of users.csv (a page's last second is read again)" \
+    1 "$((USERS_READ >= $(wc -l <"$TMP/vv/users.csv") - 1 && USERS_READ > 0))"
+run_cs vvv "$ADMIN" -v -v -v -c "$CONF" -o "$TMP/vvv"
+check_match "-v -v -v: as -vv" "countly-sync: debug: HTTP 200: " "$ERR"
 run_cs verbose "$ADMIN" --verbose -c "$CONF" -o "$TMP/verbose"
 check_match "--verbose: debug lines" "countly-sync: debug: " "$ERR"
+check_eq "--verbose once: no line per exchange" 0 "$(grep -c 'debug: HTTP [0-9]' <<<"$ERR")"
 run_cs qv "$ADMIN" -q -v -c "$CONF" -o "$TMP/qv"
 check_match "-q -v: the last one counts (debug lines)" "countly-sync: debug: " "$ERR"
 run_cs vq "$ADMIN" -v --quiet -c "$CONF" -o "$TMP/vq"

@@ -67,13 +67,28 @@ exact_run() { # NAME [SUFFIX]: the run's users.csv and apps.csv equal the truth 
 # ---- 1. compressed -------------------------------------------------------------------
 
 gconf zipped gz
-run_cs zipped "$ADMIN" -c "$TMP/zipped.json" sync
+run_cs zipped "$ADMIN" -vv -c "$TMP/zipped.json" sync
 check_eq "compressed: exit 0" 0 "$RC"
 exact_run zipped
+# -vv: each gzipped exchange shows fewer bytes on the wire than in the body
+# (the simulator, like nginx, gzips bodies of 256 bytes or more)
+check_eq "compressed, -vv: every users page came gzipped, smaller on the wire" "0" \
+    "$(grep -F -A1 'debug: GET /o/db?db=countly&collection=app_users' <<<"$ERR" |
+        grep 'debug: HTTP 200: ' | awk '
+            {
+                b = $0; sub(/.*HTTP 200: /, "", b); sub(/ body bytes.*/, "", b)
+                if (b + 0 < 256) next
+                n++
+                if ($0 !~ /body bytes \([0-9]+ on the wire\)/) next
+                w = $0; sub(/.*body bytes \(/, "", w); sub(/ on the wire.*/, "", w)
+                if (w + 0 < b + 0) ok++
+            }
+            END { print (n > 0 ? n - ok : -1) }')"
 gconf identity gz "http_compression=false"
-run_cs identity "$ADMIN" -c "$TMP/identity.json" sync
+run_cs identity "$ADMIN" -vv -c "$TMP/identity.json" sync
 check_eq "http_compression false: exit 0" 0 "$RC"
 exact_run identity
+check_nomatch "http_compression false, -vv: no exchange names bytes on the wire" "on the wire" "$ERR"
 Z=$(wire_kb zipped)
 I=$(wire_kb identity)
 echo "# users bodies on the wire: $Z KB gzipped, $I KB identity"

@@ -347,6 +347,37 @@ static void journal_lines_start_with_their_sd_daemon_priority(void **state)
                              "rows of its window, 7 in all, 3 rows/s\n");
 }
 
+static void each_level_lets_through_its_lines_and_those_above(void **state)
+{
+    (void)state;
+    static const char *const expected[] = {
+        /* LOG_QUIET */ "<3>countly-sync: error: e\n",
+        /* LOG_NORMAL */
+        "<3>countly-sync: error: e\n<4>countly-sync: warning: w\n"
+        "<6>countly-sync: i\n",
+        /* LOG_VERBOSE */
+        "<3>countly-sync: error: e\n<4>countly-sync: warning: w\n"
+        "<6>countly-sync: i\n<7>countly-sync: debug: d\n",
+        /* LOG_TRACE */
+        "<3>countly-sync: error: e\n<4>countly-sync: warning: w\n"
+        "<6>countly-sync: i\n<7>countly-sync: debug: d\n"
+        "<7>countly-sync: debug: t\n",
+    };
+    const log_level levels[] = {LOG_QUIET, LOG_NORMAL, LOG_VERBOSE, LOG_TRACE};
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        char out[1024];
+        log_init(&ctx, levels[i], LOG_STYLE_JOURNAL, 80);
+        capture_begin();
+        log_error(&ctx, "e");
+        log_warn(&ctx, "w");
+        log_info(&ctx, "i");
+        log_debug(&ctx, "d");
+        log_trace(&ctx, "t");
+        capture_end(out, sizeof out);
+        assert_string_equal(out, expected[i]);
+    }
+}
+
 /* Parses one JSON line: an object whose keys are known; the string value
  * of key into out ("" when absent); returns the number of keys. */
 static int json_value(const char *line, const char *key, char *out, size_t cap)
@@ -584,6 +615,7 @@ int main(void)
         cmocka_unit_test(text_lines_start_with_an_rfc3339_utc_timestamp),
         cmocka_unit_test(terminal_lines_carry_no_timestamp),
         cmocka_unit_test(journal_lines_start_with_their_sd_daemon_priority),
+        cmocka_unit_test(each_level_lets_through_its_lines_and_those_above),
         cmocka_unit_test(json_lines_escape_quotes_backslashes_controls_and_keep_utf8),
         cmocka_unit_test(json_lines_replace_invalid_utf8_and_scrub_the_key),
         cmocka_unit_test(json_lines_carry_the_context_where_known),
