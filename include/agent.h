@@ -38,6 +38,10 @@
 #include "tls.h"
 #include "window.h"
 
+/* The file in output_dir that names the server its files come from (one
+ * line, the normalised server_url) and that a sync holds locked. */
+#define AGENT_FOLDER_MARK ".countly-sync"
+
 typedef enum {
     AGENT_SYNC = 0, /* copy the enabled streams */
     AGENT_CHECK     /* connect, authenticate, report; write nothing */
@@ -140,9 +144,10 @@ struct agent {
     agent_record_fn handler; /* the current stream's record handler */
 
     /* operations: the run lock, and the run report and metrics */
-    port_file lock;      /* <state_file>.lock, held (flock) for the whole sync */
-    uint64_t sink_base;  /* the open table's committed size when it was opened */
-    uint64_t started_ms; /* port_clock_ms when the run began */
+    port_file lock;        /* <state_file>.lock, held (flock) for the whole sync */
+    port_file folder_mark; /* <output_dir>/AGENT_FOLDER_MARK, held for the whole sync */
+    uint64_t sink_base;    /* the open table's committed size when it was opened */
+    uint64_t started_ms;   /* port_clock_ms when the run began */
     report_run report;
 
     /* the runs layout (runs.h) */

@@ -82,6 +82,9 @@ static int record_string(const jstream_record *r, const char *key, char *out, si
 static int list_contains(const text_object_id *list, unsigned count, const char *id);
 static int remember_visible_app(agent *a, const char *id);
 static int take_lock(agent *a);
+static int server_identity(agent *a, char *out, size_t cap);
+static int claim_folder(agent *a);
+static int check_folder(agent *a);
 static int interrupted(void);
 static int say_interrupted(agent *a, int code);
 static void note_file(agent *a, int ok);
@@ -199,6 +202,7 @@ int agent_run(agent *a, const agent_options *opts)
              log_style_for(opts->log_json, port_console_is_terminal(), port_console_is_journal()),
              port_console_width());
     port_file_init(&a->lock);
+    port_file_init(&a->folder_mark);
     report_init(&a->report, "sync", port_time_utc());
     a->started_ms = port_clock_ms();
     int code = load_configuration(a);
@@ -225,6 +229,7 @@ int agent_run(agent *a, const agent_options *opts)
     }
     code = say_interrupted(a, code);
     finish_report(a, code);
+    (void)port_file_close(&a->folder_mark);
     (void)port_file_close(&a->lock); /* the next run may start */
     return code;
 }
@@ -268,42 +273,65 @@ static int make_folders(agent *a, const char *path, int parent_only)
     }
 }
 
+/* The configured server as state files and folder marks name it
+ * (url_normalize); 78 when it does not fit. */
+static int server_identity(agent *a, char *out, size_t cap)
+{
+    if (url_normalize(&a->cfg.server, out, cap) != URL_OK)
+        return fail(a, AGENT_EXIT_CONFIG, "server_url: longer than CONFIG_URL_MAX");
+    return 0;
+}
+
 /* Ties the loaded state to the configured server (state.h): 78 when it
  * belongs to another one. */
 static int claim_server(agent *a)
 {
     char server[CONFIG_URL_MAX];
     a->state.file_mode = a->cfg.file_mode;
-    if (url_normalize(&a->cfg.server, server, sizeof server) != URL_OK)
-        return fail(a, AGENT_EXIT_CONFIG, "server_url: longer than CONFIG_URL_MAX");
+    if (server_identity(a, server, sizeof server) != 0)
+        return AGENT_EXIT_CONFIG;
     if (state_claim_server(&a->state, a->cfg.state_file, server) != STATE_OK)
         return fail(a, AGENT_EXIT_CONFIG, "%s", a->state.detail);
     return 0;
 }
 
-/* Loads the state file: 78 when it cannot be read or is another server's. */
-static int load_state(agent *a)
+/* Loads the state file: 78 when it cannot be read or is another server's.
+ * With record (the run lock held), a state written before it named its
+ * server is saved at once naming this one, whatever the run does next. */
+static int load_state(agent *a, int record)
 {
     if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK)
         return fail(a, AGENT_EXIT_CONFIG, "%s", a->state.detail);
-    return claim_server(a);
+    int adopted = a->state.exists && a->state.server_url[0] == '\0';
+    int code = claim_server(a);
+    if (code != 0 || !record || !adopted)
+        return code;
+    if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
+    log_notice(&a->log, "%s names no server yet: it now names %s", a->cfg.state_file,
+               a->state.server_url);
+    return 0;
 }
 
 static int run_sync(agent *a)
 {
     int worst = 0;
-    if (load_state(a) != 0) /* before anything is created: a refused state changes nothing */
+    /* before anything is created: a refused state or folder changes nothing */
+    if (load_state(a, 0) != 0 || check_folder(a) != 0)
         return AGENT_EXIT_CONFIG;
     if (make_folders(a, a->cfg.output_dir, 0) != 0 || make_folders(a, a->cfg.state_file, 1) != 0)
         return fail(a, AGENT_EXIT_OUTPUT, "cannot create the output folder %s: %s", a->path,
                     port_last_os_error());
-    int locked = take_lock(a);
-    if (locked != 0)
-        return locked;
-    port_signals_catch();   /* SIGTERM, SIGINT, SIGHUP: stop at the next safe point */
-    if (load_state(a) != 0) /* again under the lock: a run that just ended may have moved it */
-        return AGENT_EXIT_CONFIG;
-    int code = probe_server(a);
+    int code = take_lock(a);
+    if (code == 0)
+        code = claim_folder(a);
+    if (code != 0)
+        return code;
+    port_signals_catch();    /* SIGTERM, SIGINT, SIGHUP: stop at the next safe point */
+    code = load_state(a, 1); /* again under the lock: a run that just ended may have moved it */
+    if (code != 0)
+        return code;
+    code = probe_server(a);
     if (code == 0 && a->cfg.output_layout == CONFIG_LAYOUT_RUNS)
         code = start_runs_layout(a);
     if (code != 0)
@@ -337,6 +365,8 @@ static int run_check(agent *a)
     if (state_load(&a->state, a->cfg.state_file, &a->js) != STATE_OK)
         log_warn(&a->log, "%s (a sync would stop on it)", a->state.detail);
     else if (claim_server(a) != 0) /* a state of another server: as sync, before any request */
+        return AGENT_EXIT_CONFIG;
+    if (check_folder(a) != 0)
         return AGENT_EXIT_CONFIG;
     int code = probe_server(a);
     if (code != 0)
@@ -1684,6 +1714,90 @@ static int take_lock(agent *a)
     (void)snprintf(line, sizeof line, "%20lu\n", port_process_id());
     (void)port_file_write(&a->lock, line, strlen(line));
     return 0;
+}
+
+/* Reads the server an output folder's mark names into out ("" when the
+ * mark is empty); the mark is open at its start. */
+static int read_folder_mark(port_file *mark, char *out, size_t cap)
+{
+    size_t got = 0;
+    if (port_file_read(mark, out, cap - 1, &got) != PORT_OK)
+        return -1;
+    out[got] = '\0';
+    if (got > 0 && out[got - 1] == '\n')
+        out[--got] = '\0';
+    return 0;
+}
+
+/* Refuses an output folder whose mark (AGENT_FOLDER_MARK) names another
+ * server than the state does: 78 naming both. */
+static int folder_of_another_server(agent *a, const char *path, const char *named,
+                                    const char *server)
+{
+    return fail(a, AGENT_EXIT_CONFIG,
+                "output folder %s holds the files of server %s (%s), but server_url is %s: use "
+                "another output_dir for %s (or set server_url back)",
+                a->cfg.output_dir, named, path, server, server);
+}
+
+/* Ties the output folder to the server, whatever state file a run uses:
+ * AGENT_FOLDER_MARK names the server (written by the first sync into the
+ * folder) and is held (flock) for the whole run, so that two runs with
+ * different state files cannot write into one folder at once (75). */
+static int claim_folder(agent *a)
+{
+    char named[CONFIG_URL_MAX + 2];
+    char server[CONFIG_URL_MAX];
+    if (server_identity(a, server, sizeof server) != 0)
+        return AGENT_EXIT_CONFIG;
+    (void)snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, AGENT_FOLDER_MARK);
+    port_status st =
+        port_file_open_mode(&a->folder_mark, a->path,
+                            PORT_FILE_READ | PORT_FILE_WRITE | PORT_FILE_CREATE, a->cfg.file_mode);
+    if (st == PORT_OK)
+        st = port_file_lock(&a->folder_mark);
+    if (st == PORT_ERR_LOCKED)
+        return fail(a, AGENT_EXIT_TEMPFAIL,
+                    "another countly-sync run is writing into %s (it holds %s): one run per "
+                    "output folder",
+                    a->cfg.output_dir, a->path);
+    if (st == PORT_OK && read_folder_mark(&a->folder_mark, named, sizeof named) != 0)
+        st = PORT_ERR_IO;
+    if (st != PORT_OK)
+        return fail(a, AGENT_EXIT_OUTPUT,
+                    "cannot use %s: %s: check the output folder's permissions", a->path,
+                    port_strerror(st));
+    if (named[0] != '\0')
+        return strcmp(named, server) == 0 ? 0 : folder_of_another_server(a, a->path, named, server);
+    (void)snprintf(named, sizeof named, "%s\n", server);
+    st = port_file_write(&a->folder_mark, named, strlen(named));
+    if (st == PORT_OK)
+        st = port_file_sync(&a->folder_mark);
+    if (st == PORT_OK)
+        st = port_dir_sync(a->cfg.output_dir);
+    if (st != PORT_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot write %s: %s", a->path, port_strerror(st));
+    return 0;
+}
+
+/* The refusal of claim_folder, reading only (no mark written, no lock
+ * taken): for check, and for sync before it creates anything. */
+static int check_folder(agent *a)
+{
+    char named[CONFIG_URL_MAX + 2];
+    char server[CONFIG_URL_MAX];
+    port_file mark;
+    if (server_identity(a, server, sizeof server) != 0)
+        return AGENT_EXIT_CONFIG;
+    port_file_init(&mark);
+    (void)snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, AGENT_FOLDER_MARK);
+    if (port_file_open(&mark, a->path, PORT_FILE_READ) != PORT_OK)
+        return 0; /* no mark: no sync wrote into the folder yet */
+    int ok = read_folder_mark(&mark, named, sizeof named) == 0;
+    (void)port_file_close(&mark);
+    if (!ok || named[0] == '\0' || strcmp(named, server) == 0)
+        return 0;
+    return folder_of_another_server(a, a->path, named, server);
 }
 
 /* 128 + the number of a stop signal caught (SIGTERM, SIGINT, SIGHUP), else 0. */

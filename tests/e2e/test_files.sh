@@ -219,8 +219,37 @@ check_match "a second simulator: names both" \
 check_eq "a second simulator: nothing in the folder changed" "$before" "$(snapshot "$M")"
 write_config "$TMP/other-own.json" "server_url=https://localhost:${PORT[other]}" "app_id=*" \
     "ca_file=$PKI/ca-ec.crt" "output_dir=$M" "state_file=$TMP/other-state.json"
-run_cs other-own "$OTHER_ADMIN" -c "$TMP/other-own.json" check
-check_eq "a second simulator with its own state_file: check exit 0" 0 "$RC"
+FOLDER_REFUSED="output folder $M holds the files of server https://localhost:${PORT[main]} ($M/.countly-sync), but server_url is https://localhost:${PORT[other]}: use another output_dir for https://localhost:${PORT[other]}"
+run_cs other-own-check "$OTHER_ADMIN" -c "$TMP/other-own.json" check
+check_eq "a second simulator with its own state_file, check: exit 78" 78 "$RC"
+check_eq "a second simulator with its own state_file, check: names the folder's server" 1 \
+    "$(grep -c -F "$FOLDER_REFUSED" <<<"$ERR")"
+run_cs other-own "$OTHER_ADMIN" -c "$TMP/other-own.json" sync
+check_eq "a second simulator with its own state_file: exit 78" 78 "$RC"
+check_eq "a second simulator with its own state_file: one error line, the folder's server" \
+    "1 1" "$(grep -c 'error: ' <<<"$ERR") $(grep -c -F "$FOLDER_REFUSED" <<<"$ERR")"
+check_eq "a second simulator with its own state_file: nothing in the folder changed" "$before" \
+    "$(snapshot "$M")"
+check_true "a second simulator with its own state_file: no state made for it" "made" \
+    test ! -e "$TMP/other-state.json"
+check_eq "the folder's mark names its server" "https://localhost:${PORT[main]}" "$(cat "$M/.countly-sync")"
+# users off (no state file is ever written): the folder is still tied to its server
+S=$TMP/shared
+write_config "$TMP/apps-only.json" "server_url=https://localhost:${PORT[main]}" "app_id=*" \
+    "ca_file=$PKI/ca-ec.crt" "output_dir=$S" "enable_users_sync=false"
+run_cs apps-only "$ADMIN" -c "$TMP/apps-only.json" sync
+check_eq "users off: exit 0, no state file" "0 no" "$RC $(test -e "$S/state.json" && echo yes || echo no)"
+check_eq "users off: the folder's mark names the server" "https://localhost:${PORT[main]}" \
+    "$(cat "$S/.countly-sync")"
+before_shared=$(snapshot "$S")
+write_config "$TMP/apps-only-other.json" "server_url=https://localhost:${PORT[other]}" "app_id=*" \
+    "ca_file=$PKI/ca-ec.crt" "output_dir=$S" "enable_users_sync=false"
+run_cs apps-only-other "$OTHER_ADMIN" -c "$TMP/apps-only-other.json" sync
+check_eq "users off, another server into the folder: exit 78" 78 "$RC"
+check_match "users off, another server: names the folder's server" \
+    "output folder $S holds the files of server https://localhost:${PORT[main]}" "$ERR"
+check_eq "users off, another server: apps.csv and the folder unchanged" "$before_shared" \
+    "$(snapshot "$S")"
 write_config "$TMP/same.json" "server_url=HTTPS://LocalHost:${PORT[main]}/" "app_id=*" \
     "ca_file=$PKI/ca-ec.crt" "output_dir=$M" "initial_sync_days=0"
 run_cs same "$ADMIN" -c "$TMP/same.json" check
@@ -237,6 +266,15 @@ with open(sys.argv[1], "w") as f:
     json.dump(state, f, indent=1)  # written by hand: spaces, no server_url
 PY
 check_nomatch "the hand-written old state has no server_url" "server_url" "$(cat "$M/state.json")"
+cp "$M/state.json" "$TMP/old-state.json"
+# a run that fails (a refused key) records the server all the same
+run_cs adopt-refused "00000000000000000000000000000000" -c "$TMP/m600.json" sync
+check_eq "old state, a refused key: exit 77" 77 "$RC"
+check_match "old state, a refused key: the run recorded the server" \
+    "\"server_url\":\"https://localhost:${PORT[main]}\"" "$(cat "$M/state.json")"
+check_match "old state: a notice says so" \
+    "$M/state.json names no server yet: it now names https://localhost:${PORT[main]}" "$ERR"
+cp "$TMP/old-state.json" "$M/state.json"
 TOUCHED=$(sim_get "${PORT[main]}" "/__sim/touch?app=${APPS[0]}&count=23")
 sleep 1.2 # the next run starts after the touch, on the server's clock
 rows_before=$(data_lines "$M/users.csv")

@@ -261,6 +261,16 @@ check_eq "lock: the second run exits 75" 75 "$RC"
 check_lt "lock: at once ($ELAPSED_MS ms < 2000)" "$ELAPSED_MS" 2000
 check_eq "lock: one line naming the lock file and the holder" \
     "countly-sync: error: another countly-sync run holds $TMP/locked/state.json.lock (pid $FIRST)" "$ERR"
+# the same folder through another state file: the folder's mark is held too
+write_config "$TMP/locked-other-state.json" "server_url=https://localhost:$SP" "app_id=*" \
+    "ca_file=$PKI/ca-ec.crt" "output_dir=$TMP/locked" "state_file=$TMP/other-state.json"
+run_cs second-folder "$ADMIN" -c "$TMP/locked-other-state.json" sync
+check_eq "lock, another state file into the same folder: exit 75" 75 "$RC"
+check_lt "lock, another state file: at once ($ELAPSED_MS ms < 2000)" "$ELAPSED_MS" 2000
+check_eq "lock, another state file: one line naming the folder and its mark" \
+    "countly-sync: error: another countly-sync run is writing into $TMP/locked (it holds $TMP/locked/.countly-sync): one run per output folder" \
+    "$ERR"
+check_true "lock, another state file: no state made for it" "made" test ! -e "$TMP/other-state.json"
 reset_faults
 bg_end first
 check_eq "lock: the first run completes" 0 "$RC"
