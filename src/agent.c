@@ -134,9 +134,17 @@ static int load_configuration(agent *a)
     config_sources src = {o->config_path, port_getenv("COUNTLY_API_KEY"),
                           port_getenv("CREDENTIALS_DIRECTORY"), o->output_dir, o->state_file};
     config_status cs = config_load_from(&a->cfg, &src, &a->js);
-    if (cs != CONFIG_OK)
+    if (cs != CONFIG_OK) {
+        a->cfg.server_url[0] = '\0'; /* not known: the report says null */
         return fail(a, AGENT_EXIT_CONFIG, "%s", a->cfg.detail);
+    }
     log_set_secret(&a->log, a->cfg.api_key);
+    if (a->cfg.api_key[0] != '\0' && strstr(a->cfg.server_url, a->cfg.api_key) != NULL) {
+        a->cfg.server_url[0] = '\0';
+        return fail(a, AGENT_EXIT_CONFIG,
+                    "key 'server_url': it holds the API key: give the server's address alone, "
+                    "and the key in api_key, api_key_file or COUNTLY_API_KEY");
+    }
     if (a->cfg.file_readable_by_others)
         log_warn(&a->log, "%s holds the API key and can be read by other users: chmod 600 %s",
                  a->cfg.readable_path, a->cfg.readable_path);

@@ -239,7 +239,8 @@ static int config_touches(const char *text, size_t len, const char *secret, size
 
 /* Copies at most CONFIG_SHOW_MAX bytes of text, cut at a character
  * boundary and marked with "...", between the given quotes; a text that
- * may hold part of an API key is replaced by a note. */
+ * may hold part of an API key (anywhere, shown or not) is replaced by a
+ * note. */
 static void config_show_text(const config_ctx *ctx, const char *text, size_t len, const char *quote,
                              char *out, size_t cap)
 {
@@ -251,8 +252,8 @@ static void config_show_text(const config_ctx *ctx, const char *text, size_t len
             show--;
         more = "...";
     }
-    for (size_t i = 0; i < 2; i++) {
-        if (config_touches(text, show, ctx->secret[i], ctx->secret_len[i])) {
+    for (size_t i = 0; i < 2; i++) { /* the whole value: its cut may end inside a key */
+        if (config_touches(text, len, ctx->secret[i], ctx->secret_len[i])) {
             (void)snprintf(out, cap, "(a value like the api_key, not shown)");
             return;
         }

@@ -314,6 +314,23 @@ fi
 
 # ---- the API key appears in no output -----------------------------------------------------------
 
+# a server_url that holds the key (in its path, or as a query) is refused: the report would show it
+for url in "https://localhost:${PORT[sim]}/$ADMIN" "https://localhost:${PORT[sim]}/o?api_key=$ADMIN"; do
+    write_config "$TMP/keyurl.json" "server_url=$url" "app_id=*" "ca_file=$PKI/ca-ec.crt" \
+        "output_dir=$TMP/keyurl"
+    run_cs keyurl "$ADMIN" -c "$TMP/keyurl.json" --report "$TMP/keyurl.report" \
+        --metrics "$TMP/keyurl.prom" sync
+    check_eq "server_url with the key: exit 78" 78 "$RC"
+    check_match "server_url with the key: says so" \
+        "error: (.*: )?key 'server_url': (it holds the API key: give the server's address alone|\\(a value like the api_key, not shown\\) is not a valid URL)" \
+        "$ERR"
+    check_eq "server_url with the key: not in the report nor the metrics" 0 \
+        "$(cat "$TMP/keyurl.report" "$TMP/keyurl.prom" | grep -cF "$ADMIN")"
+    check_match "server_url with the key: the report says 78" '"exit_code":78' \
+        "$(cat "$TMP/keyurl.report")"
+    check_true "server_url with the key: nothing created" "created" test ! -e "$TMP/keyurl"
+done
+
 hits=$(grep -rlF -e "$ADMIN" "$RUNS" --include='*.out' --include='*.err' | wc -l)
 check_eq "secrets: no API key in any captured output" 0 "$hits"
 

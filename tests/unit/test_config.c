@@ -426,6 +426,18 @@ static void value_resembling_the_api_key_is_not_shown(void **state)
                   "hexadecimal digits)");
 }
 
+/* The key past the part of a long value a message shows: hidden all the
+ * same (the cut could end inside it). */
+static void api_key_past_the_shown_part_is_not_shown(void **state)
+{
+    (void)state;
+    assert_int_equal(load("{\"server_url\":\"https://countly.example.com/o?api_key=" SECRET "\","
+                          "\"app_id\":\"*\",\"api_key\":\"" SECRET "\"}"),
+                     CONFIG_ERR_VALUE);
+    assert_null(strstr(cfg.detail, "api_key="));
+    assert_non_null(strstr(cfg.detail, "key 'server_url': (a value like the api_key, not shown)"));
+}
+
 /* ---- unknown keys ------------------------------------------------------------------------------
  */
 
@@ -1215,6 +1227,7 @@ int main(void)
         cmocka_unit_test(required_key_types),
         cmocka_unit_test(long_values_are_cut_in_messages),
         cmocka_unit_test(value_resembling_the_api_key_is_not_shown),
+        cmocka_unit_test(api_key_past_the_shown_part_is_not_shown),
         cmocka_unit_test(unknown_key_suggests_the_closest_key),
         cmocka_unit_test(unknown_key_prefix_of_a_key_is_suggested),
         cmocka_unit_test(unknown_key_without_a_close_key),
