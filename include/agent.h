@@ -153,6 +153,7 @@ struct agent {
     /* the runs layout (runs.h) */
     int64_t run_stamp;       /* the stamp this run's files are named after; 0 until known */
     uint64_t part_rows_base; /* users: rows the open part held when this run opened it */
+    uint64_t part_text_base; /* users, gzip: CSV text the open part held then (state_part) */
 
     /* A 200 body goes through the relay: scanned, mapped and written on a
      * second thread while this one receives the rest (relay.h). Until

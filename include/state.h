@@ -81,6 +81,8 @@ typedef struct {
     unsigned number; /* 1..STATE_PART_MAX */
     uint64_t bytes;  /* while open: committed size of its temporary file */
     uint64_t rows;   /* while open: the rows committed to it (by every run) */
+    int gzip;        /* its file is gzipped (".csv.gz"): the name and content follow it */
+    uint64_t text;   /* while open: CSV text bytes committed to it (gzip: before deflate) */
 } state_part;
 
 /* Largest part number (four digits in its name). */
@@ -96,6 +98,7 @@ typedef struct {
     state_app apps[CONFIG_APPS_MAX];
     state_run run;
     state_part part;
+    int64_t last_stamp; /* runs layout: the last run's stamp (runs.h); 0 = none recorded */
     char detail[CONFIG_DETAIL_MAX]; /* one line on the last error */
 } sync_state;
 

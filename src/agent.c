@@ -94,6 +94,7 @@ static void users_committed(agent *a, uint64_t bytes);
 static int part_is_full(agent *a);
 static int next_part(agent *a);
 static int resume_part(agent *a, int *resumed);
+static int publish_part_as_is(agent *a, const char *tmp, runs_name n);
 static int open_users_part(agent *a);
 static int close_part(agent *a, int ok);
 static void finish_report(agent *a, int code);
@@ -1439,16 +1440,21 @@ static void remove_stale_temporaries(agent *a, const char *folder, const char *k
 }
 
 /* Names the run after its start on the server clock (never an earlier
- * run's stamp), makes the folders apps/, groups/, users/ and runs/, and
- * clears them of what killed runs left half-written (but the open part). */
+ * run's stamp: the state records each run's before any file is named after
+ * it), makes the folders apps/, groups/, users/ and runs/, and clears them
+ * of what killed runs left half-written (but the open part, named with its
+ * own compression). */
 static int start_runs_layout(agent *a)
 {
     const state_part *part = &a->state.part;
-    runs_name open_part = {RUNS_FILE_USERS, part->stamp, part->number, 0, 1};
+    runs_name open_part = {RUNS_FILE_USERS, part->stamp, part->number, part->gzip, 1};
     char keep[REPORT_PATH_MAX] = "";
     if (part->open && runs_file_name(&open_part, keep, sizeof keep) != RUNS_OK)
         keep[0] = '\0';
-    a->run_stamp = runs_stamp_for(a->run_start, part->known ? part->stamp : -1);
+    int64_t last = a->state.last_stamp;
+    if (part->known && part->stamp > last)
+        last = part->stamp;
+    a->run_stamp = runs_stamp_for(a->run_start, last > 0 ? last : -1);
     for (int file = RUNS_FILE_APPS; file <= RUNS_FILE_MANIFEST; file++) {
         char folder[AGENT_PATH_MAX];
         const char *name = runs_folder((runs_file)file);
@@ -1460,15 +1466,18 @@ static int start_runs_layout(agent *a)
         int in_folder = strncmp(keep, name, len) == 0 && keep[len] == '/';
         remove_stale_temporaries(a, folder, in_folder ? keep + len + 1 : NULL);
     }
+    a->state.last_stamp = a->run_stamp;
+    if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
+    a->state.exists = 1;
     return 0;
 }
 
 /* <output_dir>/<the run file's name> into out (cap bytes); temporary: its
- * hidden temporary name. */
+ * hidden temporary name; gzip: ".csv.gz". */
 static int run_file_path(agent *a, runs_name name, char *out, size_t cap)
 {
     char relative[REPORT_PATH_MAX];
-    name.gzip = a->cfg.output_gzip; /* only the suffix changes (.csv.gz) */
     int n = -1;
     if (runs_file_name(&name, relative, sizeof relative) == RUNS_OK)
         n = snprintf(out, cap, "%s/%s", a->cfg.output_dir, relative);
@@ -1500,7 +1509,7 @@ static int open_full_table(agent *a, map_table table, const char *name, runs_fil
 {
     if (a->cfg.output_layout != CONFIG_LAYOUT_RUNS)
         return open_table(a, table, name, CSV_MODE_REPLACE, 0);
-    runs_name n = {file, a->run_stamp, 0, 0, 0};
+    runs_name n = {file, a->run_stamp, 0, a->cfg.output_gzip, 0};
     return open_run_file(a, table, n, CSV_MODE_REPLACE, 0);
 }
 
@@ -1514,6 +1523,7 @@ static void users_committed(agent *a, uint64_t bytes)
     }
     a->state.part.bytes = bytes;
     a->state.part.rows = a->part_rows_base + a->sink.rows_committed;
+    a->state.part.text = a->state.part.gzip ? a->part_text_base + a->sink.text_committed : bytes;
 }
 
 /* Runs layout: 1 when the page just read would take the open part past
@@ -1523,7 +1533,7 @@ static int part_is_full(agent *a)
     if (a->cfg.output_layout != CONFIG_LAYOUT_RUNS)
         return 0;
     uint64_t limit = (uint64_t)a->cfg.output_part_mb * 1024u * 1024u;
-    uint64_t end = csv_position(&a->sink).offset;
+    uint64_t end = a->part_text_base + csv_position(&a->sink).offset; /* gzip: of text */
     if (end > limit && a->part_rows_base + a->page_start.rows == 0)
         log_warn(&a->log,
                  "%s: one page is larger than output_part_mb (%u MB): its part holds "
@@ -1556,7 +1566,7 @@ static int next_part(agent *a)
 static int resume_part(agent *a, int *resumed)
 {
     state_part *part = &a->state.part;
-    runs_name n = {RUNS_FILE_USERS, part->stamp, part->number, 0, 1};
+    runs_name n = {RUNS_FILE_USERS, part->stamp, part->number, part->gzip, 1};
     char tmp[AGENT_PATH_MAX];
     uint64_t size = 0;
     int is_dir = 0;
@@ -1572,10 +1582,50 @@ static int resume_part(agent *a, int *resumed)
         part->open = 0;
         return 0;
     }
+    if (part->gzip != a->cfg.output_gzip) /* this run cannot append to it */
+        return publish_part_as_is(a, tmp, n);
     a->part_rows_base = part->rows;
+    a->part_text_base = part->gzip ? part->text : 0;
     *resumed = 1;
     n.temporary = 0;
     return open_run_file(a, MAP_TABLE_USERS, n, CSV_MODE_PART, part->bytes);
+}
+
+/* Publishes the part an interrupted run left open (its hidden file tmp,
+ * name n) as it stands at its last commit: output_compression changed
+ * since, and this run's rows cannot go into it. */
+static int publish_part_as_is(agent *a, const char *tmp, runs_name n)
+{
+    state_part *part = &a->state.part;
+    port_file f;
+    char *final = a->path;
+    n.temporary = 0;
+    int code = run_file_path(a, n, final, sizeof a->path);
+    if (code != 0)
+        return code;
+    port_file_init(&f);
+    port_status st = port_file_open(&f, tmp, PORT_FILE_WRITE);
+    if (st == PORT_OK)
+        st = port_file_truncate(&f, part->bytes);
+    if (st == PORT_OK)
+        st = port_file_sync(&f);
+    port_status closed = port_file_close(&f);
+    if (st == PORT_OK)
+        st = closed == PORT_OK ? port_file_replace(tmp, final) : closed;
+    if (st != PORT_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot publish %s: %s (%s)", final, port_strerror(st),
+                    port_last_os_error());
+    log_notice(&a->log, "%s: published as the run before left it (output_compression changed)",
+               final);
+    const char *name = final + strlen(a->cfg.output_dir) + 1;
+    report_file *rf = report_file_add(&a->report, name, (unsigned long)part->rows, part->bytes, 1);
+    if (rf != NULL && report_sha256_file(final, rf->sha256, (uint8_t *)a->js.record,
+                                         sizeof a->js.record) != REPORT_OK)
+        rf->sha256[0] = '\0';
+    part->open = 0;
+    if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK)
+        return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
+    return 0;
 }
 
 /* Runs layout: opens the users part rows go to: the one an interrupted
@@ -1594,12 +1644,13 @@ static int open_users_part(agent *a)
                     "users: more than %u parts in one run: raise "
                     "output_part_mb",
                     RUNS_PART_MAX);
-    *part = (state_part){1, 1, a->run_stamp, number, 0, 0};
+    *part = (state_part){1, 1, a->run_stamp, number, 0, 0, a->cfg.output_gzip, 0};
     a->part_rows_base = 0;
+    a->part_text_base = 0;
     if (state_save(&a->state, a->cfg.state_file, a->js.record, sizeof a->js.record) != STATE_OK)
         return fail(a, AGENT_EXIT_OUTPUT, "cannot save the state: %s", a->state.detail);
     a->state.exists = 1;
-    runs_name n = {RUNS_FILE_USERS, a->run_stamp, number, 0, 0};
+    runs_name n = {RUNS_FILE_USERS, a->run_stamp, number, a->cfg.output_gzip, 0};
     code = open_run_file(a, MAP_TABLE_USERS, n, CSV_MODE_PART, 0);
     if (code == 0)
         users_committed(a, a->sink.committed); /* the header */
@@ -1724,16 +1775,17 @@ static int take_lock(agent *a)
     return 0;
 }
 
-/* Reads the server an output folder's mark names into out ("" when the
- * mark is empty); the mark is open at its start. */
+/* Reads the server an output folder's mark names into out: "" when the
+ * mark is empty, or torn (a crash while it was first written: its line has
+ * no end). The mark is open at its start. */
 static int read_folder_mark(port_file *mark, char *out, size_t cap)
 {
     size_t got = 0;
     if (port_file_read(mark, out, cap - 1, &got) != PORT_OK)
         return -1;
-    out[got] = '\0';
-    if (got > 0 && out[got - 1] == '\n')
-        out[--got] = '\0';
+    if (got == 0 || out[got - 1] != '\n')
+        got = 1; /* not a whole line: none */
+    out[got - 1] = '\0';
     return 0;
 }
 
@@ -1759,9 +1811,9 @@ static int claim_folder(agent *a)
     if (server_identity(a, server, sizeof server) != 0)
         return AGENT_EXIT_CONFIG;
     (void)snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, AGENT_FOLDER_MARK);
-    port_status st =
-        port_file_open_mode(&a->folder_mark, a->path,
-                            PORT_FILE_READ | PORT_FILE_WRITE | PORT_FILE_CREATE, a->cfg.file_mode);
+    port_status st = port_file_open_mode(
+        &a->folder_mark, a->path,
+        PORT_FILE_READ | PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_APPEND, a->cfg.file_mode);
     if (st == PORT_OK)
         st = port_file_lock(&a->folder_mark);
     if (st == PORT_ERR_LOCKED)
@@ -1778,7 +1830,9 @@ static int claim_folder(agent *a)
     if (named[0] != '\0')
         return strcmp(named, server) == 0 ? 0 : folder_of_another_server(a, a->path, named, server);
     (void)snprintf(named, sizeof named, "%s\n", server);
-    st = port_file_write(&a->folder_mark, named, strlen(named));
+    st = port_file_truncate(&a->folder_mark, 0); /* a torn line goes (writes append) */
+    if (st == PORT_OK)
+        st = port_file_write(&a->folder_mark, named, strlen(named));
     if (st == PORT_OK)
         st = port_file_sync(&a->folder_mark);
     if (st == PORT_OK)
@@ -1889,16 +1943,22 @@ static void finish_report(agent *a, int code)
     r->run_start = a->run_start_known ? a->run_start : -1;
     r->finished_at = port_time_utc();
     r->duration_seconds = (double)(port_clock_ms() - a->started_ms) / 1000.0;
-    report_stream_of(a, STREAM_APPS, a->cfg.enable_apps);
-    report_stream_of(a, STREAM_GROUPS, a->cfg.enable_groups);
-    report_stream_of(a, STREAM_USERS, a->cfg.enable_users);
-    for (unsigned i = 0; a->cfg.enable_users && i < selected_count(a); i++)
+    int configured = r->server_url != NULL; /* else the configuration was not read */
+    report_stream_of(a, STREAM_APPS, configured && a->cfg.enable_apps);
+    report_stream_of(a, STREAM_GROUPS, configured && a->cfg.enable_groups);
+    report_stream_of(a, STREAM_USERS, configured && a->cfg.enable_users);
+    for (unsigned i = 0; configured && a->cfg.enable_users && i < selected_count(a); i++)
         (void)report_app_add(r, selected_app(a, i), state_cursor(&a->state, selected_app(a, i)), 0);
+    /* a run that failed before it chose its apps: the cursors the state holds */
+    for (unsigned i = 0;
+         configured && a->cfg.enable_users && selected_count(a) == 0 && i < a->state.app_count; i++)
+        (void)report_app_add(r, a->state.apps[i].app_id, a->state.apps[i].cursor, 0);
     for (unsigned i = 0; i < r->file_count; i++) {
-        report_file *f = &r->files[i];
+        report_file *f = &r->files[i]; /* its path is relative to output_dir, suffix and all */
+        (void)snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, f->path);
         if (f->complete && f->sha256[0] == '\0' &&
-            report_sha256_file(output_path(a, f->path), f->sha256, (uint8_t *)a->js.record,
-                               sizeof a->js.record) != REPORT_OK)
+            report_sha256_file(a->path, f->sha256, (uint8_t *)a->js.record, sizeof a->js.record) !=
+                REPORT_OK)
             f->sha256[0] = '\0';
     }
     char *buf = a->js.record; /* the run is over: its scratch is free */

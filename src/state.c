@@ -49,11 +49,14 @@ enum {
     TOP_APPS = 4,
     TOP_RUN = 8,
     TOP_SERVER_URL = 16,
-    TOP_PART = 32
+    TOP_PART = 32,
+    TOP_LAST_STAMP = 64
 };
 
-/* The fields of "part", as bits: every one is required. */
-static const char *const state_part_fields[] = {"stamp", "number", "bytes", "rows", "open"};
+/* The fields of "part", as bits: the first five are required; "gzip" and
+ * "text" (added later) are not. */
+static const char *const state_part_fields[] = {"stamp", "number", "bytes", "rows",
+                                                "open",  "gzip",   "text"};
 #define STATE_PART_ALL         0x1Fu
 #define STATE_PART_FIELD_COUNT (sizeof state_part_fields / sizeof state_part_fields[0])
 
@@ -494,9 +497,13 @@ static unsigned state_top_key(const char *name)
     static const struct {
         const char *name;
         unsigned bit;
-    } keys[] = {
-        {"version", TOP_VERSION}, {"users_csv_bytes", TOP_USERS_CSV_BYTES}, {"apps", TOP_APPS},
-        {"run", TOP_RUN},         {"server_url", TOP_SERVER_URL},           {"part", TOP_PART}};
+    } keys[] = {{"version", TOP_VERSION},
+                {"users_csv_bytes", TOP_USERS_CSV_BYTES},
+                {"apps", TOP_APPS},
+                {"run", TOP_RUN},
+                {"server_url", TOP_SERVER_URL},
+                {"part", TOP_PART},
+                {"last_stamp", TOP_LAST_STAMP}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(name, keys[i].name) == 0)
             return keys[i].bit;
@@ -546,12 +553,17 @@ static int state_part_value(state_ctx *ctx, size_t i, int v)
         return state_tok_u64(ctx, v, &part->bytes);
     case 3:
         return state_tok_u64(ctx, v, &part->rows);
-    default:
+    case 4:
         return state_tok_bool(ctx, v, &part->open);
+    case 5:
+        return state_tok_bool(ctx, v, &part->gzip);
+    default:
+        return state_tok_u64(ctx, v, &part->text);
     }
 }
 
-/* "part": {"stamp", "number", "bytes", "rows", "open"}, each exactly once. */
+/* "part": {"stamp", "number", "bytes", "rows", "open"}, each exactly once,
+ * and "gzip", "text" at most once (absent: not gzipped, text = bytes). */
 static state_status state_load_part(state_ctx *ctx, int t)
 {
     const jstream_record *rec = ctx->rec;
@@ -578,8 +590,10 @@ static state_status state_load_part(state_ctx *ctx, int t)
         }
         k = jstream_token_next(rec, k + 1);
     }
-    if (seen != STATE_PART_ALL)
+    if ((seen & STATE_PART_ALL) != STATE_PART_ALL)
         return state_corrupt(ctx, "key 'part' needs exactly stamp, number, bytes, rows, open");
+    if ((seen & (1u << 6)) == 0) /* a part saved before "text": its text is unknown */
+        ctx->state->part.text = ctx->state->part.gzip ? 0 : ctx->state->part.bytes;
     ctx->state->part.known = 1;
     return STATE_OK;
 }
@@ -611,6 +625,11 @@ static state_status state_load_member(state_ctx *ctx, int k)
         return state_load_server(ctx, k + 1);
     case TOP_PART:
         return state_load_part(ctx, k + 1);
+    case TOP_LAST_STAMP:
+        if (state_tok_i64(ctx, k + 1, &ctx->state->last_stamp) && ctx->state->last_stamp > 0)
+            return STATE_OK;
+        state_show(ctx, k + 1, shown, sizeof shown);
+        return state_corrupt(ctx, "key 'last_stamp': %s is not a positive integer", shown);
     default:
         return state_load_run(ctx, k + 1);
     }
@@ -826,7 +845,15 @@ static void state_serialize(const sync_state *state, state_out *out)
         state_put_u64(out, state->part.bytes);
         state_put_text(out, ",\"rows\":");
         state_put_u64(out, state->part.rows);
-        state_put_text(out, state->part.open ? ",\"open\":true}" : ",\"open\":false}");
+        state_put_text(out, state->part.open ? ",\"open\":true" : ",\"open\":false");
+        state_put_text(out, state->part.gzip ? ",\"gzip\":true" : ",\"gzip\":false");
+        state_put_text(out, ",\"text\":");
+        state_put_u64(out, state->part.text);
+        state_put_text(out, "}");
+    }
+    if (state->last_stamp > 0) {
+        state_put_text(out, ",\"last_stamp\":");
+        state_put_i64(out, state->last_stamp);
     }
     state_put_text(out, "}\n");
 }

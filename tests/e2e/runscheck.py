@@ -6,14 +6,16 @@
       parses completely with Python's csv module (strict): a header row
       (equal to FILE's first line when given for its folder), every row
       with the header's number of fields, the file ends with a newline; and
-      every OUT/runs/*.json is a JSON object. Hidden files (".NAME.tmp",
+      every OUT/runs/*.json is a JSON object; a .csv.gz file must be a
+      complete gzip file (every member whole) holding such a CSV. Hidden files (".NAME.tmp",
       a part being written) are counted, never read. key=value lines:
       files, rows, hidden, bad (then one "bad ..." line each); exit 0 only
       when bad=0.
   runscheck.py manifest --dir OUT --manifest M [--limit BYTES]
       the manifest's files: each exists, is complete, its rows (csv
       records after the header), bytes (size) and sha256 are the file's,
-      and with --limit no users part is larger. key=value lines: files,
+      and with --limit no users part holds more CSV text (gzip: once
+      inflated). key=value lines: files,
       rows, exit_code, outcome, run_start, paths (space-separated), bad.
   runscheck.py union --dir OUT --out F [--stamp S]
       every users part of OUT/users (those of stamp S only, when given), in
@@ -26,20 +28,34 @@ Standard library only.
 
 import argparse
 import csv
+import gzip
 import hashlib
+import zlib
 import io
 import json
 import os
 import re
 import sys
 
-FINAL = re.compile(r"^\d{8}T\d{6}Z(-\d{4})?\.csv$")
+FINAL = re.compile(r"^\d{8}T\d{6}Z(-\d{4})?\.csv(\.gz)?$")
+
+
+def read_text(path):
+    """The CSV text of a file: .csv.gz inflated (every member; a torn one
+    raises ValueError)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(".gz"):
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise ValueError("not a complete gzip file: %s" % e)
+    return data
 
 
 def read_csv(path):
     """(header, rows) of a whole file; raises ValueError on a torn or bad file."""
-    with open(path, "rb") as f:
-        data = f.read()
+    data = read_text(path)
     if not data.endswith(b"\n"):
         raise ValueError("does not end with a newline (torn row)")
     text = data.decode("utf-8")
@@ -112,6 +128,7 @@ def cmd_manifest(args):
             with open(path, "rb") as f:
                 data = f.read()
             _, body = read_csv(path)
+            text = read_text(path)
         except (OSError, ValueError, csv.Error) as e:
             bad.append("%s: %s" % (entry["path"], e))
             continue
@@ -121,8 +138,9 @@ def cmd_manifest(args):
             bad.append("%s: bytes %s, the file has %d" % (entry["path"], entry.get("bytes"), len(data)))
         if entry.get("sha256") != hashlib.sha256(data).hexdigest():
             bad.append("%s: sha256 differs" % entry["path"])
-        if args.limit and entry["path"].startswith("users/") and len(data) > args.limit:
-            bad.append("%s: %d bytes, over the limit %d" % (entry["path"], len(data), args.limit))
+        if args.limit and entry["path"].startswith("users/") and len(text) > args.limit:
+            bad.append("%s: %d bytes of CSV, over the limit %d" % (entry["path"], len(text),
+                                                                    args.limit))
         if entry["path"].startswith("users/"):
             total += len(body)
     print("files=%d\nrows=%d\nexit_code=%s\noutcome=%s\nrun_start=%s\npaths=%s\nbad=%d" %
@@ -139,11 +157,11 @@ def cmd_union(args):
                    (args.stamp is None or n.startswith(args.stamp + "-")))
     with open(args.out, "wb") as out:
         for i, name in enumerate(names):
-            with open(os.path.join(d, name), "rb") as f:
-                header = f.readline()
-                if i == 0:
-                    out.write(header)
-                out.write(f.read())
+            text = read_text(os.path.join(d, name))
+            end = text.index(b"\n") + 1
+            if i == 0:
+                out.write(text[:end])
+            out.write(text[end:])
     mixed = 0  # parts holding rows of more than one run (a resumed part)
     for name in names:
         header, body = read_csv(os.path.join(d, name))

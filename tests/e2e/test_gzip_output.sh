@@ -108,9 +108,12 @@ gz_valid() {
 
 D=$TMP/full
 gconf full big
-run_cs full "$ADMIN" -c "$TMP/full.json" sync
+run_cs full "$ADMIN" -c "$TMP/full.json" --report "$TMP/full.report.json" sync
 check_eq "full: exit 0" 0 "$RC"
 [ "$RC" -eq 0 ] || printf '%s\n' "$ERR" | tail -n 5 | sed 's/^/#   /'
+check_eq "full: the report's sha256 of apps.csv.gz and groups.csv.gz are the files'" \
+    "$(cd "$D" && sha256sum apps.csv.gz groups.csv.gz | awk '{ print $2 "=" $1 }' | tr '\n' ' ')" \
+    "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(" ".join("%s=%s" % (f["path"], f.get("sha256")) for f in r["files"] if f["complete"]) + " ")' "$TMP/full.report.json")"
 check_eq "full: the files are .csv.gz only" "apps.csv.gz groups.csv.gz state.json state.json.lock users.csv.gz" \
     "$(cd "$D" && echo *)"
 for t in apps groups users; do

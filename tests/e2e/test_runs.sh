@@ -16,9 +16,14 @@
 #     parts: after every kill every file under a final name parses
 #     completely (csv module, header, no torn row); at the end every user
 #     exactly once in the parts, and the manifest right.
+#     The same with gzip (every third durable operation): the open part is
+#     a .csv.gz resumed at its committed size, every part within 1 MiB of
+#     CSV once inflated.
 #  3b. A runs-layout run killed with its part open, then an append-layout
 #     run: the part is published, and it and users.csv together hold
 #     every user exactly once.
+#  3c. Users off, then the server's clock set back: no run takes an
+#     earlier run's stamp, and no earlier file changes.
 #  4. The fleet recipe's local half: the closed files of two runs moved
 #     away between runs (as rclone move would) into host=gw1/ folders,
 #     loaded into PostgreSQL, and "newest processed_at per user_id" leaves
@@ -237,13 +242,18 @@ compare "gzip parts: apps" <(zcat "$D"/apps/*.csv.gz) "$TMP/apps.truth"
 
 # ---- 3. kill -9 at every durable operation, 1 MB parts -----------------------------------------------
 
-if [ -x "$HOOKS" ]; then
-    D=$TMP/kill
-    rconf kill "output_part_mb=1" "max_records_per_page=100" "retry_attempts=2"
-    runs=0 killed=0 unparsable=0 first_bad="" completed=0
-    for ((n = 1; n <= 1500; n++)); do
+# kill_loop NAME STRIDE: runs NAME's configuration under the test-hooks build
+# killed at durable operation 1, 1+STRIDE, ... (each run resuming the last)
+# until a run completes; after every kill every file under a final name must
+# parse completely. Then the checks of the end: the parts hold every user
+# exactly once, an open part was finished by the run that resumed it, each
+# part within 1 MiB of CSV, the manifest right.
+kill_loop() {
+    local name=$1 stride=$2 D=$TMP/$1 n rc out
+    local runs=0 killed=0 unparsable=0 first_bad="" completed=0
+    for ((n = 1; n <= 1500; n += stride)); do
         (env COUNTLY_SYNC_CRASH_AT=$n COUNTLY_SYNC_CLOCK_STEP=1000 COUNTLY_API_KEY="$ADMIN" \
-            "$HOOKS" -q -c "$TMP/kill.json" sync >"$RUNS/kill.out" 2>"$RUNS/kill.err"
+            "$HOOKS" -q -c "$TMP/$name.json" sync >"$RUNS/$name.out" 2>"$RUNS/$name.err"
             exit $?) 2>/dev/null
         rc=$?
         runs=$((runs + 1))
@@ -258,31 +268,45 @@ if [ -x "$HOOKS" ]; then
             completed=1
             break
         else
-            first_bad=${first_bad:-"run at point $n exited $rc: $(tail -n 2 "$RUNS/kill.err")"}
+            first_bad=${first_bad:-"run at point $n exited $rc: $(tail -n 2 "$RUNS/$name.err")"}
             unparsable=$((unparsable + 1))
         fi
     done
-    echo "# kill -9: $killed kills in $runs runs"
-    check_eq "kill -9: a run completes in the end" 1 "$completed"
-    check_ge "kill -9: runs killed" "$killed" 40
-    check_eq "kill -9: after every kill every file under a final name parses completely" 0 \
+    echo "# $name: $killed kills in $runs runs"
+    check_eq "$name: a run completes in the end" 1 "$completed"
+    check_ge "$name: runs killed" "$killed" $((40 / stride))
+    check_eq "$name: after every kill every file under a final name parses completely" 0 \
         "$unparsable"
     [ -z "$first_bad" ] || echo "#   $first_bad"
-    check_eq "kill -9: no hidden file left after the completed run (stale ones removed)" 0 "$(hidden "$D")"
-    mapfile -t KPARTS < <(cd "$D/users" && ls)
-    check_ge "kill -9: several parts" "${#KPARTS[@]}" 2
-    largest=$(stat -c %s "$D"/users/*.csv | sort -n | tail -n 1)
-    check_le "kill -9: each part within 1 MiB" "$largest" "$MIB"
-    out=$(python3 "$CHECK" union --dir "$D" --out "$TMP/kill.union.csv")
-    check_ge "kill -9: an interrupted run's open part was finished by the run that resumed it" \
+    check_eq "$name: no hidden file left after the completed run (stale ones removed)" 0 "$(hidden "$D")"
+    check_ge "$name: several parts" "$(find "$D/users" -name '2*' | wc -l)" 2
+    out=$(python3 "$CHECK" union --dir "$D" --out "$TMP/$name.union.csv")
+    check_ge "$name: an interrupted run's open part was finished by the run that resumed it" \
         "$(sed -n 's/^mixed=//p' <<<"$out")" 1
     NOW=$(json_field "$(sim_get "$SP" /__sim/info)" now)
-    truth rs users "&app=*&full=$NOW" "$TMP/usersk.truth"
-    out=$(python3 "$CRASHCHECK" users --csv "$TMP/kill.union.csv" --truth "$TMP/usersk.truth" 2>&1)
-    check_eq "kill -9: the parts hold every user exactly once" 0 $?
+    truth rs users "&app=*&full=$NOW" "$TMP/$name.truth"
+    out=$(python3 "$CRASHCHECK" users --csv "$TMP/$name.union.csv" --truth "$TMP/$name.truth" 2>&1)
+    check_eq "$name: the parts hold every user exactly once" 0 $?
     grep -E '^(rows|missing|unexpected|duplicates|mismatches)=' <<<"$out" | tr '\n' ' ' | sed 's/^/# /'
     echo
-    manifest_check "kill -9: the completed run" "$D" "$(ls "$D"/runs/*.json | tail -n 1)" "$MIB"
+    local m
+    for m in "$D"/runs/*.json; do # each part within 1 MiB of CSV, whatever run listed it
+        out=$(python3 "$CHECK" manifest --dir "$D" --manifest "$m" --limit "$MIB" 2>&1) ||
+            grep -q 'No such file' <<<"$out" ||
+            { tl_fail "$name: $(basename "$m"): its parts within 1 MiB of CSV" "$(grep '^bad' <<<"$out" | head -n 3)"; return; }
+    done
+    tl_pass "$name: every manifest's parts within 1 MiB of CSV"
+    manifest_check "$name: the completed run" "$D" "$(ls "$D"/runs/*.json | tail -n 1)" "$MIB"
+}
+
+if [ -x "$HOOKS" ]; then
+    rconf kill "output_part_mb=1" "max_records_per_page=100" "retry_attempts=2"
+    kill_loop kill 1
+    # with gzip: the open part is a .csv.gz ending a member at every commit,
+    # resumed at its committed size (every third durable operation)
+    rconf killgz "output_part_mb=1" "max_records_per_page=100" "retry_attempts=2" \
+        "output_compression=gzip"
+    kill_loop killgz 3
 else
     tl_fail "kill -9" "$HOOKS not built (make asan-tests)"
 fi
@@ -308,6 +332,25 @@ if [ -x "$HOOKS" ]; then
     check_eq "switch: the part and users.csv together hold every user exactly once" 0 $?
     [ -n "$(sed -n 's/^rows=//p' <<<"$out")" ] && grep -E '^(rows|missing|duplicates)=' <<<"$out" | tr '\n' ' ' | sed 's/^/# /' && echo
 fi
+
+# ---- 3c. no run takes an earlier run's stamp: users off, the server's clock set back ----------------
+
+D=$TMP/stamps
+rconf stamps "enable_users_sync=false"
+run_cs stamps1 "$ADMIN" -c "$TMP/stamps.json" sync
+check_eq "stamps: users off, first run: exit 0" 0 "$RC"
+FIRST=$(cd "$D" && sha256sum runs/*.json apps/* groups/*)
+sim_get "$SP" "/__sim/clock?offset=-5" >/dev/null
+run_cs stamps2 "$ADMIN" -c "$TMP/stamps.json" sync
+sim_get "$SP" "/__sim/clock?offset=0" >/dev/null
+check_eq "stamps: the clock 5 s back, second run: exit 0" 0 "$RC"
+check_eq "stamps: two manifests, two apps and two groups files" "2 2 2" \
+    "$(ls "$D"/runs | wc -l) $(ls "$D"/apps | wc -l) $(ls "$D"/groups | wc -l)"
+check_eq "stamps: the first run's files unchanged" "$FIRST" "$(cd "$D" && sha256sum $(awk '{ print $2 }' <<<"$FIRST"))"
+mapfile -t STAMPS < <(cd "$D/runs" && ls | sed 's/\.json$//')
+check_eq "stamps: the second is one second after the first" \
+    "$(python3 -c 'import sys,datetime as d; f="%Y%m%dT%H%M%SZ"; print(int((d.datetime.strptime(sys.argv[2],f)-d.datetime.strptime(sys.argv[1],f)).total_seconds()))' "${STAMPS[0]}" "${STAMPS[1]}")" 1
+check_match "stamps: the state records the last stamp" '"last_stamp":[0-9]+' "$(cat "$D/state.json")"
 
 # ---- 4. the fleet recipe's local half: rclone move, then PostgreSQL --------------------------------
 
