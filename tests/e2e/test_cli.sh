@@ -10,6 +10,7 @@
 #  3. usage errors exit 64 with the usage line: an unknown option, an
 #     ambiguous one (--ver: --verbose or --version), a missing value, an empty
 #     file or folder name, a bad --log-format, two commands, an unknown command;
+#     -o under a regular file: 73, "Not a directory";
 #  4. stderr a pipe: every line starts with an RFC 3339 UTC timestamp;
 #  5. JOURNAL_STREAM naming stderr's file: sd-daemon <N> priorities, no
 #     timestamp; naming another file: timestamps;
@@ -194,6 +195,14 @@ usage_case "the same command twice" "two commands: sync" -c "$CONF" sync sync
 usage_case "two commands around --" "two commands: check" -c "$CONF" sync -- check
 usage_case "unknown command" "unknown command: frobnicate" frobnicate
 check_true "check sync: no sync ran (no output folder)" "written" test ! -e "$TMP/default-out"
+
+# -o under a regular file (as -o /etc/passwd/x): 73, and the OS's reason is
+# that the file is not a folder, not "File exists"
+printf 'x\n' >"$TMP/plain-file"
+run_cs under-file "$ADMIN" -c "$CONF" -o "$TMP/plain-file/x" sync
+check_eq "-o under a regular file: exit 73" 73 "$RC"
+check_match "-o under a regular file: Not a directory" \
+    "error: cannot create the output folder $TMP/plain-file/x: Not a directory$" "$ERR"
 
 # ---- 4. stderr a pipe: RFC 3339 timestamps -----------------------------------------------------
 
