@@ -9,7 +9,9 @@
 #     writes the report to stdout. Both files are replaced (no temporary left).
 #  2. after failures the report and metrics are still written: 77 with a
 #     bad key, 75 with a server answering 503 until the retries run out;
-#     countly_sync_last_success_timestamp_seconds is kept from the success.
+#     countly_sync_last_success_timestamp_seconds is kept from the success;
+#     a report or metrics file that cannot be written: a warning with the
+#     system's reason ("No such file or directory"), the exit code stands.
 #  3. exit codes: 75 for a refused connection (a port nobody listens on),
 #     69 for an untrusted certificate (not retried).
 #  4. the run lock: a second sync while a slow one runs exits 75 within 2 s
@@ -192,6 +194,18 @@ check_eq "bad key: the error line on stderr is the report's outcome" \
 M=$(metrics "$TMP/ok.prom")
 check_eq "bad key: last_exit_code 77" 77 "$(metric 'countly_sync_last_exit_code{}' "$M")"
 check_eq "bad key: last_success kept" "$LAST_OK" "$(metric 'countly_sync_last_success_timestamp_seconds{}' "$M")"
+
+# a report and metrics that cannot be written: a warning each with the system's reason; the
+# run's own exit code stands
+run_cs unwritable "0123456789abcdef0123456789abcdef" -c "$TMP/ok.json" \
+    --report "$TMP/missing/r.json" --metrics "$TMP/missing/m.prom" sync
+check_eq "unwritable report: the run's exit code stands (77)" 77 "$RC"
+check_eq "unwritable report: the warning says why" \
+    "countly-sync: warning: cannot write the run report $TMP/missing/r.json: No such file or directory" \
+    "$(grep 'cannot write the run report' <<<"$ERR")"
+check_eq "unwritable metrics: the warning says why" \
+    "countly-sync: warning: cannot write the metrics $TMP/missing/m.prom: No such file or directory" \
+    "$(grep 'cannot write the metrics' <<<"$ERR")"
 
 HOOKS=${COUNTLY_SYNC_HOOKS:-$BUILD_DIR/asan/bin/countly-sync-hooks}
 [ -x "$HOOKS" ] && [ "${#WRAP[@]}" -eq 0 ] && SAVED_BIN=$BIN && BIN=$HOOKS
