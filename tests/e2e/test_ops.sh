@@ -17,10 +17,10 @@
 #  4. the run lock: a second sync while a slow one runs exits 75 within 2 s
 #     naming <state_file>.lock and the first run's pid; the first completes
 #     exactly.
-#  5. SIGTERM and SIGINT while users pages are read: exit 143 / 130 within
-#     2 s with the one line "interrupted by SIG... after N rows committed;
-#     the next run resumes", users.csv ends with a newline at the size the
-#     state records, and the next run makes the data exact.
+#  5. SIGTERM, SIGINT and SIGHUP while users pages are read: exit 143 / 130 /
+#     129 within 2 s with the one line "interrupted by SIG... after N rows
+#     committed; the next run resumes", users.csv ends with a newline at the
+#     size the state records, and the next run makes the data exact.
 # Environment: COUNTLY_SYNC, COUNTLY_SYNC_HOOKS, COUNTLY_SYNC_WRAPPER, BUILD_DIR, TEST_TMP.
 # Last line: "N passed, N failed".
 set -u -o pipefail
@@ -295,9 +295,9 @@ oconf checkonly
 run_cs checklock "$ADMIN" -c "$TMP/checkonly.json" check
 check_true "check takes no lock" "a lock file" test ! -e "$TMP/checkonly/state.json.lock"
 
-# ---- 5. SIGTERM and SIGINT while users pages are read ---------------------------------------------
+# ---- 5. SIGTERM, SIGINT and SIGHUP while users pages are read -------------------------------------
 
-for sig in TERM INT; do
+for sig in TERM INT HUP; do
     code=$((128 + $(kill -l "$sig")))
     name=sig$sig
     slow
