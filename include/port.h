@@ -170,7 +170,8 @@ port_status port_file_remove(const char *path);
 /* PORT_OK when path exists; PORT_ERR_NOENT otherwise. *is_dir tells which. */
 port_status port_path_stat(const char *path, int *is_dir, uint64_t *size);
 
-/* Creates a folder (mode 0755); PORT_OK when it already exists. */
+/* Creates a folder (mode 0755); PORT_OK when it already exists. A file
+ * that has the name is no folder: PORT_ERR_NOENT, the OS error ENOTDIR. */
 port_status port_dir_create(const char *path);
 
 /* Flushes a folder's entries (after a rename) to stable storage. */

@@ -14,10 +14,14 @@
  * Failures, as transport statuses with one line of detail:
  *   TRANSPORT_ERR_RESOLVE, _CONNECT, TIMEOUT  the proxy cannot be reached
  *                                             (as for a server: retried)
+ *   TRANSPORT_ERR_CONNECT                     it answered CONNECT with 500,
+ *                                             502, 503 or 504: it could not
+ *                                             reach the server just now
+ *                                             (retried)
  *   TRANSPORT_CLOSED, TIMEOUT                 it hung up or went quiet
  *                                             before answering CONNECT
  *   TRANSPORT_ERR_PROXY                       it refused the tunnel (407,
- *                                             403, 5xx, ...) or its answer
+ *                                             403, 501, ...) or its answer
  *                                             is not HTTP: not retried
  * The detail shows the proxy as proxy_server.shown: never its password.
  *

@@ -13,7 +13,9 @@
  *
  * Statuses: REPORT_ERR_FULL the text does not fit a buffer without a flush
  * (or a path does not fit); REPORT_ERR_WRITE a file could not be written,
- * synced or renamed; REPORT_ERR_READ a file could not be read.
+ * synced or renamed (report_strerror gives the system's reason for the
+ * last report_save that failed so: "No such file or directory");
+ * REPORT_ERR_READ a file could not be read.
  */
 #ifndef COUNTLY_SYNC_REPORT_H
 #define COUNTLY_SYNC_REPORT_H
@@ -93,7 +95,8 @@ typedef struct {
     report_status status; /* sticky: the first failure */
 } report_out;
 
-/* Words for a status. */
+/* Words for a status; for REPORT_ERR_WRITE, the system's reason for the
+ * last report_save that could not write its file. */
 const char *report_strerror(report_status status);
 
 /* Empties r for a run of command started at started_at (local clock). */

@@ -20,7 +20,7 @@ typedef enum {
     TRANSPORT_CLOSED,      /* the peer ended the stream */
     TRANSPORT_TIMEOUT,     /* nothing happened within the timeout */
     TRANSPORT_ERR_RESOLVE, /* the host name did not resolve */
-    TRANSPORT_ERR_CONNECT, /* TCP connection refused or unreachable */
+    TRANSPORT_ERR_CONNECT, /* TCP connection refused or unreachable (or a proxy's 5xx) */
     TRANSPORT_ERR_CERT,    /* the server's certificate was refused */
     TRANSPORT_ERR_TLS,     /* TLS handshake or record failure */
     TRANSPORT_ERR_IO,      /* reset or other I/O failure */

@@ -5,9 +5,9 @@
  *
  * GNU getopt_long conventions (glibc and musl both have it): "--opt value"
  * and "--opt=value", options before or after the command, "--" ends the
- * options. A usage error (an unknown option, a missing value, a bad
- * --log-format, an unknown or a second command) exits 64 with the usage
- * line on stderr.
+ * options. A usage error (an unknown or ambiguous option, a missing or
+ * empty value, a bad --log-format, an unknown or a second command) exits
+ * 64 with the usage line on stderr.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -148,19 +148,70 @@ static int value_not_taken(const char *arg)
     return 0;
 }
 
+/* The long options arg ("--NAME" or "--NAME=VALUE") abbreviates, listed
+ * into names as "--a, --b"; how many (0 when NAME is one of them whole). */
+static int abbreviated_options(const char *arg, char *names, size_t cap)
+{
+    if (strncmp(arg, "--", 2) != 0)
+        return 0;
+    size_t len = strcspn(arg + 2, "=");
+    int count = 0;
+    size_t used = 0;
+    names[0] = '\0';
+    for (const struct option *o = LONG_OPTIONS; o->name != NULL; o++) {
+        if (strncmp(o->name, arg + 2, len) != 0)
+            continue;
+        if (strlen(o->name) == len)
+            return 0;
+        int n = snprintf(names + used, cap - used, "%s--%s", count > 0 ? ", " : "", o->name);
+        if (n > 0 && (size_t)n < cap - used)
+            used += (size_t)n;
+        count++;
+    }
+    return count;
+}
+
+/* Says why getopt_long refused an option ('?'): a prefix of two or more
+ * long options, a value given to a flag, or one it does not know. */
+static int option_refused(int argc, char **argv)
+{
+    char shown[8];
+    char names[128];
+    const char *arg = refused_option(argc, argv, shown, sizeof shown);
+    if (abbreviated_options(arg, names, sizeof names) > 1) {
+        char what[128];
+        (void)snprintf(what, sizeof what, "option '%.*s' is ambiguous", (int)strcspn(arg, "="),
+                       arg);
+        return usage_error(what, names);
+    }
+    if (value_not_taken(arg))
+        return usage_error("option takes no value", arg);
+    return usage_error("unknown option", arg);
+}
+
+/* Takes the value of the option called name as *into; an empty one names
+ * no file (what: "a file name", "a folder") and is a usage error. */
+static int take_path(const char **into, const char *name, const char *what)
+{
+    if (optarg[0] == '\0') {
+        char why[64];
+        (void)snprintf(why, sizeof why, "option '%s' needs %s", name, what);
+        return usage_error(why, NULL);
+    }
+    *into = optarg;
+    return 0;
+}
+
 /* Applies one option getopt_long returned (not a command or an error). */
 static int take_option(int c, agent_options *opts, cli_action *action)
 {
     switch (c) {
     case 'c':
-        opts->config_path = optarg;
-        return 0;
+        return take_path(&opts->config_path, "--config", "a file name");
     case 'o':
-        opts->output_dir = optarg;
-        return 0;
+        return take_path(&opts->output_dir, "--output", "a folder");
     case OPT_STATE:
-        opts->state_file = optarg;
-        return 0;
+        return take_path(&opts->state_file, "--state", "a file name");
     case 'v': /* of -q and -v the last one counts; -vv: every HTTP exchange too */
         opts->level = opts->level >= LOG_VERBOSE ? LOG_TRACE : LOG_VERBOSE;
         return 0;
@@ -173,11 +224,9 @@ static int take_option(int c, agent_options *opts, cli_action *action)
         opts->log_json = strcmp(optarg, "json") == 0;
         return 0;
     case OPT_REPORT:
-        opts->report_path = optarg;
-        return 0;
+        return take_path(&opts->report_path, "--report", "a file name");
     case OPT_METRICS:
-        opts->metrics_path = optarg;
-        return 0;
+        return take_path(&opts->metrics_path, "--metrics", "a file name");
     case 'h':
         *action = CLI_HELP;
         return 0;
@@ -210,11 +259,8 @@ static int parse_args(int argc, char **argv, agent_options *opts, cli_action *ac
         else if (c == ':')
             code = usage_error("option needs a value",
                                refused_option(argc, argv, shown, sizeof shown));
-        else if (c == '?' && value_not_taken(refused_option(argc, argv, shown, sizeof shown)))
-            code = usage_error("option takes no value",
-                               refused_option(argc, argv, shown, sizeof shown));
         else if (c == '?')
-            code = usage_error("unknown option", refused_option(argc, argv, shown, sizeof shown));
+            code = option_refused(argc, argv);
         else
             code = take_option(c, opts, action);
     for (int i = optind; code == 0 && i < argc; i++) /* after "--" */

@@ -43,7 +43,17 @@ static transport_status io_failed(const proxy_tunnel *t, port_io io, const char 
     return TRANSPORT_ERR_IO;
 }
 
-/* The proxy's answer to CONNECT, judged: 2xx opens the tunnel. */
+/* 1 for an answer that says the proxy could not reach the server just now
+ * (500, 502 Bad Gateway, 503, 504 Gateway Timeout): a later try may get
+ * through, as with a server that refused the connection. 501 (no CONNECT)
+ * and the 4xx refusals will not change. */
+static int proxy_unreachable_now(int status_code)
+{
+    return status_code == 500 || status_code == 502 || status_code == 503 || status_code == 504;
+}
+
+/* The proxy's answer to CONNECT, judged: 2xx opens the tunnel; a 5xx that
+ * may heal is a connection failure (retried), any other a refusal. */
 static transport_status judge_reply(const proxy_tunnel *t, const char *host, uint16_t port,
                                     char *detail, size_t cap)
 {
@@ -51,6 +61,12 @@ static transport_status judge_reply(const proxy_tunnel *t, const char *host, uin
     int v6 = strchr(host, ':') != NULL;
     if (r->status_code >= 200 && r->status_code <= 299)
         return TRANSPORT_OK;
+    if (proxy_unreachable_now(r->status_code)) {
+        (void)snprintf(detail, cap, "the proxy %s could not reach %s%s%s:%u (%d%s%s)",
+                       t->server.shown, v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)port,
+                       r->status_code, r->reason[0] != '\0' ? " " : "", r->reason);
+        return TRANSPORT_ERR_CONNECT;
+    }
     const char *advice = "";
     if (r->status_code == 407)
         advice = t->server.has_credentials ? ": check the proxy credentials"

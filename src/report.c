@@ -15,6 +15,13 @@
 
 static const char *const STREAM_NAMES[REPORT_STREAMS] = {"apps", "groups", "users"};
 
+/* Room for the system's words on an error (strerror: 50 bytes at most). */
+#define REPORT_ERROR_MAX 80
+
+/* The system's words for the last report_save that could not write its
+ * file ("" before any): report_strerror(REPORT_ERR_WRITE) shows them. */
+static char save_error[REPORT_ERROR_MAX];
+
 const char *report_strerror(report_status status)
 {
     switch (status) {
@@ -23,7 +30,7 @@ const char *report_strerror(report_status status)
     case REPORT_ERR_FULL:
         return "does not fit its buffer";
     case REPORT_ERR_WRITE:
-        return "cannot be written";
+        return save_error[0] != '\0' ? save_error : "cannot be written";
     case REPORT_ERR_READ:
         return "cannot be read";
     }
@@ -432,10 +439,21 @@ report_status report_sha256_file(const char *path, char hex[65], uint8_t *buf, s
     return REPORT_OK;
 }
 
+/* A write of report_save failed: notes the system's words for it, taken
+ * at once (the cleanup after it may change them); REPORT_ERR_WRITE. */
+static report_status write_failed(void)
+{
+    (void)snprintf(save_error, sizeof save_error, "%s", port_last_os_error());
+    return REPORT_ERR_WRITE;
+}
+
 /* A flush function: the bytes go to an open file. */
 static int flush_file(void *user, const char *data, size_t len)
 {
-    return port_file_write(user, data, len) != PORT_OK;
+    if (port_file_write(user, data, len) == PORT_OK)
+        return 0;
+    (void)write_failed();
+    return 1;
 }
 
 /* A flush function: the bytes go to stdout. */
@@ -482,15 +500,15 @@ report_status report_save(const char *path, report_kind kind, const report_run *
     port_file_init(&f);
     if (port_file_open_mode(&f, tmp, PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_TRUNC, mode) !=
         PORT_OK)
-        return REPORT_ERR_WRITE;
+        return write_failed();
     report_out_init(&o, buf, cap, flush_file, &f);
     st = write_document(kind, r, last_success, &o);
     if (st == REPORT_OK && port_file_sync(&f) != PORT_OK)
-        st = REPORT_ERR_WRITE;
+        st = write_failed();
     if (port_file_close(&f) != PORT_OK && st == REPORT_OK)
-        st = REPORT_ERR_WRITE;
+        st = write_failed();
     if (st == REPORT_OK && port_file_replace(tmp, path) != PORT_OK)
-        st = REPORT_ERR_WRITE;
+        st = write_failed();
     if (st != REPORT_OK)
         (void)port_file_remove(tmp);
     return st;

@@ -362,10 +362,11 @@ port_status port_dir_create(const char *path)
         return PORT_OK;
     if (errno == EEXIST) {
         struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        if (stat(path, &st) != 0) /* a dangling link: stat's own errno */
+            return port_posix_status_from_errno(errno);
+        if (S_ISDIR(st.st_mode))
             return PORT_OK;
-        errno = EEXIST;
-        return PORT_ERR_IO; /* something else has the name */
+        errno = ENOTDIR; /* a file has the name: it is not a folder */
     }
     return port_posix_status_from_errno(errno);
 }

@@ -7,8 +7,10 @@
 #  2. -h / --help / help: the usage text on stdout, exit 0, every option,
 #     command and exit code; -V / --version / version: "countly-sync X.Y.Z"
 #     first, then the build facts;
-#  3. usage errors exit 64 with the usage line: an unknown option, a missing
-#     value, a bad --log-format, two commands, an unknown command;
+#  3. usage errors exit 64 with the usage line: an unknown option, an
+#     ambiguous one (--ver: --verbose or --version), a missing value, an empty
+#     file or folder name, a bad --log-format, two commands, an unknown command;
+#     -o under a regular file: 73, "Not a directory";
 #  4. stderr a pipe: every line starts with an RFC 3339 UTC timestamp;
 #  5. JOURNAL_STREAM naming stderr's file: sd-daemon <N> priorities, no
 #     timestamp; naming another file: timestamps;
@@ -171,6 +173,21 @@ usage_case "-c without its value" "option needs a value: -c" sync -c
 usage_case "--config without its value" "option needs a value: --config" --config
 usage_case "--output without its value" "option needs a value: --output" -c "$CONF" --output
 usage_case "--log-format without its value" "option needs a value: --log-format" --log-format
+usage_case "ambiguous long option" "option '--ver' is ambiguous: --verbose, --version" \
+    -c "$CONF" --ver
+usage_case "ambiguous long option (=)" "option '--ver' is ambiguous: --verbose, --version" \
+    --ver=1 -c "$CONF"
+usage_case "ambiguous --v" "option '--v' is ambiguous: --verbose, --version" --v
+usage_case "--report with an empty value" "option '--report' needs a file name" \
+    -c "$CONF" --report ""
+usage_case "--report= empty" "option '--report' needs a file name" -c "$CONF" --report=
+usage_case "--metrics with an empty value" "option '--metrics' needs a file name" \
+    -c "$CONF" --metrics ""
+usage_case "--state with an empty value" "option '--state' needs a file name" -c "$CONF" --state ""
+usage_case "-c with an empty value" "option '--config' needs a file name" -c ""
+usage_case "--config= empty" "option '--config' needs a file name" --config=
+usage_case "-o with an empty value" "option '--output' needs a folder" -c "$CONF" -o ""
+usage_case "--output= empty" "option '--output' needs a folder" -c "$CONF" --output=
 usage_case "bad log format" "--log-format must be text or json, not: xml" --log-format xml
 usage_case "bad log format (=)" "--log-format must be text or json, not: JSON" --log-format=JSON
 usage_case "two commands" "two commands: sync" -c "$CONF" check sync
@@ -178,6 +195,14 @@ usage_case "the same command twice" "two commands: sync" -c "$CONF" sync sync
 usage_case "two commands around --" "two commands: check" -c "$CONF" sync -- check
 usage_case "unknown command" "unknown command: frobnicate" frobnicate
 check_true "check sync: no sync ran (no output folder)" "written" test ! -e "$TMP/default-out"
+
+# -o under a regular file (as -o /etc/passwd/x): 73, and the OS's reason is
+# that the file is not a folder, not "File exists"
+printf 'x\n' >"$TMP/plain-file"
+run_cs under-file "$ADMIN" -c "$CONF" -o "$TMP/plain-file/x" sync
+check_eq "-o under a regular file: exit 73" 73 "$RC"
+check_match "-o under a regular file: Not a directory" \
+    "error: cannot create the output folder $TMP/plain-file/x: Not a directory$" "$ERR"
 
 # ---- 4. stderr a pipe: RFC 3339 timestamps -----------------------------------------------------
 

@@ -9,16 +9,18 @@
 #     writes the report to stdout. Both files are replaced (no temporary left).
 #  2. after failures the report and metrics are still written: 77 with a
 #     bad key, 75 with a server answering 503 until the retries run out;
-#     countly_sync_last_success_timestamp_seconds is kept from the success.
+#     countly_sync_last_success_timestamp_seconds is kept from the success;
+#     a report or metrics file that cannot be written: a warning with the
+#     system's reason ("No such file or directory"), the exit code stands.
 #  3. exit codes: 75 for a refused connection (a port nobody listens on),
 #     69 for an untrusted certificate (not retried).
 #  4. the run lock: a second sync while a slow one runs exits 75 within 2 s
 #     naming <state_file>.lock and the first run's pid; the first completes
 #     exactly.
-#  5. SIGTERM and SIGINT while users pages are read: exit 143 / 130 within
-#     2 s with the one line "interrupted by SIG... after N rows committed;
-#     the next run resumes", users.csv ends with a newline at the size the
-#     state records, and the next run makes the data exact.
+#  5. SIGTERM, SIGINT and SIGHUP while users pages are read: exit 143 / 130 /
+#     129 within 2 s with the one line "interrupted by SIG... after N rows
+#     committed; the next run resumes", users.csv ends with a newline at the
+#     size the state records, and the next run makes the data exact.
 # Environment: COUNTLY_SYNC, COUNTLY_SYNC_HOOKS, COUNTLY_SYNC_WRAPPER, BUILD_DIR, TEST_TMP.
 # Last line: "N passed, N failed".
 set -u -o pipefail
@@ -193,6 +195,18 @@ M=$(metrics "$TMP/ok.prom")
 check_eq "bad key: last_exit_code 77" 77 "$(metric 'countly_sync_last_exit_code{}' "$M")"
 check_eq "bad key: last_success kept" "$LAST_OK" "$(metric 'countly_sync_last_success_timestamp_seconds{}' "$M")"
 
+# a report and metrics that cannot be written: a warning each with the system's reason; the
+# run's own exit code stands
+run_cs unwritable "0123456789abcdef0123456789abcdef" -c "$TMP/ok.json" \
+    --report "$TMP/missing/r.json" --metrics "$TMP/missing/m.prom" sync
+check_eq "unwritable report: the run's exit code stands (77)" 77 "$RC"
+check_eq "unwritable report: the warning says why" \
+    "countly-sync: warning: cannot write the run report $TMP/missing/r.json: No such file or directory" \
+    "$(grep 'cannot write the run report' <<<"$ERR")"
+check_eq "unwritable metrics: the warning says why" \
+    "countly-sync: warning: cannot write the metrics $TMP/missing/m.prom: No such file or directory" \
+    "$(grep 'cannot write the metrics' <<<"$ERR")"
+
 HOOKS=${COUNTLY_SYNC_HOOKS:-$BUILD_DIR/asan/bin/countly-sync-hooks}
 [ -x "$HOOKS" ] && [ "${#WRAP[@]}" -eq 0 ] && SAVED_BIN=$BIN && BIN=$HOOKS
 APP2=$(json_field "$(sim_get "$SP" /__sim/info)" apps | cut -d' ' -f2)
@@ -281,9 +295,9 @@ oconf checkonly
 run_cs checklock "$ADMIN" -c "$TMP/checkonly.json" check
 check_true "check takes no lock" "a lock file" test ! -e "$TMP/checkonly/state.json.lock"
 
-# ---- 5. SIGTERM and SIGINT while users pages are read ---------------------------------------------
+# ---- 5. SIGTERM, SIGINT and SIGHUP while users pages are read -------------------------------------
 
-for sig in TERM INT; do
+for sig in TERM INT HUP; do
     code=$((128 + $(kill -l "$sig")))
     name=sig$sig
     slow

@@ -9,14 +9,19 @@ on success, tunnels bytes both ways until either side closes. Options:
                              without it or with other credentials
   --resolve NAME=ADDR        connect to ADDR for NAME (the tests' made-up
                              names exist only in the agent's /etc/hosts)
+  --answer CODE              answer every CONNECT (after the credentials
+                             check) with CODE and its standard reason, e.g.
+                             502 Bad Gateway, 503, 403, and tunnel nothing
   --log F                    one line per CONNECT: "CONNECT host:port <verdict>"
-                             (verdict: ok, 407 no credentials, 407 wrong
-                             credentials, 502 unreachable)
+                             (verdict: ok, 407 proxy authentication required
+                             (no credentials / wrong credentials), 502 bad
+                             gateway, or the --answer code and reason)
 
 The log never holds the credentials sent.
 """
 import argparse
 import base64
+import http
 import socket
 import sys
 import threading
@@ -55,6 +60,7 @@ def pump(src, dst):
 class Proxy:
     def __init__(self, args):
         self.auth = args.auth
+        self.answer = args.answer
         self.resolve = dict(r.split("=", 1) for r in args.resolve)
         self.log_path = args.log
         self.lock = threading.Lock()
@@ -101,6 +107,9 @@ class Proxy:
             target = parts[1]
             if not self.credentials_ok(lines, conn, target):
                 return
+            if self.answer is not None:
+                self.refuse(conn, target, self.answer, http.HTTPStatus(self.answer).phrase)
+                return
             host, _, port = target.rpartition(":")
             host = host.strip("[]")
             try:
@@ -128,6 +137,7 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--auth")
     ap.add_argument("--resolve", action="append", default=[])
+    ap.add_argument("--answer", type=int)
     ap.add_argument("--log")
     args = ap.parse_args()
     proxy = Proxy(args)

@@ -25,6 +25,9 @@
 #  5. proxy "" overrides HTTPS_PROXY: direct
 #  6. a loopback server (localhost) ignores HTTPS_PROXY
 #  7. a proxy that cannot be reached: the exit code of an unreachable server
+#  9. a proxy that cannot reach the server just now (502, 503 to CONNECT): a
+#     connection failure, retried, then 75 naming the proxy and its answer;
+#     a policy refusal (403): 69 at once, not retried
 #  8. CAs without ca_file: SSL_CERT_FILE, SSL_CERT_DIR, a bogus SSL_CERT_FILE
 #     (clear error, 78), no bundle at all (every place tried is named)
 # Environment: COUNTLY_SYNC, COUNTLY_SYNC_WRAPPER, BUILD_DIR, TEST_TMP.
@@ -274,6 +277,34 @@ write_config "$TMP/refused.json" "server_url=https://localhost:$CLOSED" "app_id=
 run_cs refused "$ADMIN" -c "$TMP/refused.json" sync
 check_eq "unreachable proxy: the exit code of an unreachable server ($RC)" "$RC" \
     "$UNREACHABLE_RC"
+
+# ---- 9. the proxy cannot reach the server just now: retried, then 75 ------------------------
+direct
+proxy_launch gw502 --answer 502
+pconf gw502 countly.test "proxy=http://127.0.0.1:${PORT[gw502]}" "retry_attempts=1"
+run_cs gw502 "$ADMIN" -c "$TMP/gw502.json" sync
+check_eq "proxy answers 502: exit 75 (temporary)" 75 "$RC"
+check_eq "proxy answers 502: retried (two CONNECTs)" 2 "$(grep -c '^CONNECT' "$TMP/gw502.log")"
+check_match "proxy answers 502: the retry names the proxy and its answer" \
+    "warning: connecting: retry 1/1 in [0-9.]+ s: the proxy http://127.0.0.1:${PORT[gw502]} could not reach countly.test:${PORT[s]} \\(502 Bad Gateway\\)" \
+    "$ERR"
+check_match "proxy answers 502: one clear line" \
+    "^countly-sync: error: connecting: the proxy http://127.0.0.1:${PORT[gw502]} could not reach countly.test:${PORT[s]} \\(502 Bad Gateway\\)" \
+    "$(error_line)"
+proxy_launch gw503 --answer 503
+pconf gw503 countly.test "proxy=http://127.0.0.1:${PORT[gw503]}" "retry_attempts=1"
+run_cs gw503 "$ADMIN" -c "$TMP/gw503.json" check
+check_eq "proxy answers 503, check: exit 75" 75 "$RC"
+check_match "proxy answers 503, check: names the answer" \
+    "could not reach countly.test:${PORT[s]} \\(503 Service Unavailable\\)" "$ERR"
+proxy_launch deny --answer 403
+pconf deny countly.test "proxy=http://127.0.0.1:${PORT[deny]}" "retry_attempts=1"
+run_cs deny "$ADMIN" -c "$TMP/deny.json" sync
+check_eq "proxy answers 403: exit 69" 69 "$RC"
+check_eq "proxy answers 403: not retried (one CONNECT)" 1 "$(grep -c '^CONNECT' "$TMP/deny.log")"
+check_match "proxy answers 403: refused the tunnel" \
+    "the proxy http://127.0.0.1:${PORT[deny]} refused the tunnel to countly.test:${PORT[s]} \\(403 Forbidden\\)$" \
+    "$(error_line)"
 
 # ---- 6. a loopback server ignores HTTPS_PROXY ---------------------------------------------
 direct

@@ -973,13 +973,18 @@ static void entropy_fills_buffer_with_fresh_bytes(void **state)
 }
 
 /* port.h: "Creates a folder (mode 0755); PORT_OK when it already exists."
- * A regular file in the way is not a folder that exists. */
+ * A regular file in the way is not a folder that exists: the OS error is
+ * ENOTDIR ("Not a directory", as mkdir -p says), the status that of a path
+ * through a file (PORT_ERR_NOENT), not "File exists". */
 static void dir_create_fails_when_a_file_has_the_name(void **state)
 {
     (void)state;
     const char *path = tmp_path("not-a-dir");
     write_text(path, PORT_FILE_CREATE, "x");
-    assert_int_not_equal(port_dir_create(path), PORT_OK);
+    assert_int_equal(port_dir_create(path), PORT_ERR_NOENT);
+    assert_string_equal(port_last_os_error(), strerror(ENOTDIR));
+    assert_int_equal(port_dir_create(tmpdir_path_n(1, "not-a-dir/sub")), PORT_ERR_NOENT);
+    assert_string_equal(port_last_os_error(), strerror(ENOTDIR));
     assert_int_equal(port_file_remove(path), PORT_OK);
 }
 

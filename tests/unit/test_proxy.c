@@ -1,18 +1,26 @@
 /*
  * test_proxy.c - unit tests of the HTTP CONNECT proxy policy (proxy.h):
  * proxy URLs, NO_PROXY, the choice between configuration and environment,
- * the CONNECT request, and the answer parser fed byte by byte and whole.
+ * the CONNECT request, and the answer parser fed byte by byte and whole;
+ * and how proxy_tunnel.h judges a proxy's answer, against a one-answer
+ * proxy on the loopback (a thread).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "proxy.h"
+#include "proxy_tunnel.h"
 
 static proxy_server ps; /* large: keep it off the stack */
 
@@ -509,6 +517,115 @@ static void strerror_names_every_status(void **state)
     assert_string_equal(proxy_strerror((proxy_status)99), "unknown proxy status");
 }
 
+/* ---- proxy_tunnel_connect ----------------------------------------------------------- */
+
+/* A proxy that takes one connection, reads the CONNECT head and sends
+ * answer; listener is bound to 127.0.0.1:port. */
+typedef struct {
+    int listener;
+    uint16_t port;
+    const char *answer;
+} fake_proxy;
+
+static void *fake_proxy_serve(void *arg)
+{
+    fake_proxy *p = arg;
+    char head[1024];
+    size_t got = 0;
+    int fd = accept(p->listener, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    while (got < sizeof head - 1) {
+        ssize_t n = read(fd, head + got, sizeof head - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        head[got] = '\0';
+        if (strstr(head, "\r\n\r\n") != NULL)
+            break;
+    }
+    (void)write(fd, p->answer, strlen(p->answer));
+    (void)close(fd);
+    return NULL;
+}
+
+/* proxy_tunnel_connect to countly.test:443 through a proxy that answers
+ * answer; the status, with the detail line in detail. */
+static transport_status tunnel_with_answer(const char *answer, char *detail, size_t cap)
+{
+    static proxy_tunnel t; /* large: keep it off the stack */
+    fake_proxy p = {-1, 0, answer};
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    p.listener = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(p.listener >= 0);
+    assert_int_equal(bind(p.listener, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(p.listener, 1), 0);
+    assert_int_equal(getsockname(p.listener, (struct sockaddr *)&sa, &len), 0);
+    p.port = ntohs(sa.sin_port);
+    char url[64];
+    (void)snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)p.port);
+    memset(&t, 0, sizeof t);
+    assert_int_equal(proxy_parse(url, &t.server), PROXY_OK);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, fake_proxy_serve, &p), 0);
+    port_socket sock;
+    port_socket_init(&sock);
+    transport_status ts = proxy_tunnel_connect(&t, &sock, "countly.test", 443, 5000, detail, cap);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    port_net_close(&sock);
+    (void)close(p.listener);
+    return ts;
+}
+
+/* 502/503/504 (and 500): the proxy could not reach the server just now, a
+ * connection failure the caller retries, named with the proxy's answer. */
+static void tunnel_5xx_is_a_connection_failure(void **state)
+{
+    (void)state;
+    char detail[256];
+    assert_int_equal(tunnel_with_answer("HTTP/1.1 502 Bad Gateway\r\n\r\n", detail, sizeof detail),
+                     TRANSPORT_ERR_CONNECT);
+    assert_non_null(strstr(detail, "could not reach countly.test:443 (502 Bad Gateway)"));
+    assert_int_equal(strncmp(detail, "the proxy http://127.0.0.1:", 27), 0);
+    assert_int_equal(tunnel_with_answer("HTTP/1.1 503 Service Unavailable\r\nContent-Length: "
+                                        "0\r\n\r\n",
+                                        detail, sizeof detail),
+                     TRANSPORT_ERR_CONNECT);
+    assert_non_null(strstr(detail, "(503 Service Unavailable)"));
+    assert_int_equal(
+        tunnel_with_answer("HTTP/1.0 504 Gateway Timeout\r\n\r\n", detail, sizeof detail),
+        TRANSPORT_ERR_CONNECT);
+    assert_int_equal(tunnel_with_answer("HTTP/1.1 500\r\n\r\n", detail, sizeof detail),
+                     TRANSPORT_ERR_CONNECT);
+    assert_non_null(strstr(detail, "could not reach countly.test:443 (500)"));
+}
+
+/* A refusal a retry will not fix (407, 403, 501 no CONNECT): the proxy
+ * refused the tunnel. 2xx opens it. */
+static void tunnel_refusals_and_success(void **state)
+{
+    (void)state;
+    char detail[256];
+    assert_int_equal(tunnel_with_answer("HTTP/1.1 407 Proxy Authentication Required\r\n\r\n",
+                                        detail, sizeof detail),
+                     TRANSPORT_ERR_PROXY);
+    assert_non_null(strstr(detail, "refused the tunnel to countly.test:443 (407 Proxy "
+                                   "Authentication Required): check the proxy credentials"));
+    assert_int_equal(tunnel_with_answer("HTTP/1.1 403 Forbidden\r\n\r\n", detail, sizeof detail),
+                     TRANSPORT_ERR_PROXY);
+    assert_non_null(strstr(detail, "refused the tunnel to countly.test:443 (403 Forbidden)"));
+    assert_int_equal(
+        tunnel_with_answer("HTTP/1.1 501 Not Implemented\r\n\r\n", detail, sizeof detail),
+        TRANSPORT_ERR_PROXY);
+    assert_int_equal(
+        tunnel_with_answer("HTTP/1.1 200 Connection established\r\n\r\n", detail, sizeof detail),
+        TRANSPORT_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -551,6 +668,8 @@ int main(void)
         cmocka_unit_test(reply_garbage_refused_early),
         cmocka_unit_test(reply_incomplete_needs_more),
         cmocka_unit_test(strerror_names_every_status),
+        cmocka_unit_test(tunnel_5xx_is_a_connection_failure),
+        cmocka_unit_test(tunnel_refusals_and_success),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

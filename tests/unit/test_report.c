@@ -5,6 +5,7 @@
  */
 #define _XOPEN_SOURCE 700 /* nftw, for test_tmpdir.h */
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,6 +258,28 @@ static void save_replaces_the_file_and_leaves_no_temporary(void **state)
                      REPORT_ERR_WRITE);
 }
 
+/* A report that cannot be written says why in the system's words (the
+ * warning reads "cannot write the run report PATH: No such file or
+ * directory"), not only that it cannot be. */
+static void save_failure_carries_the_os_reason(void **state)
+{
+    (void)state;
+    char buf[64];
+    sample_run(&run);
+    assert_int_equal(report_save(tmpdir_path_n(0, "no/such/folder.json"), REPORT_JSON, &run, -1,
+                                 buf, sizeof buf, 0600),
+                     REPORT_ERR_WRITE);
+    assert_string_equal(report_strerror(REPORT_ERR_WRITE), strerror(ENOENT));
+    FILE *f = fopen(tmpdir_path_n(0, "plain"), "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(report_save(tmpdir_path_n(0, "plain/countly.prom"), REPORT_METRICS, &run, -1,
+                                 buf, sizeof buf, 0600),
+                     REPORT_ERR_WRITE);
+    assert_string_equal(report_strerror(REPORT_ERR_WRITE), strerror(ENOTDIR));
+    assert_int_equal(remove(tmpdir_path_n(0, "plain")), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -283,6 +306,7 @@ int main(void)
         cmocka_unit_test(app_and_file_lists_are_bounded),
         cmocka_unit_test(sha256_of_a_file),
         cmocka_unit_test(save_replaces_the_file_and_leaves_no_temporary),
+        cmocka_unit_test(save_failure_carries_the_os_reason),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
