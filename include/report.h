@@ -13,8 +13,8 @@
  *
  * Statuses: REPORT_ERR_FULL the text does not fit a buffer without a flush
  * (or a path does not fit); REPORT_ERR_WRITE a file could not be written,
- * synced or renamed (report_strerror gives the system's reason for the
- * last report_save that failed so: "No such file or directory");
+ * synced or renamed (report_save then leaves the system's reason in its
+ * buffer: "No such file or directory");
  * REPORT_ERR_READ a file could not be read.
  */
 #ifndef COUNTLY_SYNC_REPORT_H
@@ -95,8 +95,7 @@ typedef struct {
     report_status status; /* sticky: the first failure */
 } report_out;
 
-/* Words for a status; for REPORT_ERR_WRITE, the system's reason for the
- * last report_save that could not write its file. */
+/* Words for a status. */
 const char *report_strerror(report_status status);
 
 /* Empties r for a run of command started at started_at (local clock). */
@@ -135,7 +134,9 @@ int64_t report_read_last_success(const char *path, char *buf, size_t cap);
 report_status report_sha256_file(const char *path, char hex[65], uint8_t *buf, size_t cap);
 
 /* Writes the document to path atomically (the report only: "-" is stdout),
- * using buf (cap bytes) as the output buffer; a new file gets permission mode. */
+ * using buf (cap bytes) as the output buffer; a new file gets permission
+ * mode. On REPORT_ERR_WRITE buf holds the system's reason (a NUL-ended
+ * line, "" when there was none). */
 report_status report_save(const char *path, report_kind kind, const report_run *r,
                           int64_t last_success, char *buf, size_t cap, unsigned mode);
 

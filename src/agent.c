@@ -1670,6 +1670,13 @@ static int close_part(agent *a, int ok)
     return 0;
 }
 
+/* Why report_save failed: the system's words it left in buf, else the
+ * status's. */
+static const char *report_why(report_status st, const char *buf)
+{
+    return st == REPORT_ERR_WRITE && buf[0] != '\0' ? buf : report_strerror(st);
+}
+
 /* Last of a run in the runs layout: its manifest runs/STAMP.json, the run
  * report, written atomically. */
 static void write_manifest(agent *a)
@@ -1681,7 +1688,8 @@ static void write_manifest(agent *a)
     report_status st = report_save(path, REPORT_JSON, &a->report, -1, a->js.record,
                                    sizeof a->js.record, a->cfg.file_mode);
     if (st != REPORT_OK)
-        log_error(&a->log, "cannot write the run's manifest %s: %s", path, report_strerror(st));
+        log_error(&a->log, "cannot write the run's manifest %s: %s", path,
+                  report_why(st, a->js.record));
 }
 
 /* ==== small helpers ========================================================== */
@@ -1969,7 +1977,7 @@ static void finish_report(agent *a, int code)
         (st = report_save(o->report_path, REPORT_JSON, r, -1, buf, sizeof a->js.record,
                           a->cfg.file_mode)) != REPORT_OK)
         log_warn(&a->log, "cannot write the run report %s: %s", o->report_path,
-                 report_strerror(st));
+                 report_why(st, buf));
     if (o->metrics_path == NULL)
         return;
     int64_t last_success =
@@ -1979,5 +1987,5 @@ static void finish_report(agent *a, int code)
     st = report_save(o->metrics_path, REPORT_METRICS, r, last_success, buf, sizeof a->js.record,
                      REPORT_METRICS_MODE);
     if (st != REPORT_OK)
-        log_warn(&a->log, "cannot write the metrics %s: %s", o->metrics_path, report_strerror(st));
+        log_warn(&a->log, "cannot write the metrics %s: %s", o->metrics_path, report_why(st, buf));
 }

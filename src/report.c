@@ -18,10 +18,6 @@ static const char *const STREAM_NAMES[REPORT_STREAMS] = {"apps", "groups", "user
 /* Room for the system's words on an error (strerror: 50 bytes at most). */
 #define REPORT_ERROR_MAX 80
 
-/* The system's words for the last report_save that could not write its
- * file ("" before any): report_strerror(REPORT_ERR_WRITE) shows them. */
-static char save_error[REPORT_ERROR_MAX];
-
 const char *report_strerror(report_status status)
 {
     switch (status) {
@@ -30,7 +26,7 @@ const char *report_strerror(report_status status)
     case REPORT_ERR_FULL:
         return "does not fit its buffer";
     case REPORT_ERR_WRITE:
-        return save_error[0] != '\0' ? save_error : "cannot be written";
+        return "cannot be written";
     case REPORT_ERR_READ:
         return "cannot be read";
     }
@@ -439,20 +435,29 @@ report_status report_sha256_file(const char *path, char hex[65], uint8_t *buf, s
     return REPORT_OK;
 }
 
+/* The file report_save writes, and the system's words for its first
+ * failure. */
+typedef struct {
+    port_file file;
+    char why[REPORT_ERROR_MAX];
+} report_target;
+
 /* A write of report_save failed: notes the system's words for it, taken
  * at once (the cleanup after it may change them); REPORT_ERR_WRITE. */
-static report_status write_failed(void)
+static report_status write_failed(report_target *t)
 {
-    (void)snprintf(save_error, sizeof save_error, "%s", port_last_os_error());
+    if (t->why[0] == '\0')
+        (void)snprintf(t->why, sizeof t->why, "%s", port_last_os_error());
     return REPORT_ERR_WRITE;
 }
 
 /* A flush function: the bytes go to an open file. */
 static int flush_file(void *user, const char *data, size_t len)
 {
-    if (port_file_write(user, data, len) == PORT_OK)
+    report_target *t = user;
+    if (port_file_write(&t->file, data, len) == PORT_OK)
         return 0;
-    (void)write_failed();
+    (void)write_failed(t);
     return 1;
 }
 
@@ -496,20 +501,25 @@ report_status report_save(const char *path, report_kind kind, const report_run *
     report_status st = temporary_name(path, tmp, sizeof tmp);
     if (st != REPORT_OK)
         return st;
-    port_file f;
-    port_file_init(&f);
-    if (port_file_open_mode(&f, tmp, PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_TRUNC, mode) !=
-        PORT_OK)
-        return write_failed();
-    report_out_init(&o, buf, cap, flush_file, &f);
-    st = write_document(kind, r, last_success, &o);
-    if (st == REPORT_OK && port_file_sync(&f) != PORT_OK)
-        st = write_failed();
-    if (port_file_close(&f) != PORT_OK && st == REPORT_OK)
-        st = write_failed();
+    report_target t;
+    t.why[0] = '\0';
+    port_file_init(&t.file);
+    if (port_file_open_mode(&t.file, tmp, PORT_FILE_WRITE | PORT_FILE_CREATE | PORT_FILE_TRUNC,
+                            mode) != PORT_OK)
+        st = write_failed(&t);
+    if (st == REPORT_OK) {
+        report_out_init(&o, buf, cap, flush_file, &t);
+        st = write_document(kind, r, last_success, &o);
+    }
+    if (st == REPORT_OK && port_file_sync(&t.file) != PORT_OK)
+        st = write_failed(&t);
+    if (port_file_close(&t.file) != PORT_OK && st == REPORT_OK)
+        st = write_failed(&t);
     if (st == REPORT_OK && port_file_replace(tmp, path) != PORT_OK)
-        st = write_failed();
+        st = write_failed(&t);
     if (st != REPORT_OK)
         (void)port_file_remove(tmp);
+    if (st == REPORT_ERR_WRITE && cap > 0) /* buf is free again: the reason goes there */
+        (void)snprintf(buf, cap, "%s", t.why);
     return st;
 }
