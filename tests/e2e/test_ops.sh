@@ -170,6 +170,7 @@ check_eq "success: rows{apps} = apps.csv rows" "$(data_lines "$TMP/ok/apps.csv")
     "$(metric 'countly_sync_rows{stream=apps}' "$M")"
 check_eq "success: one cursor per app, at the run start" 2 \
     "$(grep -c "^countly_sync_cursor_timestamp_seconds{app_id=[0-9a-f]\{24\}} $(python3 -c 'import json,sys; print(list(json.load(open(sys.argv[1]))["apps"].values())[0])' "$TMP/ok/state.json")$" <<<"$M")"
+CURSORS=$(grep '^countly_sync_cursor_timestamp_seconds' <<<"$M")
 check_true "success: no temporary file left" "found" \
     test -z "$(ls -A "$TMP" | grep '\.tmp$')"
 check_match "success: bytes_received{users}" "^[1-9][0-9]{4,}$" "$(metric 'countly_sync_bytes_received{stream=users}' "$M")"
@@ -194,6 +195,15 @@ check_eq "bad key: the error line on stderr is the report's outcome" \
 M=$(metrics "$TMP/ok.prom")
 check_eq "bad key: last_exit_code 77" 77 "$(metric 'countly_sync_last_exit_code{}' "$M")"
 check_eq "bad key: last_success kept" "$LAST_OK" "$(metric 'countly_sync_last_success_timestamp_seconds{}' "$M")"
+check_eq "bad key: each app's cursor kept (the state's)" "$CURSORS" \
+    "$(grep '^countly_sync_cursor_timestamp_seconds' <<<"$M")"
+# a configuration that cannot be read: 78, the report says nothing it does not know
+printf '{"server_url": ' >"$TMP/broken.json"
+run_cs broken "$ADMIN" -c "$TMP/broken.json" --report "$TMP/broken.report.json" sync
+check_eq "broken configuration: exit 78" 78 "$RC"
+check_eq "broken configuration: the report has server_url null and no stream enabled" \
+    "78 None False False False" \
+    "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["exit_code"], r["server_url"], *(r["streams"][s]["enabled"] for s in ("apps", "groups", "users")))' "$TMP/broken.report.json")"
 
 # a report and metrics that cannot be written: a warning each with the system's reason; the
 # run's own exit code stands

@@ -424,8 +424,9 @@ for c in expired wronghost othca; do
     check_eq "certificate $c: not retried" 0 "$(grep -c 'retry' <<<"$ERR")"
     check_lt "certificate $c: fails at once ($ELAPSED_MS ms < 2 s + $FAST_MS ms of a one-request run)" \
         "$ELAPSED_MS" $((2000 + FAST_MS))
-    check_true "certificate $c: no output written (only the run lock)" "files in $TMP/cert-$c/out" \
-        test -z "$(ls -A "$TMP/cert-$c/out" 2>/dev/null | grep -vx 'state.json.lock')"
+    check_true "certificate $c: no output written (only the run lock and the folder's mark)" \
+        "files in $TMP/cert-$c/out" \
+        test -z "$(ls -A "$TMP/cert-$c/out" 2>/dev/null | grep -vx -e 'state.json.lock' -e '.countly-sync')"
 done
 
 # ---- 9. API key refused mid-run ------------------------------------------------------------------

@@ -752,12 +752,19 @@ static void users_part_is_saved_and_loaded(void **state)
     st.part.number = 3;
     st.part.bytes = 12345;
     st.part.rows = 40;
+    st.part.gzip = 1;
+    st.part.text = 54321;
+    st.last_stamp = 1796576294;
     assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_OK);
     read_file(state_path);
     assert_string_equal(
         text, "{\"version\":2,\"users_csv_bytes\":7,\"apps\":{},\"part\":{"
-              "\"stamp\":1796576293,\"number\":3,\"bytes\":12345,\"rows\":40,\"open\":true}}\n");
+              "\"stamp\":1796576293,\"number\":3,\"bytes\":12345,\"rows\":40,\"open\":true,"
+              "\"gzip\":true,\"text\":54321},\"last_stamp\":1796576294}\n");
     assert_int_equal(state_load(&loaded, state_path, &scratch), STATE_OK);
+    assert_int_equal(loaded.part.gzip, 1);
+    assert_int_equal(loaded.part.text, 54321);
+    assert_int_equal(loaded.last_stamp, 1796576294);
     assert_int_equal(loaded.part.known, 1);
     assert_int_equal(loaded.part.open, 1);
     assert_int_equal(loaded.part.stamp, 1796576293);
@@ -774,6 +781,29 @@ static void users_part_is_saved_and_loaded(void **state)
     assert_int_equal(loaded.part.known, 0);
     st.part.number = 0; /* a part the loader would refuse is never saved */
     assert_int_equal(state_save(&st, state_path, buf, sizeof buf), STATE_ERR_CORRUPT);
+}
+
+/* A part saved before "gzip" and "text" existed: plain, its text its size;
+ * a gzip one without "text": its text unknown (0). */
+static void users_part_of_an_earlier_release_loads(void **state)
+{
+    (void)state;
+    assert_int_equal(load_text("{\"version\":2,\"users_csv_bytes\":0,\"apps\":{},\"part\":{"
+                               "\"stamp\":5,\"number\":1,\"bytes\":900,\"rows\":9,\"open\":true}}"),
+                     STATE_OK);
+    assert_int_equal(loaded.part.gzip, 0);
+    assert_int_equal(loaded.part.text, 900);
+    assert_int_equal(loaded.last_stamp, 0);
+    assert_int_equal(load_text("{\"version\":2,\"users_csv_bytes\":0,\"apps\":{},\"part\":{"
+                               "\"stamp\":5,\"number\":1,\"bytes\":900,\"rows\":9,\"open\":true,"
+                               "\"gzip\":true}}"),
+                     STATE_OK);
+    assert_int_equal(loaded.part.gzip, 1);
+    assert_int_equal(loaded.part.text, 0);
+    assert_int_equal(
+        load_text("{\"version\":2,\"users_csv_bytes\":0,\"apps\":{},\"last_stamp\":0}"),
+        STATE_ERR_CORRUPT);
+    assert_non_null(strstr(loaded.detail, "key 'last_stamp'"));
 }
 
 static void bad_users_parts_are_corrupt(void **state)
@@ -794,6 +824,13 @@ static void bad_users_parts_are_corrupt(void **state)
         {"{\"stamp\":1,\"number\":1,\"bytes\":\"5\",\"open\":true}", "field 'bytes'"},
         {"{\"stamp\":1,\"number\":1,\"bytes\":5,\"open\":1}", "field 'open'"},
         {"{\"stamp\":1,\"number\":1,\"bytes\":5,\"rows\":-2,\"open\":true}", "field 'rows'"},
+        {"{\"stamp\":1,\"number\":1,\"bytes\":5,\"rows\":2,\"open\":true,\"gzip\":1}",
+         "field 'gzip'"},
+        {"{\"stamp\":1,\"number\":1,\"bytes\":5,\"rows\":2,\"open\":true,\"text\":-1}",
+         "field 'text'"},
+        {"{\"stamp\":1,\"number\":1,\"bytes\":5,\"rows\":2,\"open\":true,\"gzip\":true,"
+         "\"gzip\":true}",
+         "unknown or repeated"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char doc[256];
@@ -835,6 +872,7 @@ int main(void)
         T(save_then_load_gives_the_same_state),
         T(round_trip_of_every_kind_of_position),
         T(users_part_is_saved_and_loaded),
+        T(users_part_of_an_earlier_release_loads),
         T(bad_users_parts_are_corrupt),
         T(saved_document_is_compact_json),
         T(stale_temporary_from_a_crash_is_ignored_and_replaced),
