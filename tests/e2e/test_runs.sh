@@ -22,6 +22,9 @@
 #  3b. A runs-layout run killed with its part open, then an append-layout
 #     run: the part is published, and it and users.csv together hold
 #     every user exactly once.
+#  3b'. A gzip runs-layout run killed with its part open, then a run
+#     without gzip: the part is published as it stood (a whole gzip file,
+#     in the manifest), the rest in plain parts, every user exactly once.
 #  3c. Users off, then the server's clock set back: no run takes an
 #     earlier run's stamp, and no earlier file changes.
 #  4. The fleet recipe's local half: the closed files of two runs moved
@@ -331,6 +334,36 @@ if [ -x "$HOOKS" ]; then
     out=$(python3 "$CRASHCHECK" users --csv "$TMP/switch.union.csv" --truth "$TMP/userss.truth" 2>&1)
     check_eq "switch: the part and users.csv together hold every user exactly once" 0 $?
     [ -n "$(sed -n 's/^rows=//p' <<<"$out")" ] && grep -E '^(rows|missing|duplicates)=' <<<"$out" | tr '\n' ' ' | sed 's/^/# /' && echo
+fi
+
+# ---- 3b'. output_compression changed while a part is open ------------------------------------------
+
+if [ -x "$HOOKS" ]; then
+    D=$TMP/recompress
+    rconf recompress "max_records_per_page=100" "output_compression=gzip"
+    (env COUNTLY_SYNC_CRASH_AT=60 COUNTLY_SYNC_CLOCK_STEP=1000 COUNTLY_API_KEY="$ADMIN" \
+        "$HOOKS" -q -c "$TMP/recompress.json" sync >"$RUNS/recompress.out" 2>"$RUNS/recompress.err"
+        exit $?) 2>/dev/null
+    check_eq "recompress: the gzip run is killed with its part open" "137 1" \
+        "$? $(find "$D/users" -name '.*.csv.gz.tmp' | wc -l)"
+    rconf recompress "max_records_per_page=100" "output_compression=none"
+    run_cs recompress2 "$ADMIN" -c "$TMP/recompress.json" --report "$TMP/recompress.report" sync
+    check_eq "recompress: a run without gzip after it: exit 0" 0 "$RC"
+    check_match "recompress: says the part was published as it stood" \
+        "users/[0-9TZ]+-0001.csv.gz: published as the run before left it \\(output_compression changed\\)" "$ERR"
+    check_eq "recompress: nothing hidden left" 0 "$(hidden "$D")"
+    out=$(python3 "$CHECK" files --dir "$D" "${HEADERS[@]}" 2>&1)
+    check_eq "recompress: every file parses (the gzip part passes whole)" 0 $?
+    check_eq "recompress: one gzip part, then plain ones" "1 1" \
+        "$(ls "$D"/users/*.csv.gz | wc -l) $(($(ls "$D"/users/*.csv | wc -l) >= 1))"
+    python3 "$CHECK" union --dir "$D" --out "$TMP/recompress.union.csv" >/dev/null
+    truth rs users "&app=*&full=$(json_field "$(sim_get "$SP" /__sim/info)" now)" "$TMP/usersr.truth"
+    out=$(python3 "$CRASHCHECK" users --csv "$TMP/recompress.union.csv" --truth "$TMP/usersr.truth" 2>&1)
+    check_eq "recompress: the parts hold every user exactly once" 0 $?
+    manifest_check "recompress: the manifest lists the published part too" "$D" \
+        "$(ls "$D"/runs/*.json | tail -n 1)"
+    check_eq "recompress: the gzip part is in the manifest" 1 \
+        "$(tr ' ' '\n' <<<"$(man_field paths)" | grep -c '\.csv\.gz$')"
 fi
 
 # ---- 3c. no run takes an earlier run's stamp: users off, the server's clock set back ----------------
