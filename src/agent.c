@@ -1202,7 +1202,6 @@ static fetch_result judge_status(agent *a)
     return r;
 }
 
-/* One attempt: GET a->target, stream the body through jstream to handler. */
 /* -vv: what one exchange gave (status, bytes, records, time, connection). */
 static void trace_exchange(agent *a, http_client_status st, uint64_t ms)
 {
@@ -1217,6 +1216,7 @@ static void trace_exchange(agent *a, http_client_status st, uint64_t ms)
               r->reused ? "reused" : "new");
 }
 
+/* One attempt: GET a->target, stream the body through jstream to handler. */
 static fetch_result attempt_once(agent *a, jstream_envelope envelope)
 {
     fetch_result ok = {FETCH_OK, 0, 0};
@@ -1798,7 +1798,7 @@ static int read_folder_mark(port_file *mark, char *out, size_t cap)
 }
 
 /* Refuses an output folder whose mark (AGENT_FOLDER_MARK) names another
- * server than the state does: 78 naming both. */
+ * server than server_url: 78 naming both. */
 static int folder_of_another_server(agent *a, const char *path, const char *named,
                                     const char *server)
 {
