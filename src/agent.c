@@ -1963,8 +1963,8 @@ static void finish_report(agent *a, int code)
         (void)report_app_add(r, a->state.apps[i].app_id, a->state.apps[i].cursor, 0);
     for (unsigned i = 0; i < r->file_count; i++) {
         report_file *f = &r->files[i]; /* its path is relative to output_dir, suffix and all */
-        (void)snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, f->path);
-        if (f->complete && f->sha256[0] == '\0' &&
+        int n = snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, f->path);
+        if (n > 0 && (size_t)n < sizeof a->path && f->complete && f->sha256[0] == '\0' &&
             report_sha256_file(a->path, f->sha256, (uint8_t *)a->js.record, sizeof a->js.record) !=
                 REPORT_OK)
             f->sha256[0] = '\0';
