@@ -1207,6 +1207,8 @@ static void trace_exchange(agent *a, http_client_status st, uint64_t ms)
 {
     const http_response *r = &a->resp;
     char wire[48] = "";
+    if (a->log.level < LOG_TRACE)
+        return; /* not a byte formatted per request unless asked */
     if (r->body_bytes != r->decoded_bytes)
         (void)snprintf(wire, sizeof wire, " (%llu on the wire)", (unsigned long long)r->body_bytes);
     log_trace(&a->log, "HTTP %d%s%s: %llu body bytes%s, %lu records, %llu ms, %s connection",
@@ -1797,11 +1799,14 @@ static int read_folder_mark(port_file *mark, char *out, size_t cap)
     return 0;
 }
 
-/* Refuses an output folder whose mark (AGENT_FOLDER_MARK) names another
- * server than server_url: 78 naming both. */
+/* Refuses an output folder whose mark (AGENT_FOLDER_MARK, path) names
+ * another server than server_url: 78 naming both; 0 when the mark names
+ * none or this one. */
 static int folder_of_another_server(agent *a, const char *path, const char *named,
                                     const char *server)
 {
+    if (named[0] == '\0' || strcmp(named, server) == 0)
+        return 0; /* no mark yet, or this server's */
     return fail(a, AGENT_EXIT_CONFIG,
                 "output folder %s holds the files of server %s (%s), but server_url is %s: use "
                 "another output_dir for %s (or set server_url back)",
@@ -1836,7 +1841,7 @@ static int claim_folder(agent *a)
                     "cannot use %s: %s: check the output folder's permissions", a->path,
                     port_strerror(st));
     if (named[0] != '\0')
-        return strcmp(named, server) == 0 ? 0 : folder_of_another_server(a, a->path, named, server);
+        return folder_of_another_server(a, a->path, named, server);
     (void)snprintf(named, sizeof named, "%s\n", server);
     st = port_file_truncate(&a->folder_mark, 0); /* a torn line goes (writes append) */
     if (st == PORT_OK)
@@ -1865,9 +1870,7 @@ static int check_folder(agent *a)
         return 0; /* no mark: no sync wrote into the folder yet */
     int ok = read_folder_mark(&mark, named, sizeof named) == 0;
     (void)port_file_close(&mark);
-    if (!ok || named[0] == '\0' || strcmp(named, server) == 0)
-        return 0;
-    return folder_of_another_server(a, a->path, named, server);
+    return ok ? folder_of_another_server(a, a->path, named, server) : 0;
 }
 
 /* 128 + the number of a stop signal caught (SIGTERM, SIGINT, SIGHUP), else 0. */
@@ -1933,6 +1936,18 @@ static void report_stream_of(agent *a, int stream, int enabled)
     r->seconds = s->start_ms != 0 && end > s->start_ms ? (double)(end - s->start_ms) / 1000.0 : 0.0;
 }
 
+/* The users stream's apps and cursors for the report: those the run chose,
+ * or, when it failed before choosing them, those the state holds. */
+static void report_apps_of(agent *a)
+{
+    unsigned chosen = selected_count(a);
+    for (unsigned i = 0; i < chosen; i++)
+        (void)report_app_add(&a->report, selected_app(a, i),
+                             state_cursor(&a->state, selected_app(a, i)), 0);
+    for (unsigned i = 0; chosen == 0 && i < a->state.app_count; i++)
+        (void)report_app_add(&a->report, a->state.apps[i].app_id, a->state.apps[i].cursor, 0);
+}
+
 /* After a sync, success or failure: the report (--report) and the metrics
  * (--metrics), each written atomically. A failure to write them is a
  * warning: the run's own outcome stands. */
@@ -1955,12 +1970,8 @@ static void finish_report(agent *a, int code)
     report_stream_of(a, STREAM_APPS, configured && a->cfg.enable_apps);
     report_stream_of(a, STREAM_GROUPS, configured && a->cfg.enable_groups);
     report_stream_of(a, STREAM_USERS, configured && a->cfg.enable_users);
-    for (unsigned i = 0; configured && a->cfg.enable_users && i < selected_count(a); i++)
-        (void)report_app_add(r, selected_app(a, i), state_cursor(&a->state, selected_app(a, i)), 0);
-    /* a run that failed before it chose its apps: the cursors the state holds */
-    for (unsigned i = 0;
-         configured && a->cfg.enable_users && selected_count(a) == 0 && i < a->state.app_count; i++)
-        (void)report_app_add(r, a->state.apps[i].app_id, a->state.apps[i].cursor, 0);
+    if (configured && a->cfg.enable_users)
+        report_apps_of(a);
     for (unsigned i = 0; i < r->file_count; i++) {
         report_file *f = &r->files[i]; /* its path is relative to output_dir, suffix and all */
         int n = snprintf(a->path, sizeof a->path, "%s/%s", a->cfg.output_dir, f->path);
